@@ -1,0 +1,50 @@
+#pragma once
+// EnergyLedger: energy accumulated per (layer, component), in integer attojoules, so that every total is
+// exactly the sum of its parts (no floating-point reassociation). Layer -1 means "not tied to a layer"
+// (e.g. idle leakage, the MC2RAM macro's per-iteration parts).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace cimsim {
+
+class EnergyLedger {
+ public:
+  struct Cell {
+    int64_t count = 0;  ///< number of events (operations, bytes, conversions, cycles)
+    int64_t aj = 0;     ///< energy in attojoules
+  };
+
+  /// Adds `count` events of `aj_each` attojoules to (layer, component).
+  void add(std::string_view component, int64_t count, int64_t aj_each, int layer = -1);
+  /// Adds a pre-computed energy with its event count.
+  void add_energy(std::string_view component, int64_t count, int64_t aj_total, int layer = -1);
+
+  int64_t total_aj() const;
+  double total_pj() const;
+  int64_t component_aj(std::string_view component) const;
+  int64_t component_count(std::string_view component) const;
+  int64_t layer_aj(int layer) const;
+  Cell cell(int layer, std::string_view component) const;
+  std::vector<std::string> components() const;  ///< sorted
+  std::vector<int> layers() const;              ///< sorted
+  bool empty() const { return cells_.empty(); }
+  void clear() { cells_.clear(); }
+  /// Adds another ledger's cells into this one.
+  void merge(const EnergyLedger& other);
+
+  /// {"total_pj":..,"total_aj":..,"components":{name:{"count","pj","aj"}},"layers":[{"layer","total_pj","components":{..}}]}
+  nlohmann::json to_json() const;
+  /// One row per (layer, component): layer,component,count,energy_pj
+  std::string to_csv() const;
+
+ private:
+  std::map<std::pair<int, std::string>, Cell, std::less<>> cells_;
+};
+
+}  // namespace cimsim

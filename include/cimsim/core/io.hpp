@@ -1,0 +1,23 @@
+#pragma once
+// Small I/O helpers: atomic file writes (write to a temporary in the same directory, flush, rename) so a
+// killed run never leaves a half-written output, and JSON loading with errors that name the file.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace cimsim {
+
+/// Writes `content` to `path` atomically. Creates parent directories. Throws IoError on failure.
+void atomic_write(const std::string& path, const std::string& content);
+/// Atomically writes pretty-printed JSON (2-space indent, trailing newline).
+void atomic_write_json(const std::string& path, const nlohmann::json& j);
+/// Reads a whole file. Throws IoError naming the path.
+std::string read_file(const std::string& path);
+/// Parses a JSON (or, by extension .yaml/.yml, YAML) file. Throws IoError / ConfigError naming the path.
+nlohmann::json load_json_or_yaml(const std::string& path);
+/// Directory of the project's data files: $CIMSIM_DATA if set, else the source tree's data/.
+std::string data_dir();
+/// Directory for VCD traces: $CIMSIM_TRACES if set, else the source tree's traces/.
+std::string traces_dir();
+
+}  // namespace cimsim
