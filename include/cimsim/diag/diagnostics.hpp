@@ -1,0 +1,59 @@
+#pragma once
+// MCMC sampling diagnostics, in plain C++ (Eigen + Boost.Math). Definitions follow Vehtari, Gelman,
+// Simpson, Carpenter, Buerkner (2021), "Rank-normalization, folding, and localization: an improved R-hat".
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "cimsim/diag/gmm.hpp"
+
+namespace cimsim::diag {
+
+/// Draws in a (chain, draw, dim) layout, row-major: data[(c * draws + i) * dims + k].
+struct Draws {
+  int chains = 0, draws = 0, dims = 0;
+  std::vector<double> data;
+  Draws() = default;
+  Draws(int c, int n, int d) : chains(c), draws(n), dims(d), data(static_cast<size_t>(c) * n * d, 0.0) {}
+  double& at(int c, int i, int k) { return data[(static_cast<size_t>(c) * draws + i) * dims + k]; }
+  double at(int c, int i, int k) const { return data[(static_cast<size_t>(c) * draws + i) * dims + k]; }
+  std::vector<double> series(int c, int k) const;  ///< one chain's draws of one dimension
+};
+
+/// Normalized autocorrelation of a series for lags 0..max_lag (FFT or direct; rho[0] = 1).
+std::vector<double> autocorrelation(const std::vector<double>& x, int max_lag);
+
+double split_rhat(const Draws& d, int dim);  ///< rank-normalized split R-hat (max of bulk and folded)
+double ess_bulk(const Draws& d, int dim);
+double ess_tail(const Draws& d, int dim);    ///< min of the 5% and 95% quantile ESS
+double mcse_mean(const Draws& d, int dim);   ///< Monte Carlo standard error of the mean
+
+/// Distances to the analytic GMM on a regular grid over the GMM's +-`span` sigma box (2-D: grid x grid
+/// cells; other D: per-dimension marginals, averaged), from a histogram of the pooled draws.
+struct GridFit {
+  double tv = 0;  ///< total variation distance, in [0, 1]
+  double kl = 0;  ///< KL(p_gmm || q_samples) with additive smoothing of empty cells (documented)
+};
+GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid = 40, double span = 4.0);
+/// Fraction of pooled draws assigned to each component (by highest responsibility) vs the GMM weights.
+std::vector<double> component_mass(const Draws& d, const Gmm& gmm);
+
+struct Summary {
+  double acceptance = 0;  ///< given by the caller (accepted / proposed)
+  std::vector<double> mean, sd, rhat, ess_bulk, ess_tail, mcse;
+  GridFit fit;
+  std::vector<double> mass, mass_expected;
+  nlohmann::json to_json() const;
+};
+Summary summarize(const Draws& d, const Gmm& gmm, double acceptance);
+
+/// Raw draws as CSV: header "chain,draw,x0,x1,...", one row per (chain, draw). Written atomically.
+void write_draws_csv(const std::string& path, const Draws& d);
+/// PNG plots through gnuplot: samples over the GMM's contours (2-D; first two dims otherwise), and trace +
+/// autocorrelation per dimension. Throws IoError if gnuplot is missing or fails.
+void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, const std::string& title);
+void plot_trace_acf(const std::string& png_path, const Draws& d, const std::string& title);
+
+}  // namespace cimsim::diag
