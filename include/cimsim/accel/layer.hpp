@@ -55,6 +55,9 @@ bool cim_supported(Op op);
 /// Inclusive range of a weight value for `op` (DEEPSHIFT values must also be 0 or a power of two <= 64).
 std::pair<int, int> weight_range(Op op);
 bool weight_valid(Op op, int w);
+/// Largest |operator term| over all valid (x, w): mac8 16256, mac4 56, bwn 128, xnor 1, mf 255, deepshift 8192,
+/// adder 255. LayerParams::check() requires K * max_abs_term(op) <= INT32_MAX.
+int64_t max_abs_term(Op op);
 
 struct CimParams {
   int rows = 64;             ///< partial-sum rows per ADC conversion (N)
