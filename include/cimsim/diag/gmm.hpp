@@ -33,8 +33,30 @@ struct Gmm {
   /// JSON: {"weights":[...], "means":[[...],...], "covariances":[[[...]...],...]}. from_json validates.
   static Gmm from_json(const nlohmann::json& j, const std::string& origin = "gmm");
   nlohmann::json to_json() const;
-  /// The paper's case: 2-D, two components (documented in docs/mc2ram.md).
+  /// The paper's case: 2-D, two components (values documented in docs/diagnostics.md).
   static Gmm paper_default();
+};
+
+/// A validated GMM with its Cholesky factors precomputed: use it where log p(x) is evaluated many times
+/// (MH loops, diagnostics). Gmm::log_density / responsibilities build one per call. The evaluator copies
+/// what it needs, so the Gmm may be changed or destroyed afterwards.
+class GmmEvaluator {
+ public:
+  /// Validates `gmm` (throws ConfigError like Gmm::validate) and factorizes each covariance.
+  explicit GmmEvaluator(const Gmm& gmm);
+  int k() const { return static_cast<int>(log_wc_.size()); }
+  int d() const { return d_; }
+  /// log(pi_k) + log N(x; mu_k, Sigma_k) for one component.
+  double log_component(int k, const Eigen::VectorXd& x) const;
+  double log_density(const Eigen::VectorXd& x) const;  ///< log-sum-exp over components
+  Eigen::VectorXd responsibilities(const Eigen::VectorXd& x) const;
+  int most_likely_component(const Eigen::VectorXd& x) const;  ///< argmax_k p(k | x) (lowest k on ties)
+
+ private:
+  int d_ = 0;
+  std::vector<double> log_wc_;          ///< log pi_k - D/2 log(2 pi) - sum log diag(L_k)
+  std::vector<Eigen::VectorXd> mu_;
+  std::vector<Eigen::MatrixXd> l_;      ///< lower Cholesky factors, Sigma_k = L_k L_k^T
 };
 
 }  // namespace cimsim::diag
