@@ -28,7 +28,10 @@ std::vector<double> autocorrelation(const std::vector<double>& x, int max_lag);
 double split_rhat(const Draws& d, int dim);  ///< rank-normalized split R-hat (max of bulk and folded)
 double ess_bulk(const Draws& d, int dim);
 double ess_tail(const Draws& d, int dim);    ///< min of the 5% and 95% quantile ESS
-double mcse_mean(const Draws& d, int dim);   ///< Monte Carlo standard error of the mean
+/// Monte Carlo standard error of the mean: sd(pooled draws) / sqrt(ESS of the untransformed split chains).
+double mcse_mean(const Draws& d, int dim);
+// R-hat and the ESS values are NaN (JSON null) where undefined: fewer than 8 draws per chain (4 for R-hat),
+// non-finite draws, or all draws equal. mcse_mean of constant draws is 0.
 
 /// Distances to the analytic GMM on a regular grid over the GMM's +-`span` sigma box (2-D: grid x grid
 /// cells; other D: per-dimension marginals, averaged), from a histogram of the pooled draws.
@@ -41,6 +44,7 @@ GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid = 40, double span = 4.
 std::vector<double> component_mass(const Draws& d, const Gmm& gmm);
 
 struct Summary {
+  int chains = 0, draws = 0, dims = 0;
   double acceptance = 0;  ///< given by the caller (accepted / proposed)
   std::vector<double> mean, sd, rhat, ess_bulk, ess_tail, mcse;
   GridFit fit;

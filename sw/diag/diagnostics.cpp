@@ -1,0 +1,767 @@
+// MCMC diagnostics: rank-normalized split R-hat, bulk/tail ESS, MCSE, autocorrelation, grid fit against the
+// analytic GMM, mass per component, CSV/JSON output and gnuplot figures. Definitions: docs/diagnostics.md.
+#include "cimsim/diag/diagnostics.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <complex>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <system_error>
+#include <unistd.h>
+
+#include <boost/math/distributions/normal.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cimsim/core/error.hpp"
+#include "cimsim/core/io.hpp"
+
+namespace cimsim::diag {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+void check_draws(const Draws& d, int dim, const char* who) {
+  if (d.chains < 1 || d.draws < 1 || d.dims < 1)
+    throw ConfigError(std::string(who) + ": draws must have >= 1 chain, draw and dim (got " +
+                      std::to_string(d.chains) + " x " + std::to_string(d.draws) + " x " + std::to_string(d.dims) + ")");
+  if (d.data.size() != static_cast<size_t>(d.chains) * d.draws * d.dims)
+    throw ConfigError(std::string(who) + ": draws data has " + std::to_string(d.data.size()) +
+                      " values, expected chains*draws*dims = " +
+                      std::to_string(static_cast<size_t>(d.chains) * d.draws * d.dims));
+  if (dim < 0 || dim >= d.dims)
+    throw ConfigError(std::string(who) + ": dim " + std::to_string(dim) + " out of range [0, " +
+                      std::to_string(d.dims) + ")");
+}
+
+using Chains = std::vector<std::vector<double>>;  // [chain][draw]
+
+// Each chain cut into two halves of floor(n/2) draws; the middle draw of an odd-length chain is dropped.
+Chains split_chains(const Chains& in) {
+  Chains out;
+  for (const auto& c : in) {
+    const size_t h = c.size() / 2;
+    out.emplace_back(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(h));
+    out.emplace_back(c.end() - static_cast<std::ptrdiff_t>(h), c.end());
+  }
+  return out;
+}
+
+Chains chains_of(const Draws& d, int dim) {
+  Chains c;
+  for (int i = 0; i < d.chains; ++i) c.push_back(d.series(i, dim));
+  return c;
+}
+
+bool all_finite(const Chains& c) {
+  for (const auto& v : c)
+    for (double x : v)
+      if (!std::isfinite(x)) return false;
+  return true;
+}
+
+bool is_constant(const Chains& c) {
+  const double first = c[0][0];
+  for (const auto& v : c)
+    for (double x : v)
+      if (x != first) return false;
+  return true;
+}
+
+// Rank-normalization: pooled average ranks r (ties share the mean rank), z = Phi^-1((r - 3/8) / (S + 1/4)).
+Chains rank_normalize(const Chains& c) {
+  std::vector<std::pair<double, size_t>> all;
+  for (size_t m = 0; m < c.size(); ++m)
+    for (size_t i = 0; i < c[m].size(); ++i) all.emplace_back(c[m][i], m * c[0].size() + i);
+  std::sort(all.begin(), all.end());
+  const double s = static_cast<double>(all.size());
+  std::vector<double> z(all.size());
+  const boost::math::normal_distribution<double> nd;
+  for (size_t a = 0; a < all.size();) {
+    size_t b = a;
+    while (b < all.size() && all[b].first == all[a].first) ++b;
+    const double rank = 0.5 * static_cast<double>(a + 1 + b);  // mean of ranks a+1 .. b
+    const double zv = boost::math::quantile(nd, (rank - 0.375) / (s + 0.25));
+    for (size_t t = a; t < b; ++t) z[all[t].second] = zv;
+    a = b;
+  }
+  Chains out = c;
+  for (size_t m = 0; m < c.size(); ++m)
+    for (size_t i = 0; i < c[m].size(); ++i) out[m][i] = z[m * c[0].size() + i];
+  return out;
+}
+
+// Type-7 sample quantile (linear interpolation between order statistics).
+double quantile_sorted(const std::vector<double>& s, double p) {
+  const double h = (static_cast<double>(s.size()) - 1) * p;
+  const size_t lo = static_cast<size_t>(std::floor(h));
+  const size_t hi = std::min(lo + 1, s.size() - 1);
+  return s[lo] + (h - static_cast<double>(lo)) * (s[hi] - s[lo]);
+}
+
+std::vector<double> pooled(const Chains& c) {
+  std::vector<double> v;
+  for (const auto& x : c) v.insert(v.end(), x.begin(), x.end());
+  return v;
+}
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+double var_of(const std::vector<double>& v) {  // unbiased (n - 1)
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return s / static_cast<double>(v.size() - 1);
+}
+
+// Classic (Gelman-Rubin, multi-chain) potential scale reduction on already-split chains.
+double rhat_basic(const Chains& c) {
+  const double m = static_cast<double>(c.size());
+  const double n = static_cast<double>(c[0].size());
+  std::vector<double> means;
+  double w = 0;
+  for (const auto& x : c) {
+    means.push_back(mean_of(x));
+    w += var_of(x);
+  }
+  w /= m;
+  const double b = n * var_of(means);
+  if (!(w > 0)) return kNaN;
+  const double var_plus = (n - 1) / n * w + b / n;
+  return std::sqrt(var_plus / w);
+}
+
+// In-place iterative radix-2 FFT (size a power of two). inverse: conjugate twiddles, no 1/n scaling.
+void fft(std::vector<std::complex<double>>& a, bool inverse) {
+  const size_t n = a.size();
+  for (size_t i = 1, j = 0; i < n; ++i) {
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(a[i], a[j]);
+  }
+  for (size_t len = 2; len <= n; len <<= 1) {
+    const double ang = 2 * 3.14159265358979323846 / static_cast<double>(len) * (inverse ? 1 : -1);
+    const std::complex<double> wl(std::cos(ang), std::sin(ang));
+    for (size_t i = 0; i < n; i += len) {
+      std::complex<double> w(1.0, 0.0);
+      for (size_t k = 0; k < len / 2; ++k) {
+        const std::complex<double> u = a[i + k], v = a[i + k + len / 2] * w;
+        a[i + k] = u + v;
+        a[i + k + len / 2] = u - v;
+        w *= wl;
+      }
+    }
+  }
+}
+
+// Biased autocovariance gamma(t) = (1/n) sum_{i} (x_i - m)(x_{i+t} - m), t = 0..n-1, via zero-padded FFT.
+std::vector<double> autocovariance(const std::vector<double>& x) {
+  const size_t n = x.size();
+  size_t sz = 1;
+  while (sz < 2 * n) sz <<= 1;
+  const double m = mean_of(x);
+  std::vector<std::complex<double>> a(sz, 0.0);
+  for (size_t i = 0; i < n; ++i) a[i] = x[i] - m;
+  fft(a, false);
+  for (auto& v : a) v = std::norm(v);
+  fft(a, true);
+  std::vector<double> g(n);
+  for (size_t t = 0; t < n; ++t) g[t] = a[t].real() / static_cast<double>(sz) / static_cast<double>(n);
+  return g;
+}
+
+// Multi-chain ESS on (already split) chains: combined autocorrelation rho_t = 1 - (W - mean_m gamma_m(t)) /
+// var_plus, Geyer's initial positive sequence of pair sums, made monotone, tau = -1 + 2 sum P_k,
+// ESS = M N / tau, capped at M N log10(M N).
+double ess_chains(const Chains& c) {
+  const size_t m = c.size();
+  const size_t n = c[0].size();
+  if (n < 4 || !all_finite(c) || is_constant(c)) return kNaN;
+  std::vector<std::vector<double>> acov;
+  std::vector<double> means;
+  double w = 0;
+  for (const auto& x : c) {
+    acov.push_back(autocovariance(x));
+    means.push_back(mean_of(x));
+    w += acov.back()[0] * static_cast<double>(n) / static_cast<double>(n - 1);
+  }
+  w /= static_cast<double>(m);
+  double var_plus = w * static_cast<double>(n - 1) / static_cast<double>(n);
+  if (m > 1) var_plus += var_of(means);
+  if (!(var_plus > 0)) return kNaN;
+  auto rho = [&](size_t t) {
+    double g = 0;
+    for (const auto& a : acov) g += a[t];
+    g /= static_cast<double>(m);
+    return 1.0 - (w - g) / var_plus;
+  };
+  // Pair sums P_k = rho_{2k} + rho_{2k+1}; keep while positive; then enforce P_k <= P_{k-1}.
+  double sum_p = 0, prev = std::numeric_limits<double>::infinity();
+  for (size_t t = 0; t + 1 < n; t += 2) {
+    double p = (t == 0 ? 1.0 : rho(t)) + rho(t + 1);
+    if (!(p > 0)) break;
+    p = std::min(p, prev);
+    sum_p += p;
+    prev = p;
+  }
+  const double total = static_cast<double>(m * n);
+  double tau = -1.0 + 2.0 * sum_p;
+  tau = std::max(tau, 1.0 / std::log10(total));  // antithetic chains: ESS at most S log10 S
+  return total / tau;
+}
+
+Chains indicator(const Chains& c, double q) {
+  Chains out = c;
+  for (auto& v : out)
+    for (double& x : v) x = x <= q ? 1.0 : 0.0;
+  return out;
+}
+
+double ess_quantile(const Chains& c, double p) {
+  std::vector<double> s = pooled(c);
+  std::sort(s.begin(), s.end());
+  return ess_chains(split_chains(indicator(c, quantile_sorted(s, p))));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+std::vector<double> Draws::series(int c, int k) const {
+  std::vector<double> v(static_cast<size_t>(draws));
+  for (int i = 0; i < draws; ++i) v[i] = at(c, i, k);
+  return v;
+}
+
+std::vector<double> autocorrelation(const std::vector<double>& x, int max_lag) {
+  if (x.empty() || max_lag < 0) return {};
+  const int lmax = std::min<int>(max_lag, static_cast<int>(x.size()) - 1);
+  const std::vector<double> g = autocovariance(x);
+  std::vector<double> rho(static_cast<size_t>(lmax) + 1, 1.0);  // a constant series: perfectly correlated
+  if (g[0] > 0)
+    for (int t = 1; t <= lmax; ++t) rho[t] = g[t] / g[0];
+  return rho;
+}
+
+double split_rhat(const Draws& d, int dim) {
+  check_draws(d, dim, "split_rhat");
+  const Chains c = chains_of(d, dim);
+  if (d.draws < 4 || !all_finite(c) || is_constant(c)) return kNaN;
+  const Chains sp = split_chains(c);
+  const double bulk = rhat_basic(rank_normalize(sp));
+  std::vector<double> s = pooled(c);
+  std::sort(s.begin(), s.end());
+  const double med = quantile_sorted(s, 0.5);
+  Chains folded = c;
+  for (auto& v : folded)
+    for (double& x : v) x = std::abs(x - med);
+  const double tail = rhat_basic(rank_normalize(split_chains(folded)));
+  if (std::isnan(tail)) return bulk;
+  return std::max(bulk, tail);
+}
+
+double ess_bulk(const Draws& d, int dim) {
+  check_draws(d, dim, "ess_bulk");
+  const Chains c = chains_of(d, dim);
+  if (d.draws < 8 || !all_finite(c) || is_constant(c)) return kNaN;
+  return ess_chains(rank_normalize(split_chains(c)));
+}
+
+double ess_tail(const Draws& d, int dim) {
+  check_draws(d, dim, "ess_tail");
+  const Chains c = chains_of(d, dim);
+  if (d.draws < 8 || !all_finite(c) || is_constant(c)) return kNaN;
+  const double a = ess_quantile(c, 0.05), b = ess_quantile(c, 0.95);
+  if (std::isnan(a)) return b;
+  if (std::isnan(b)) return a;
+  return std::min(a, b);
+}
+
+double mcse_mean(const Draws& d, int dim) {
+  check_draws(d, dim, "mcse_mean");
+  const Chains c = chains_of(d, dim);
+  if (d.draws < 8 || !all_finite(c)) return kNaN;
+  if (is_constant(c)) return 0.0;
+  const double ess = ess_chains(split_chains(c));  // ESS of the untransformed draws
+  return std::sqrt(var_of(pooled(c)) / ess);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+struct Fit1 {
+  double tv, kl;
+};
+
+// TV and KL(p || q_smoothed) from model masses p (summing to 1 over the box) and sample counts.
+Fit1 compare(const std::vector<double>& p, const std::vector<double>& counts) {
+  const double n = std::accumulate(counts.begin(), counts.end(), 0.0);
+  const double cells = static_cast<double>(counts.size());
+  double tv = 0, kl = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const double q = n > 0 ? counts[i] / n : 0.0;
+    tv += std::abs(p[i] - q);
+    const double qs = (counts[i] + 0.5) / (n + 0.5 * cells);
+    if (p[i] > 0) kl += p[i] * std::log(p[i] / qs);
+  }
+  return {0.5 * tv, std::max(0.0, kl)};
+}
+
+int cell_of(double x, double lo, double w, int grid) {
+  if (!std::isfinite(x)) return -1;
+  const double f = (x - lo) / w;
+  if (f < 0 || f > grid) return -1;
+  return std::min(grid - 1, static_cast<int>(f));
+}
+
+}  // namespace
+
+GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid, double span) {
+  check_draws(d, 0, "grid_fit");
+  const GmmEvaluator ev(gmm);
+  if (gmm.d() != d.dims)
+    throw ConfigError("grid_fit: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
+                      std::to_string(d.dims));
+  if (grid < 1) throw ConfigError("grid_fit: grid must be >= 1 (got " + std::to_string(grid) + ")");
+  if (!(span > 0) || !std::isfinite(span)) throw ConfigError("grid_fit: span must be > 0");
+  const Eigen::VectorXd mu = gmm.mean();
+  const Eigen::MatrixXd cov = gmm.covariance();
+  const int dims = d.dims;
+  std::vector<double> lo(dims), w(dims);
+  for (int k = 0; k < dims; ++k) {
+    const double sd = std::sqrt(cov(k, k));
+    lo[k] = mu(k) - span * sd;
+    w[k] = 2 * span * sd / grid;
+  }
+  GridFit out;
+  if (dims == 2) {
+    // Model mass per cell: midpoint rule on sub x sub sub-cells, sub >= 3 and fine enough that a sub-cell is
+    // at most a quarter of the narrowest component standard deviation along each axis (capped at 16).
+    int sub = 3;
+    for (int k = 0; k < 2; ++k) {
+      double min_sd = std::numeric_limits<double>::infinity();
+      for (const auto& s : gmm.covs) min_sd = std::min(min_sd, std::sqrt(s(k, k)));
+      sub = std::max(sub, static_cast<int>(std::ceil(w[k] / (0.25 * min_sd))));
+    }
+    sub = std::min(sub, 16);
+    std::vector<double> p(static_cast<size_t>(grid) * grid, 0.0);
+    Eigen::VectorXd x(2);
+    double tot = 0;
+    for (int i = 0; i < grid; ++i)
+      for (int j = 0; j < grid; ++j) {
+        double s = 0;
+        for (int a = 0; a < sub; ++a)
+          for (int b = 0; b < sub; ++b) {
+            x(0) = lo[0] + (i + (a + 0.5) / sub) * w[0];
+            x(1) = lo[1] + (j + (b + 0.5) / sub) * w[1];
+            s += std::exp(ev.log_density(x));
+          }
+        p[static_cast<size_t>(i) * grid + j] = s;
+        tot += s;
+      }
+    for (double& v : p) v /= tot;
+    std::vector<double> counts(p.size(), 0.0);
+    for (int c = 0; c < d.chains; ++c)
+      for (int t = 0; t < d.draws; ++t) {
+        const int i = cell_of(d.at(c, t, 0), lo[0], w[0], grid);
+        const int j = cell_of(d.at(c, t, 1), lo[1], w[1], grid);
+        if (i >= 0 && j >= 0) counts[static_cast<size_t>(i) * grid + j] += 1;
+      }
+    const Fit1 f = compare(p, counts);
+    out.tv = f.tv;
+    out.kl = f.kl;
+    return out;
+  }
+  // Other D: exact 1-D marginal masses (mixture of normals, CDF differences), averaged over dimensions.
+  for (int k = 0; k < dims; ++k) {
+    std::vector<double> p(static_cast<size_t>(grid), 0.0);
+    for (int c = 0; c < gmm.k(); ++c) {
+      const boost::math::normal_distribution<double> nd(gmm.means[c](k), std::sqrt(gmm.covs[c](k, k)));
+      for (int i = 0; i < grid; ++i)
+        p[i] += gmm.weights[c] * (boost::math::cdf(nd, lo[k] + (i + 1) * w[k]) - boost::math::cdf(nd, lo[k] + i * w[k]));
+    }
+    const double tot = std::accumulate(p.begin(), p.end(), 0.0);
+    for (double& v : p) v /= tot;
+    std::vector<double> counts(p.size(), 0.0);
+    for (int c = 0; c < d.chains; ++c)
+      for (int t = 0; t < d.draws; ++t) {
+        const int i = cell_of(d.at(c, t, k), lo[k], w[k], grid);
+        if (i >= 0) counts[i] += 1;
+      }
+    const Fit1 f = compare(p, counts);
+    out.tv += f.tv / dims;
+    out.kl += f.kl / dims;
+  }
+  return out;
+}
+
+std::vector<double> component_mass(const Draws& d, const Gmm& gmm) {
+  check_draws(d, 0, "component_mass");
+  const GmmEvaluator ev(gmm);
+  if (gmm.d() != d.dims)
+    throw ConfigError("component_mass: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
+                      std::to_string(d.dims));
+  std::vector<double> mass(static_cast<size_t>(gmm.k()), 0.0);
+  Eigen::VectorXd x(d.dims);
+  for (int c = 0; c < d.chains; ++c)
+    for (int t = 0; t < d.draws; ++t) {
+      for (int k = 0; k < d.dims; ++k) x(k) = d.at(c, t, k);
+      mass[ev.most_likely_component(x)] += 1;
+    }
+  const double n = static_cast<double>(d.chains) * d.draws;
+  for (double& m : mass) m /= n;
+  return mass;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+nlohmann::json Summary::to_json() const {
+  auto arr = [](const std::vector<double>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double x : v) a.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr));
+    return a;
+  };
+  auto fin = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
+  double max_rhat = kNaN, min_bulk = kNaN, min_tail = kNaN;
+  for (double v : rhat)
+    if (!std::isnan(v)) max_rhat = std::isnan(max_rhat) ? v : std::max(max_rhat, v);
+  for (double v : ess_bulk)
+    if (!std::isnan(v)) min_bulk = std::isnan(min_bulk) ? v : std::min(min_bulk, v);
+  for (double v : ess_tail)
+    if (!std::isnan(v)) min_tail = std::isnan(min_tail) ? v : std::min(min_tail, v);
+  nlohmann::json j;
+  j["chains"] = chains;
+  j["draws"] = draws;
+  j["dims"] = dims;
+  j["acceptance"] = fin(acceptance);
+  j["mean"] = arr(mean);
+  j["sd"] = arr(sd);
+  j["rhat"] = arr(rhat);
+  j["ess_bulk"] = arr(ess_bulk);
+  j["ess_tail"] = arr(ess_tail);
+  j["mcse_mean"] = arr(mcse);
+  j["max_rhat"] = fin(max_rhat);
+  j["min_ess_bulk"] = fin(min_bulk);
+  j["min_ess_tail"] = fin(min_tail);
+  j["grid_fit"] = {{"tv", fin(fit.tv)}, {"kl", fin(fit.kl)}};
+  j["component_mass"] = arr(mass);
+  j["component_mass_expected"] = arr(mass_expected);
+  return j;
+}
+
+Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
+  check_draws(d, 0, "summarize");
+  gmm.validate();
+  if (gmm.d() != d.dims)
+    throw ConfigError("summarize: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
+                      std::to_string(d.dims));
+  Summary s;
+  s.chains = d.chains;
+  s.draws = d.draws;
+  s.dims = d.dims;
+  s.acceptance = acceptance;
+  for (int k = 0; k < d.dims; ++k) {
+    const std::vector<double> v = pooled(chains_of(d, k));
+    s.mean.push_back(mean_of(v));
+    s.sd.push_back(std::sqrt(var_of(v)));
+    s.rhat.push_back(split_rhat(d, k));
+    s.ess_bulk.push_back(ess_bulk(d, k));
+    s.ess_tail.push_back(ess_tail(d, k));
+    s.mcse.push_back(mcse_mean(d, k));
+  }
+  s.fit = grid_fit(d, gmm);
+  s.mass = component_mass(d, gmm);
+  s.mass_expected = gmm.weights;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+void append_num(std::string& out, double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip representation
+  out.append(buf, r.ptr);
+}
+
+std::string num(double v) {
+  std::string s;
+  append_num(s, v);
+  return s;
+}
+
+}  // namespace
+
+void write_draws_csv(const std::string& path, const Draws& d) {
+  check_draws(d, 0, "write_draws_csv");
+  std::string out = "chain,draw";
+  for (int k = 0; k < d.dims; ++k) out += ",x" + std::to_string(k);
+  out += '\n';
+  out.reserve(out.size() + d.data.size() * 20);
+  for (int c = 0; c < d.chains; ++c)
+    for (int t = 0; t < d.draws; ++t) {
+      out += std::to_string(c);
+      out += ',';
+      out += std::to_string(t);
+      for (int k = 0; k < d.dims; ++k) {
+        out += ',';
+        append_num(out, d.at(c, t, k));
+      }
+      out += '\n';
+    }
+  atomic_write(path, out);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+namespace fs = std::filesystem;
+
+// A gnuplot single-quoted string literal ('' escapes a quote).
+std::string gq(const std::string& s) {
+  std::string o = "'";
+  for (char ch : s) {
+    if (ch == '\'') o += "''";
+    else if (ch == '\n' || ch == '\r') o += ' ';
+    else o += ch;
+  }
+  return o + "'";
+}
+
+std::string find_gnuplot() {
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    if (dir.empty()) continue;
+    const fs::path p = fs::path(dir) / "gnuplot";
+    if (::access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  throw IoError("gnuplot not found on PATH (install the Debian package gnuplot-nox)");
+}
+
+// A fresh private directory for the data and script; removed on destruction.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "cimsim-plot-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw IoError("cannot create a temporary directory for gnuplot");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+void write_file(const fs::path& p, const std::string& s) {
+  std::ofstream f(p, std::ios::binary);
+  f << s;
+  if (!f) throw IoError("cannot write " + p.string());
+}
+
+std::string terminal_lines(int width, int height) {
+  const std::string size = std::to_string(width) + "," + std::to_string(height);
+  return "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+         "  set terminal pngcairo size " + size + " noenhanced font 'Sans,10'\n"
+         "} else {\n"
+         "  set terminal png size " + size + " noenhanced\n"
+         "}\n";
+}
+
+// Runs `script` (which must write to the file named by the gnuplot variable OUT) and moves the result to
+// `png_path` atomically.
+void render(const std::string& png_path, const TempDir& td, const std::string& script) {
+  const std::string gp = find_gnuplot();
+  const fs::path dest = fs::absolute(png_path);
+  std::error_code ec;
+  if (dest.has_parent_path()) fs::create_directories(dest.parent_path(), ec);
+  const fs::path tmp_png = dest.parent_path() / (".tmp-" + std::to_string(::getpid()) + "-" +
+                                                 dest.filename().string());
+  const fs::path sp = td.path / "plot.gp";
+  write_file(sp, "OUT = " + gq(tmp_png.string()) + "\n" + script);
+  const fs::path err = td.path / "gnuplot.err";
+  const std::string cmd = "cd " + gq(td.path.string()) + " && " + gq(gp) + " " + gq(sp.string()) + " > " +
+                          gq(err.string()) + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::string msg;
+  {
+    std::ifstream f(err);
+    std::stringstream b;
+    b << f.rdbuf();
+    msg = b.str();
+  }
+  if (rc != 0 || !fs::exists(tmp_png) || fs::file_size(tmp_png, ec) == 0) {
+    fs::remove(tmp_png, ec);
+    throw IoError("gnuplot failed to render " + png_path + " (exit status " + std::to_string(rc) + "): " +
+                  msg.substr(0, 2000));
+  }
+  fs::rename(tmp_png, dest, ec);
+  if (ec) {
+    fs::remove(tmp_png, ec);
+    throw IoError("cannot move the rendered plot into place at " + png_path);
+  }
+}
+
+// At most `cap` evenly spaced draw indices per chain (keeps files and PNG rendering small).
+int thin_step(long total, long cap) { return static_cast<int>(std::max<long>(1, (total + cap - 1) / cap)); }
+
+}  // namespace
+
+void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, const std::string& title) {
+  check_draws(d, 0, "plot_samples");
+  const GmmEvaluator ev(gmm);
+  if (gmm.d() != d.dims)
+    throw ConfigError("plot_samples: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
+                      std::to_string(d.dims));
+  const Eigen::VectorXd mu = gmm.mean();
+  const Eigen::MatrixXd cov = gmm.covariance();
+  const double span = 4.0;
+  auto lo = [&](int k) { return mu(k) - span * std::sqrt(cov(k, k)); };
+  auto hi = [&](int k) { return mu(k) + span * std::sqrt(cov(k, k)); };
+  TempDir td;
+  std::ostringstream s;
+
+  if (d.dims == 1) {
+    // 1-D: density histogram of the pooled draws against the exact density curve.
+    const int bins = 60;
+    const double x0 = lo(0), x1 = hi(0), w = (x1 - x0) / bins;
+    std::vector<double> cnt(bins, 0.0);
+    for (double x : d.data) {
+      const int i = cell_of(x, x0, w, bins);
+      if (i >= 0) cnt[i] += 1;
+    }
+    const double n = static_cast<double>(d.data.size());
+    std::string hist, curve;
+    for (int i = 0; i < bins; ++i) hist += num(x0 + (i + 0.5) * w) + " " + num(cnt[i] / (n * w)) + "\n";
+    Eigen::VectorXd x(1);
+    for (int i = 0; i <= 400; ++i) {
+      x(0) = x0 + (x1 - x0) * i / 400.0;
+      curve += num(x(0)) + " " + num(std::exp(ev.log_density(x))) + "\n";
+    }
+    write_file(td.path / "hist.dat", hist);
+    write_file(td.path / "curve.dat", curve);
+    s << terminal_lines(900, 600) << "set output OUT\nset title " << gq(title) << "\n"
+      << "set xlabel 'x0'\nset ylabel 'density'\nset grid\nset key top left\n"
+      << "set xrange [" << num(x0) << ":" << num(x1) << "]\nset style fill solid 0.4\n"
+      << "plot 'hist.dat' using 1:2:(" << num(w) << ") with boxes lc rgb '#4477aa' title 'draws (histogram)', \\\n"
+      << "     'curve.dat' using 1:2 with lines lw 2 lc rgb 'black' title 'GMM density'\n";
+    render(png_path, td, s.str());
+    return;
+  }
+
+  // 2-D (first two dims otherwise): contours of the exact (marginal) density under the draws.
+  const int dx = 0, dy = 1;
+  Gmm marg;
+  marg.weights = gmm.weights;
+  for (int k = 0; k < gmm.k(); ++k) {
+    marg.means.push_back(Eigen::Vector2d(gmm.means[k](dx), gmm.means[k](dy)));
+    Eigen::MatrixXd c(2, 2);
+    c << gmm.covs[k](dx, dx), gmm.covs[k](dx, dy), gmm.covs[k](dy, dx), gmm.covs[k](dy, dy);
+    marg.covs.push_back(c);
+  }
+  const GmmEvaluator mev(marg);
+  const double x0 = lo(dx), x1 = hi(dx), y0 = lo(dy), y1 = hi(dy);
+  const int ng = 121;
+  std::vector<double> dens;
+  std::string grid;
+  Eigen::VectorXd p(2);
+  for (int i = 0; i < ng; ++i) {
+    p(0) = x0 + (x1 - x0) * i / (ng - 1);
+    for (int j = 0; j < ng; ++j) {
+      p(1) = y0 + (y1 - y0) * j / (ng - 1);
+      const double v = std::exp(mev.log_density(p));
+      dens.push_back(v);
+      grid += num(p(0)) + " " + num(p(1)) + " " + num(v) + "\n";
+    }
+    grid += "\n";
+  }
+  write_file(td.path / "grid.dat", grid);
+  // Contour levels enclosing ~50%, 90% and 99% of the mass (highest-density regions on the grid).
+  std::vector<double> sorted = dens;
+  std::sort(sorted.begin(), sorted.end(), std::greater<double>());
+  const double total = std::accumulate(sorted.begin(), sorted.end(), 0.0);
+  std::string lv;
+  for (double frac : {0.99, 0.9, 0.5}) {
+    double acc = 0;
+    for (double v : sorted) {
+      acc += v;
+      if (acc >= frac * total) {
+        lv += (lv.empty() ? "" : ",") + num(v);
+        break;
+      }
+    }
+  }
+  // Samples: thinned to at most 20000 points in all, one data set per chain so chains get their own colour.
+  const int step = thin_step(static_cast<long>(d.draws) * d.chains, 20000);
+  std::string samples;
+  for (int c = 0; c < d.chains; ++c) {
+    for (int t = 0; t < d.draws; t += step) samples += num(d.at(c, t, dx)) + " " + num(d.at(c, t, dy)) + "\n";
+    samples += "\n\n";  // gnuplot data-set separator (index c)
+  }
+  write_file(td.path / "samples.dat", samples);
+
+  s << "set contour base\nunset surface\nset view map\nset cntrparam levels discrete " << lv << "\n"
+    << "set table 'contours.dat'\nsplot 'grid.dat' using 1:2:3 with lines\nunset table\nreset\n"
+    << terminal_lines(900, 800) << "set output OUT\n"
+    << "set title " << gq(title) << "\n"
+    << "set xlabel 'x" << dx << "'\nset ylabel 'x" << dy << "'\n"
+    << "set xrange [" << num(x0) << ":" << num(x1) << "]\nset yrange [" << num(y0) << ":" << num(y1) << "]\n"
+    << "set key top left opaque\nset grid\n"
+    << "plot for [c=0:" << d.chains - 1 << "] 'samples.dat' index c using 1:2 with points pt 7 ps 0.25 "
+    << "title (c == 0 ? 'draws (one colour per chain)' : ''), \\\n"
+    << "     'contours.dat' using 1:2 with lines lw 2 lc rgb 'black' title 'GMM 50/90/99% mass contours'\n";
+  render(png_path, td, s.str());
+}
+
+void plot_trace_acf(const std::string& png_path, const Draws& d, const std::string& title) {
+  check_draws(d, 0, "plot_trace_acf");
+  const int rows = std::min(d.dims, 4);
+  const int max_lag = std::min(100, d.draws - 1);
+  const int step = thin_step(d.draws, 5000);
+  TempDir td;
+  for (int k = 0; k < rows; ++k) {
+    std::string tr, ac;
+    std::vector<std::vector<double>> acfs;
+    for (int c = 0; c < d.chains; ++c) acfs.push_back(autocorrelation(d.series(c, k), max_lag));
+    for (int t = 0; t < d.draws; t += step) {
+      tr += std::to_string(t);
+      for (int c = 0; c < d.chains; ++c) tr += " " + num(d.at(c, t, k));
+      tr += "\n";
+    }
+    for (int l = 0; l <= max_lag; ++l) {
+      ac += std::to_string(l);
+      for (int c = 0; c < d.chains; ++c) ac += " " + num(acfs[c][l]);
+      ac += "\n";
+    }
+    write_file(td.path / ("trace" + std::to_string(k) + ".dat"), tr);
+    write_file(td.path / ("acf" + std::to_string(k) + ".dat"), ac);
+  }
+  std::ostringstream s;
+  s << terminal_lines(1200, 260 * rows + 40) << "set output OUT\n"
+    << "set multiplot layout " << rows << ",2 title " << gq(title) << "\n"
+    << "set grid\nset key off\n";
+  for (int k = 0; k < rows; ++k) {
+    s << "set title 'x" << k << ": trace'\nset xlabel 'draw'\nset ylabel 'x" << k << "'\nset yrange [*:*]\n"
+      << "plot for [c=2:" << d.chains + 1 << "] 'trace" << k << ".dat' using 1:c with lines lw 1\n"
+      << "set title 'x" << k << ": autocorrelation per chain'\nset xlabel 'lag'\nset ylabel 'rho'\n"
+      << "set yrange [-0.2:1.05]\n"
+      << "plot for [c=2:" << d.chains + 1 << "] 'acf" << k << ".dat' using 1:c with lines lw 1.5, 0 lc rgb 'gray'\n";
+  }
+  s << "unset multiplot\n";
+  render(png_path, td, s.str());
+}
+
+}  // namespace cimsim::diag
