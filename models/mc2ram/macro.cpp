@@ -1,0 +1,544 @@
+// MC2RAM macro: register map, GMM window, LT and cycle-level runs over the shared datapath.
+#include "cimsim/mc2ram/macro.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cimsim/core/error.hpp"
+
+namespace cimsim::mc2ram {
+
+using namespace reg;
+
+const char* to_string(Level l) { return l == Level::LT ? "lt" : "cycle"; }
+
+namespace {
+double q16(uint32_t v) { return static_cast<int32_t>(v) / 65536.0; }
+constexpr uint32_t kDmaChunk = 64;  // samples per lane per DMA burst
+}  // namespace
+
+Macro::Macro(sc_core::sc_module_name name, Level level, const EnergyTable& table, sc_core::sc_trace_file* tf)
+    : sc_module(name),
+      socket("socket"),
+      dma("dma"),
+      irq("irq"),
+      level_(level),
+      table_(table),
+      regs_(std::string(name)),
+      period_(sc_core::sc_time(1.0 / table.clock_hz(), sc_core::SC_SEC)),
+      tf_(tf) {
+  table.require(EnergyModel::entries());
+  socket.register_b_transport(this, &Macro::b_transport);
+  socket.register_transport_dbg(this, &Macro::transport_dbg);
+  build_registers();
+  SC_HAS_PROCESS(Macro);
+  if (level_ == Level::LT) {
+    SC_THREAD(lt_thread);
+  } else {
+    SC_METHOD(tick);
+    sensitive << tick_ev_;
+    dont_initialize();
+    SC_THREAD(dma_thread);
+    if (tf_) {
+      SC_METHOD(clk_low);
+      sensitive << clk_ev_;
+      dont_initialize();
+    }
+  }
+  if (tf_) {
+    const std::string n = std::string(this->name()) + ".";
+    sc_core::sc_trace(tf_, clk_, n + "clk");
+    sc_core::sc_trace(tf_, stage_tr_, n + "stage");
+    for (int j = 0; j < 2; ++j) sc_core::sc_trace(tf_, prop_tr_[j], n + "prop" + std::to_string(j));
+    sc_core::sc_trace(tf_, lse_prop_tr_, n + "logp_prop");
+    sc_core::sc_trace(tf_, lse_cur_tr_, n + "logp_cur");
+    sc_core::sc_trace(tf_, log_u_tr_, n + "log_u");
+    sc_core::sc_trace(tf_, accept_tr_, n + "accept");
+    sc_core::sc_trace(tf_, valid_tr_, n + "sample_valid");
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ registers
+void Macro::build_registers() {
+  auto idle = [this](auto pred) {
+    return [this, pred](uint32_t v) { return !busy_ && pred(v); };
+  };
+  auto any = [](uint32_t) { return true; };
+  auto q16_nonneg = [](uint32_t v) { return static_cast<int32_t>(v) >= 0; };
+  regs_.add({"ID", ID, Access::RO, kIdValue, 0, "identification 'MC2R'", {}, {}, {}});
+  regs_.add({"CTRL", CTRL, Access::RW, 0, 0x7, "bit0 START (self-clearing), bit1 SOFT_RESET, bit2 DMA_EN", {},
+             [this](uint32_t v) { return !((v & CTRL_START) && busy_) && !((v & CTRL_START) && (v & CTRL_RESET)); },
+             [this](uint32_t v, uint32_t) {
+               regs_.set("CTRL", v & CTRL_DMA_EN);
+               if (v & CTRL_RESET) soft_reset();
+               if (v & CTRL_START) start();
+             }});
+  regs_.add({"STATUS", STATUS, Access::RO, 0, 0, "bit0 BUSY, bit1 DONE, bits[15:8] error code",
+             [this](uint32_t s) { return (s & ~STATUS_BUSY) | (busy_ ? STATUS_BUSY : 0u); }, {}, {}});
+  regs_.add({"GMM_CFG", GMM_CFG, Access::RW, 0x0202, 0xFFFF, "bits[7:0] K 1..8, bits[15:8] D 1..8", {},
+             idle([](uint32_t v) {
+               const uint32_t k = v & 0xFF, d = (v >> 8) & 0xFF;
+               return k >= 1 && k <= kMaxK && d >= 1 && d <= kMaxD;
+             }),
+             {}});
+  regs_.add({"WEIGHT_BITS", WEIGHT_BITS, Access::RW, 8, 0xFF, "bit-cells per weight 2..16", {},
+             idle([](uint32_t v) { return v >= 2 && v <= 16; }), {}});
+  regs_.add({"Y_SCALE", Y_SCALE, Access::RW, 0, 0xFFFFFFFF, "signed y_scale_log2 -64..64", {},
+             idle([](uint32_t v) { return std::abs(static_cast<int32_t>(v)) <= 64; }), {}});
+  regs_.add({"PROP_SCALE", PROP_SCALE, Access::RW, 0, 0xFFFFFFFF, "proposal scale (Q20.12), nonzero", {},
+             idle([](uint32_t v) { return v != 0; }), {}});
+  regs_.add({"CHAINS", CHAINS, Access::RW, 1, 0xFF, "parallel chains 1..8", {},
+             idle([](uint32_t v) { return v >= 1 && v <= kMaxLanes; }), {}});
+  regs_.add({"SAMPLES", SAMPLES, Access::RW, 500, 0xFFFFFFFF, "samples per chain >= 1", {},
+             idle([](uint32_t v) { return v >= 1; }), {}});
+  regs_.add({"SEED_LO", SEED_LO, Access::RW, 1, 0xFFFFFFFF, "seed bits 31:0", {}, idle(any), {}});
+  regs_.add({"SEED_HI", SEED_HI, Access::RW, 0, 0xFFFFFFFF, "seed bits 63:32", {}, idle(any), {}});
+  regs_.add({"DAC_CFG", DAC_CFG, Access::RW, 10, 0x1F, "DAC bits 1..16", {},
+             idle([](uint32_t v) { return v >= 1 && v <= 16; }), {}});
+  regs_.add({"DAC_OFFSET", DAC_OFFSET, Access::RW, 0, 0xFFFFFFFF, "DAC offset, Q16.16 LSB", {}, idle(any), {}});
+  regs_.add({"DAC_INL", DAC_INL, Access::RW, 0, 0xFFFFFFFF, "DAC peak INL, Q16.16 LSB", {}, idle(any), {}});
+  regs_.add({"ADC_CFG", ADC_CFG, Access::RW, 8, 0x1F, "ADC bits 1..12", {},
+             idle([](uint32_t v) { return v >= 1 && v <= kMaxAdcBits; }), {}});
+  regs_.add({"ADC_OFFSET", ADC_OFFSET, Access::RW, 0, 0xFFFFFFFF, "ADC offset, Q16.16 LSB", {}, idle(any), {}});
+  regs_.add({"ADC_NOISE", ADC_NOISE, Access::RW, 0, 0xFFFFFFFF, "ADC noise sigma, Q16.16 LSB, >= 0", {},
+             idle(q16_nonneg), {}});
+  regs_.add({"RNG_CFG", RNG_CFG, Access::RW, 16, 0x3F3F, "bits[5:0] RNG bits 4..24, bits[13:8] fresh bits", {},
+             idle([](uint32_t v) {
+               const uint32_t b = v & 0x3F, f = (v >> 8) & 0x3F;
+               return b >= 4 && b <= 24 && f <= b;
+             }),
+             {}});
+  regs_.add({"RNG_PERIOD", RNG_PERIOD, Access::RW, 0, 0xFFFFFFFF, "RNG period in words, 0 = ideal", {}, idle(any), {}});
+  regs_.add({"CELL_MISMATCH", CELL_MISMATCH, Access::RW, 0, 0xFFFFFFFF, "bit-cell mismatch sigma, Q16.16", {},
+             idle(q16_nonneg), {}});
+  regs_.add({"BL_NOISE", BL_NOISE, Access::RW, 0, 0xFFFFFFFF, "bit-line noise sigma (Mahalanobis), Q16.16", {},
+             idle(q16_nonneg), {}});
+  regs_.add({"VDD_MV", VDD_MV, Access::RW, 900, 0xFFFF, "supply in mV, 500..1100", {},
+             idle([](uint32_t v) { return v >= 500 && v <= 1100; }), {}});
+  regs_.add({"FIFO_DATA", FIFO_DATA, Access::RO, 0, 0, "sample word (int32); a bus read pops",
+             [this](uint32_t) { return fifo_head_ < fifo_.size() ? fifo_[fifo_head_] : 0u; }, {}, {}});
+  regs_.add({"FIFO_LEVEL", FIFO_LEVEL, Access::RO, 0, 0, "words in the sample FIFO",
+             [this](uint32_t) { return static_cast<uint32_t>(fifo_.size() - fifo_head_); }, {}, {}});
+  regs_.add({"FIFO_THRESH", FIFO_THRESH, Access::RW, 64, 0xFFFF, "FIFO IRQ threshold 1..256", {},
+             [](uint32_t v) { return v >= 1 && v <= kFifoDepth; }, {}});
+  regs_.add({"DMA_ADDR_LO", DMA_ADDR_LO, Access::RW, 0, 0xFFFFFFFC, "DMA base bits 31:0 (4-byte aligned)", {},
+             idle(any), {}});
+  regs_.add({"DMA_ADDR_HI", DMA_ADDR_HI, Access::RW, 0, 0xFFFFFFFF, "DMA base bits 63:32", {}, idle(any), {}});
+  regs_.add({"IRQ_ENABLE", IRQ_ENABLE, Access::RW, 0, 0x7, "bit0 DONE, bit1 ERROR, bit2 FIFO", {}, {},
+             [this](uint32_t, uint32_t) { update_irq(); }});
+  regs_.add({"IRQ_STATUS", IRQ_STATUS, Access::W1C, 0, 0x7, "pending interrupts, write 1 to clear", {}, {},
+             [this](uint32_t, uint32_t) { update_irq(); }});
+  regs_.add({"CYCLES_LO", CYCLES_LO, Access::RO, 0, 0, "busy cycles 31:0",
+             [this](uint32_t) { return static_cast<uint32_t>(cycles_); }, {}, {}});
+  regs_.add({"CYCLES_HI", CYCLES_HI, Access::RO, 0, 0, "busy cycles 63:32",
+             [this](uint32_t) { return static_cast<uint32_t>(cycles_ >> 32); }, {}, {}});
+  regs_.add({"ACCEPTS_LO", ACCEPTS_LO, Access::RO, 0, 0, "accepted proposals 31:0",
+             [this](uint32_t) { return static_cast<uint32_t>(dp_.accepts()); }, {}, {}});
+  regs_.add({"ACCEPTS_HI", ACCEPTS_HI, Access::RO, 0, 0, "accepted proposals 63:32",
+             [this](uint32_t) { return static_cast<uint32_t>(dp_.accepts() >> 32); }, {}, {}});
+  regs_.add({"EARLY_REJECTS", EARLY_REJECTS, Access::RO, 0, 0, "iterations rejected after the coarse ADC cycle",
+             [this](uint32_t) { return static_cast<uint32_t>(dp_.early_rejects()); }, {}, {}});
+  regs_.add({"ENERGY_SEL", ENERGY_SEL, Access::RW, 0, 0x7, "0 total, 1 rng, 2 dac, 3 array, 4 adc, 5 logic, 6 leakage",
+             {}, [](uint32_t v) { return v <= 6; }, {}});
+  regs_.add({"ENERGY_LO", ENERGY_LO, Access::RO, 0, 0, "selected energy, aJ, bits 31:0",
+             [this](uint32_t) { return static_cast<uint32_t>(energy_sel(regs_.get("ENERGY_SEL"))); }, {}, {}});
+  regs_.add({"ENERGY_HI", ENERGY_HI, Access::RO, 0, 0, "selected energy, aJ, bits 63:32",
+             [this](uint32_t) { return static_cast<uint32_t>(energy_sel(regs_.get("ENERGY_SEL")) >> 32); }, {}, {}});
+}
+
+uint64_t Macro::energy_sel(uint32_t sel) const {
+  if (sel == 0) return static_cast<uint64_t>(dp_.ledger().total_aj());
+  return static_cast<uint64_t>(dp_.ledger().component_aj(kParts[sel - 1]));
+}
+
+Knobs Macro::knobs_from_regs() const {
+  Knobs k;
+  k.dac_bits = static_cast<int>(regs_.get("DAC_CFG"));
+  k.dac_offset_lsb = q16(regs_.get("DAC_OFFSET"));
+  k.dac_inl_lsb = q16(regs_.get("DAC_INL"));
+  k.adc_bits = static_cast<int>(regs_.get("ADC_CFG"));
+  k.adc_offset_lsb = q16(regs_.get("ADC_OFFSET"));
+  k.adc_noise_lsb = q16(regs_.get("ADC_NOISE"));
+  const uint32_t rc = regs_.get("RNG_CFG");
+  k.rng_bits = static_cast<int>(rc & 0x3F);
+  k.rng_fresh_bits = static_cast<int>((rc >> 8) & 0x3F);
+  k.rng_period = regs_.get("RNG_PERIOD");
+  k.cell_mismatch = q16(regs_.get("CELL_MISMATCH"));
+  k.bl_noise = q16(regs_.get("BL_NOISE"));
+  k.vdd = regs_.get("VDD_MV") / 1000.0;
+  return k;
+}
+
+uint32_t Macro::check_start(Program& p, Knobs& k) const {
+  const uint32_t g = regs_.get("GMM_CFG");
+  p.k = static_cast<int>(g & 0xFF);
+  p.d = static_cast<int>((g >> 8) & 0xFF);
+  if (p.k < 1 || p.k > kMaxK || p.d < 1 || p.d > kMaxD) return ERR_GMM_SHAPE;
+  if (regs_.get("CHAINS") == 0) return ERR_CHAINS;
+  if (regs_.get("SAMPLES") == 0) return ERR_SAMPLES;
+  p.prop_scale = regs_.get("PROP_SCALE");
+  if (p.prop_scale == 0) return ERR_PROP_SCALE;
+  p.weight_bits = static_cast<int>(regs_.get("WEIGHT_BITS"));
+  p.y_scale_log2 = static_cast<int32_t>(regs_.get("Y_SCALE"));
+  const int32_t wmax = (1 << (p.weight_bits - 1)) - 1;
+  for (int c = 0; c < p.k; ++c) {
+    p.comp[c] = window_[c];
+    for (int i = 0; i < p.d; ++i)
+      for (int j = 0; j < p.d; ++j)
+        if (std::abs(p.comp[c].a[i][j]) > wmax) return ERR_WEIGHT_RANGE;
+  }
+  k = knobs_from_regs();
+  return ERR_NONE;
+}
+
+void Macro::set_irq(uint32_t bits) {
+  regs_.set("IRQ_STATUS", regs_.get("IRQ_STATUS") | bits);
+  update_irq();
+}
+
+void Macro::update_irq() {
+  uint32_t st = regs_.get("IRQ_STATUS");
+  const uint32_t level = static_cast<uint32_t>(fifo_.size() - fifo_head_);
+  if (level >= regs_.get("FIFO_THRESH") && level > 0) st |= IRQ_FIFO;
+  regs_.set("IRQ_STATUS", st);
+  irq_write(irq, (st & regs_.get("IRQ_ENABLE")) != 0);
+}
+
+void Macro::soft_reset() {
+  abort_ = busy_;
+  busy_ = false;
+  stage_ = ST_IDLE;
+  fifo_.clear();
+  fifo_head_ = 0;
+  for (auto& b : dma_buf_) b.clear();
+  regs_.set("STATUS", 0);
+  regs_.set("IRQ_STATUS", 0);
+  update_irq();
+}
+
+void Macro::start() {
+  Program p;
+  Knobs k;
+  uint32_t err = check_start(p, k);
+  lanes_ = static_cast<int>(regs_.get("CHAINS"));
+  if (err == ERR_NONE) {
+    try {
+      dp_.configure(p, k, lanes_, (uint64_t{regs_.get("SEED_HI")} << 32) | regs_.get("SEED_LO"),
+                    EnergyModel::from_table(table_, k.vdd));
+    } catch (const ConfigError&) {
+      err = ERR_CONFIG;
+    }
+  }
+  if (err != ERR_NONE) {
+    regs_.set("STATUS", err << 8);
+    set_irq(IRQ_ERROR);
+    return;
+  }
+  d_ = p.d;
+  n_samples_ = regs_.get("SAMPLES");
+  dma_en_ = (regs_.get("CTRL") & CTRL_DMA_EN) != 0;
+  dma_addr_ = (uint64_t{regs_.get("DMA_ADDR_HI")} << 32) | regs_.get("DMA_ADDR_LO");
+  std::vector<std::array<int32_t, kMaxD>> init(init_.begin(), init_.begin() + lanes_);
+  dp_.start(init);
+  busy_ = true;
+  abort_ = false;
+  dma_error_ = dma_final_ = false;
+  cycles_ = 0;
+  step_ = 0;
+  fifo_.clear();
+  fifo_head_ = 0;
+  for (int l = 0; l < kMaxLanes; ++l) {
+    dma_buf_[l].clear();
+    dma_first_[l] = 0;
+  }
+  regs_.set("STATUS", 0);
+  if (level_ == Level::LT) {
+    start_ev_.notify(sc_core::SC_ZERO_TIME);
+  } else {
+    stage_ = ST_INIT;
+    stage_cycle_ = 0;
+    tick_ev_.notify(period_);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ bus
+bool Macro::window_access(tlm::tlm_generic_payload& gp, bool debug) {
+  const uint64_t a = gp.get_address();
+  const bool gmm = a >= GMM_WINDOW && a < GMM_WINDOW + kMaxK * kCompStride;
+  const bool ini = a >= INIT_WINDOW && a < INIT_WINDOW + kMaxLanes * kMaxD * 4;
+  if (!gmm && !ini) return false;
+  auto fail = [&gp](tlm::tlm_response_status s) { gp.set_response_status(s); };
+  if (!debug) {
+    if (gp.get_data_length() != 4 || gp.get_streaming_width() < 4) return fail(tlm::TLM_BURST_ERROR_RESPONSE), true;
+    if (gp.get_byte_enable_ptr()) {
+      for (unsigned i = 0; i < gp.get_byte_enable_length(); ++i)
+        if (gp.get_byte_enable_ptr()[i] != 0xFF) return fail(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE), true;
+    }
+  }
+  if (a & 3) return fail(tlm::TLM_ADDRESS_ERROR_RESPONSE), true;
+  int32_t* word = nullptr;
+  int64_t* wide = nullptr;
+  int half = 0;
+  if (gmm) {
+    const uint32_t off = static_cast<uint32_t>(a - GMM_WINDOW);
+    const uint32_t c = off / kCompStride, w = (off % kCompStride) / 4;
+    if (w >= kCompWords) return fail(tlm::TLM_ADDRESS_ERROR_RESPONSE), true;
+    Component& cp = window_[c];
+    if (w < kWordBias) word = &cp.a[w / 8][w % 8];
+    else if (w < kWordC) { wide = &cp.bias[(w - kWordBias) / 2]; half = (w - kWordBias) % 2; }
+    else word = &cp.c;
+  } else {
+    const uint32_t idx = static_cast<uint32_t>(a - INIT_WINDOW) / 4;
+    word = &init_[idx / kMaxD][idx % kMaxD];
+  }
+  uint32_t v = 0;
+  if (gp.is_read()) {
+    if (word) v = static_cast<uint32_t>(*word);
+    else v = static_cast<uint32_t>(static_cast<uint64_t>(*wide) >> (32 * half));
+    std::memcpy(gp.get_data_ptr(), &v, 4);
+  } else if (gp.is_write()) {
+    if (busy_ && !debug) return fail(tlm::TLM_GENERIC_ERROR_RESPONSE), true;
+    std::memcpy(&v, gp.get_data_ptr(), 4);
+    if (word) *word = static_cast<int32_t>(v);
+    else {
+      uint64_t u = static_cast<uint64_t>(*wide);
+      u = half ? ((u & 0xFFFFFFFFull) | (uint64_t{v} << 32)) : ((u & ~0xFFFFFFFFull) | v);
+      *wide = static_cast<int64_t>(u);
+    }
+  } else {
+    return fail(tlm::TLM_COMMAND_ERROR_RESPONSE), true;
+  }
+  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  return true;
+}
+
+void Macro::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  delay += period_;  // one bus cycle per register access
+  if (window_access(gp, false)) return;
+  const bool pop = gp.is_read() && gp.get_address() == FIFO_DATA;
+  regs_.access(gp);
+  if (pop && gp.is_response_ok() && fifo_head_ < fifo_.size()) {
+    if (++fifo_head_ == fifo_.size()) {
+      fifo_.clear();
+      fifo_head_ = 0;
+    }
+    pop_ev_.notify(sc_core::SC_ZERO_TIME);
+    update_irq();
+  }
+}
+
+unsigned Macro::transport_dbg(tlm::tlm_generic_payload& gp) {
+  const uint64_t a = gp.get_address();
+  if ((a >= GMM_WINDOW && a < INIT_WINDOW + kMaxLanes * kMaxD * 4)) {
+    // window debug access, word by word
+    unsigned done = 0;
+    const unsigned len = gp.get_data_length();
+    unsigned char* p = gp.get_data_ptr();
+    for (; done + 4 <= len; done += 4) {
+      tlm::tlm_generic_payload w;
+      w.set_command(gp.get_command());
+      w.set_address(a + done);
+      w.set_data_ptr(p + done);
+      w.set_data_length(4);
+      w.set_streaming_width(4);
+      if (!window_access(w, true) || !w.is_response_ok()) break;
+    }
+    return done;
+  }
+  return regs_.debug_access(gp);
+}
+
+// ------------------------------------------------------------------------------------------------ output
+bool Macro::emit_step(bool lt) {
+  if (!dma_en_) {
+    const size_t need = static_cast<size_t>(lanes_) * d_;
+    if (fifo_.size() - fifo_head_ + need > kFifoDepth) return false;
+    for (int l = 0; l < lanes_; ++l)
+      for (int j = 0; j < d_; ++j) fifo_.push_back(static_cast<uint32_t>(dp_.state(l)[j]));
+    update_irq();
+    return true;
+  }
+  for (int l = 0; l < lanes_; ++l) {
+    auto& b = dma_buf_[l];
+    b.insert(b.end(), dp_.state(l).begin(), dp_.state(l).begin() + d_);
+    if (b.size() >= kDmaChunk * static_cast<size_t>(d_)) {
+      if (lt) {
+        sc_core::sc_time delay = qk_.get_local_time();
+        flush_lane(l, delay);
+        qk_.set(delay);
+      } else {
+        dma_ev_.notify(sc_core::SC_ZERO_TIME);
+      }
+    }
+  }
+  return true;
+}
+
+void Macro::flush_lane(int l, sc_core::sc_time& delay) {
+  std::vector<int32_t> data;
+  data.swap(dma_buf_[l]);
+  if (data.empty()) return;
+  const uint32_t first = dma_first_[l];
+  dma_first_[l] += static_cast<uint32_t>(data.size() / d_);
+  tlm::tlm_generic_payload gp;
+  const uint64_t addr = dma_addr_ + (static_cast<uint64_t>(l) * n_samples_ + first) * d_ * 4;
+  gp.set_command(tlm::TLM_WRITE_COMMAND);
+  gp.set_address(addr);
+  gp.set_data_ptr(reinterpret_cast<unsigned char*>(data.data()));
+  gp.set_data_length(static_cast<unsigned>(data.size() * 4));
+  gp.set_streaming_width(static_cast<unsigned>(data.size() * 4));
+  gp.set_byte_enable_ptr(nullptr);
+  gp.set_dmi_allowed(false);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  dma->b_transport(gp, delay);
+  if (!gp.is_response_ok()) dma_error_ = true;
+}
+
+void Macro::finish() {
+  dp_.account_leakage(static_cast<int64_t>(cycles_));
+  busy_ = false;
+  stage_ = ST_IDLE;
+  stage_tr_ = ST_IDLE;
+  if (dma_error_) {
+    regs_.set("STATUS", STATUS_DONE | (ERR_DMA << 8));
+    set_irq(IRQ_DONE | IRQ_ERROR);
+  } else {
+    regs_.set("STATUS", STATUS_DONE);
+    set_irq(IRQ_DONE);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ LT level
+void Macro::lt_thread() {
+  for (;;) {
+    sc_core::wait(start_ev_);
+    qk_.reset();
+    const int b = dp_.knobs().adc_bits, k = dp_.program().k;
+    cycles_ = static_cast<uint64_t>(init_cycles(b, k));
+    qk_.inc(period_ * static_cast<double>(cycles_));
+    for (step_ = 0; step_ < n_samples_ && !abort_; ++step_) {
+      int t = 0;
+      for (int l = 0; l < lanes_; ++l) t = std::max(t, dp_.step_lane(l, it_[l]));
+      cycles_ += static_cast<uint64_t>(t);
+      qk_.inc(period_ * static_cast<double>(t));
+      while (!emit_step(true) && !abort_) {
+        qk_.sync();
+        sc_core::wait(pop_ev_);
+      }
+      if (qk_.need_sync()) qk_.sync();
+    }
+    if (abort_) continue;
+    if (dma_en_) {
+      sc_core::sc_time delay = qk_.get_local_time();
+      for (int l = 0; l < lanes_; ++l) flush_lane(l, delay);
+      qk_.set(delay);
+    }
+    qk_.sync();
+    finish();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ cycle level
+void Macro::clk_low() { clk_ = false; }  // only registered when tracing: the falling half of the clock
+
+void Macro::tick() {
+  if (!busy_) {
+    next_trigger();
+    return;
+  }
+  ++cycles_;
+  if (tf_) {
+    clk_ = true;
+    clk_ev_.notify(period_ / 2);
+    valid_tr_ = false;
+  }
+  const int b = dp_.knobs().adc_bits, k = dp_.program().k;
+  bool try_emit = false;
+  switch (stage_) {
+    case ST_INIT:
+      if (++stage_cycle_ >= init_cycles(b, k)) stage_ = ST_PROPOSE;
+      break;
+    case ST_PROPOSE:
+      for (int l = 0; l < lanes_; ++l) dp_.stage_propose(l, it_[l]);
+      stage_ = ST_MAC;
+      break;
+    case ST_MAC: {
+      int fine = 0;
+      for (int l = 0; l < lanes_; ++l) {
+        dp_.stage_mac_coarse(l, it_[l]);
+        if (!it_[l].early_reject) fine = fine_cycles(b);
+      }
+      fine_left_ = fine;
+      lse_left_ = lse_cycles(k);
+      stage_ = fine_left_ > 0 ? ST_FINE : ST_LSE;
+      break;
+    }
+    case ST_FINE:
+      if (--fine_left_ == 0) stage_ = ST_LSE;
+      break;
+    case ST_LSE:
+      if (--lse_left_ == 0) {
+        for (int l = 0; l < lanes_; ++l) {
+          dp_.stage_lse_accept(l, it_[l]);
+          dp_.account_iteration(it_[l]);
+        }
+        if (tf_) accept_tr_ = it_[0].accept;
+        try_emit = true;
+      }
+      break;
+    case ST_STALL:
+      try_emit = true;
+      break;
+    default:
+      break;
+  }
+  if (try_emit) {
+    if (emit_step(false)) {
+      valid_tr_ = true;
+      if (++step_ >= n_samples_) {
+        if (dma_en_) {
+          stage_ = ST_FLUSH;
+          dma_final_ = true;
+          dma_ev_.notify(sc_core::SC_ZERO_TIME);
+        } else {
+          finish();
+        }
+      } else {
+        stage_ = ST_PROPOSE;
+      }
+    } else {
+      stage_ = ST_STALL;
+    }
+  }
+  if (tf_) {
+    stage_tr_ = stage_;
+    for (int j = 0; j < 2; ++j) prop_tr_[j] = it_[0].prop[j];
+    lse_prop_tr_ = it_[0].lse_prop;
+    lse_cur_tr_ = dp_.lse(0);
+    log_u_tr_ = it_[0].log_u;
+  }
+  if (stage_ == ST_FLUSH || !busy_) {
+    next_trigger();
+  } else {
+    next_trigger(period_);
+  }
+}
+
+void Macro::dma_thread() {
+  for (;;) {
+    sc_core::wait(dma_ev_);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    for (int l = 0; l < lanes_; ++l)
+      if (dma_final_ || dma_buf_[l].size() >= kDmaChunk * static_cast<size_t>(d_)) flush_lane(l, delay);
+    sc_core::wait(delay);
+    if (dma_final_ && stage_ == ST_FLUSH) {
+      bool empty = true;
+      for (int l = 0; l < lanes_; ++l) empty = empty && dma_buf_[l].empty();
+      if (empty) finish();
+      else dma_ev_.notify(sc_core::SC_ZERO_TIME);
+    }
+  }
+}
+
+}  // namespace cimsim::mc2ram
