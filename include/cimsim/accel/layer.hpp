@@ -29,6 +29,7 @@
 // Requantization, per output channel oc:
 //   y = clamp( floor( ((int64)(acc + bias[oc]) * mult[oc] + 2^(shift[oc]-1)) / 2^shift[oc] ), lo, 127 )
 //   lo = 0 with fused ReLU, else -128; shift in [0, 62] (shift 0: no rounding term); mult in [0, 2^31).
+//   acc + bias is formed in 64 bits and the product in 128 bits: exact for every int32 acc/bias.
 #include <cstdint>
 #include <optional>
 #include <string>
