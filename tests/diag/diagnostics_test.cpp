@@ -293,3 +293,64 @@ TEST(Diagnostics, PlotsProducePngs) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Diagnostics, PlotWithoutGnuplotThrowsIoError) {
+  const char* old = std::getenv("PATH");
+  const std::string saved = old ? old : "";
+  const fs::path empty = scratch("empty-bin");
+  fs::create_directories(empty);
+  ::setenv("PATH", empty.c_str(), 1);
+  const Draws d = iid_normal(1, 50, 93);
+  Gmm g1;
+  g1.weights = {1.0};
+  g1.means = {Eigen::VectorXd::Zero(1)};
+  g1.covs = {Eigen::MatrixXd::Identity(1, 1)};
+  const fs::path out = scratch("never.png");
+  EXPECT_THROW(plot_samples(out.string(), d, g1, "x"), cimsim::IoError);
+  EXPECT_THROW(plot_trace_acf(out.string(), d, "x"), cimsim::IoError);
+  ::setenv("PATH", saved.c_str(), 1);
+  EXPECT_FALSE(fs::exists(out));
+  fs::remove_all(empty.parent_path());
+}
+
+TEST(Diagnostics, CsvToUnwritablePathThrowsIoError) {
+  EXPECT_THROW(write_draws_csv("/proc/cimsim-no-such-dir/draws.csv", Draws(1, 2, 1)), cimsim::IoError);
+}
+
+TEST(Diagnostics, GridFitThreeDimsUsesMarginals) {
+  // 3-D, one component with a full covariance: each marginal is N(mu_i, S_ii).
+  Gmm g;
+  g.weights = {1.0};
+  g.means = {Eigen::Vector3d(1.0, -2.0, 0.5)};
+  Eigen::MatrixXd s(3, 3);
+  s << 1.0, 0.3, 0.0, 0.3, 2.0, -0.4, 0.0, -0.4, 0.5;
+  g.covs = {s};
+  // Exact draws via a hand-computed lower Cholesky factor of s.
+  const double l11 = 1.0, l21 = 0.3, l22 = std::sqrt(2.0 - 0.09), l31 = 0.0, l32 = -0.4 / l22,
+               l33 = std::sqrt(0.5 - l32 * l32);
+  Draws d(2, 40000, 3);
+  SplitMix64 rng(94);
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 40000; ++i) {
+      const double z1 = rng.gauss(), z2 = rng.gauss(), z3 = rng.gauss();
+      d.at(c, i, 0) = 1.0 + l11 * z1;
+      d.at(c, i, 1) = -2.0 + l21 * z1 + l22 * z2;
+      d.at(c, i, 2) = 0.5 + l31 * z1 + l32 * z2 + l33 * z3;
+    }
+  EXPECT_LT(grid_fit(d, g).tv, 0.03);
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 40000; ++i) d.at(c, i, 2) = 0.5 + 3.0 * (d.at(c, i, 2) - 0.5);  // one marginal 3x too wide: TV ~0.48 there
+  EXPECT_GT(grid_fit(d, g).tv, 0.1);
+}
+
+TEST(Diagnostics, EvaluatorRejectsInvalidGmm) {
+  Gmm g = Gmm::paper_default();
+  g.weights = {0.7, 0.7};
+  EXPECT_THROW(GmmEvaluator{g}, cimsim::ConfigError);
+  EXPECT_THROW(grid_fit(Draws(1, 10, 2), g), cimsim::ConfigError);
+  EXPECT_THROW(component_mass(Draws(1, 10, 2), g), cimsim::ConfigError);
+}
+
+}  // namespace
