@@ -30,7 +30,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 void check_draws(const Draws& d, int dim, const char* who) {
   if (d.chains < 1 || d.draws < 1 || d.dims < 1)
     throw ConfigError(std::string(who) + ": draws must have >= 1 chain, draw and dim (got " +
-                      std::to_string(d.chains) + " x " + std::to_string(d.draws) + " x " + std::to_string(d.dims) + ")");
+                      std::to_string(d.chains) + " x " + std::to_string(d.draws) + " x " +
+                      std::to_string(d.dims) + ")");
   if (d.data.size() != static_cast<size_t>(d.chains) * d.draws * d.dims)
     throw ConfigError(std::string(who) + ": draws data has " + std::to_string(d.data.size()) +
                       " values, expected chains*draws*dims = " +
@@ -389,7 +390,8 @@ GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid, double span) {
     for (int c = 0; c < gmm.k(); ++c) {
       const boost::math::normal_distribution<double> nd(gmm.means[c](k), std::sqrt(gmm.covs[c](k, k)));
       for (int i = 0; i < grid; ++i)
-        p[i] += gmm.weights[c] * (boost::math::cdf(nd, lo[k] + (i + 1) * w[k]) - boost::math::cdf(nd, lo[k] + i * w[k]));
+        p[i] += gmm.weights[c] *
+                (boost::math::cdf(nd, lo[k] + (i + 1) * w[k]) - boost::math::cdf(nd, lo[k] + i * w[k]));
     }
     const double tot = std::accumulate(p.begin(), p.end(), 0.0);
     for (double& v : p) v /= tot;

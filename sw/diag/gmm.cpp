@@ -194,7 +194,8 @@ Gmm Gmm::from_json(const nlohmann::json& j, const std::string& origin) {
     if (!j.contains(key)) throw ConfigError(origin + ": missing field \"" + std::string(key) + "\"");
   Gmm g;
   const auto& w = json_array(j["weights"], origin + ".weights");
-  for (size_t k = 0; k < w.size(); ++k) g.weights.push_back(json_number(w[k], origin + ".weights[" + std::to_string(k) + "]"));
+  for (size_t k = 0; k < w.size(); ++k)
+    g.weights.push_back(json_number(w[k], origin + ".weights[" + std::to_string(k) + "]"));
   const auto& m = json_array(j["means"], origin + ".means");
   for (size_t k = 0; k < m.size(); ++k) {
     const std::string wk = origin + ".means[" + std::to_string(k) + "]";
