@@ -1,0 +1,141 @@
+#pragma once
+// Cycle-level accelerator: a controller FSM and a MacCoreArray clocked by an sc_clock, advancing one step of
+// the weight-stationary schedule of docs/accelerator-numerics.md per clock edge, so that the clock edges a
+// layer takes equal layer_cost().cycles exactly:
+//   FETCH_DESC  ceil(128 / B) + kLayerSetupCycles   descriptor by DMA, decode, validate
+//   DMA_IN      ceil((input + packed weights + requant) / B)  operands into the on-chip buffers
+//   per group g, column tile ct, row tile (digital) or chunk (CIM):
+//     LOAD_W    one weight row per cycle into the array (rows of this tile)
+//     FILL      kTileFillCycles
+//     COMPUTE   digital: one output pixel per cycle, rows x cols op_term()s on the array;
+//               CIM: adc_bits x adc_cycles_per_bit cycles per pixel, one cim_code() per column per pixel
+//   WRITEBACK   ceil(outputs / B)  requantize() B outputs per cycle, output to memory by DMA
+// Pin-level start/busy/done signals and the IRQ line; per-PE activity counters; optional VCD tracing.
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+
+#include "cimsim/accel/accelerator_base.hpp"
+
+namespace cimsim::accel {
+
+/// The R x C array of reconfigurable MAC cores (weight stationary) plus the CIM macro's columns. Holds the
+/// loaded weight tile, computes one output pixel per call, and counts activity per PE.
+class MacCoreArray : public sc_core::sc_module {
+ public:
+  MacCoreArray(sc_core::sc_module_name name, const ArrayConfig& cfg);
+
+  /// Configures the operator and the tile size for the next compute steps.
+  void configure(Op op, int rows_used, int cols_used) {
+    op_ = op;
+    rows_used_ = rows_used;
+    cols_used_ = cols_used;
+  }
+  /// Loads weight row r of the tile (cols_used weights).
+  void load_row(int r, const int8_t* w_by_col, int64_t col_stride);
+  /// Digital step: acc[c * acc_stride] += sum_r op_term(op, x[r], w[r][c]) for the used rows/cols.
+  void compute(const int8_t* x, int32_t* acc, int64_t acc_stride);
+  /// CIM step: partial[c] = sum_r op_term(op, x[r], w[r][c]) (the bit-line sum before the ADC).
+  void partial_sums(const int8_t* x, int64_t* partial);
+  /// Adds `pixels` cycles of activity to every used PE (called once per tile: same count as per cycle).
+  void account(int64_t pixels);
+
+  int max_rows() const { return max_rows_; }
+  int max_cols() const { return max_cols_; }
+  /// Operator terms issued by PE (r, c) of the digital R x C array since construction.
+  uint64_t pe_macs(int r, int c) const { return pe_macs_[static_cast<size_t>(r) * max_cols_ + c]; }
+  uint64_t total_macs() const;
+  /// Column conversions of the CIM macro (one per column per pixel per chunk).
+  uint64_t conversions() const { return conversions_; }
+  void add_conversions(uint64_t n) { conversions_ += n; }
+  /// Accumulator values of the last computed pixel, first columns (traced).
+  const int32_t* probe() const { return probe_; }
+  static constexpr int kProbes = 4;
+
+ private:
+  friend class AcceleratorCycle;
+  int max_rows_, max_cols_;
+  Op op_ = Op::MAC8;
+  int rows_used_ = 0, cols_used_ = 0;
+  std::vector<int8_t> w_;  ///< [max_rows][max_cols]
+  std::vector<uint64_t> pe_macs_;
+  uint64_t conversions_ = 0;
+  int32_t probe_[kProbes] = {0, 0, 0, 0};
+};
+
+class AcceleratorCycle : public AcceleratorBase {
+ public:
+  enum class State : uint8_t { Idle, FetchDesc, DmaIn, LoadW, Fill, Compute, Writeback, Done, Error };
+  static const char* state_name(State s);
+
+  sc_core::sc_clock clk;             ///< accelerator clock (period from the energy table's clock_hz)
+  sc_core::sc_signal<bool> start;    ///< pin: one-cycle pulse when a run starts
+  sc_core::sc_signal<bool> busy;     ///< pin: high while running
+  sc_core::sc_signal<bool> done;     ///< pin: one-cycle pulse when a run ends (successfully or not)
+  MacCoreArray array;
+
+  /// `trace`: VCD file or null (no tracing, no cost).
+  AcceleratorCycle(sc_core::sc_module_name name, const ArrayConfig& cfg, const EnergyTable& table,
+                   sc_core::sc_trace_file* trace = nullptr);
+
+  State state() const { return state_; }
+  /// Clock edges counted for each layer of the last run (equal to layer_cost().cycles by construction of the
+  /// FSM; the tests check it).
+  const std::vector<int64_t>& measured_cycles() const { return measured_; }
+  /// Clock edges seen since construction, and those while busy.
+  uint64_t clock_edges() const { return edges_; }
+  uint64_t busy_edges() const { return busy_edges_; }
+  /// Digital-array utilisation over all busy cycles: MACs issued / (R * C * busy cycles).
+  double utilisation() const;
+
+ protected:
+  void on_start() override { start_pending_ = true; }
+
+ private:
+  void tick();
+  void enter(State s, int64_t cycles);
+  void begin_layer();
+  void after_fetch();
+  void next_tile();       ///< sets up LOAD_W for the current (g, ct, rt) or goes to WRITEBACK
+  void compute_step();    ///< one COMPUTE cycle
+  void writeback_step();  ///< one WRITEBACK cycle
+  void fail(ErrorCode e);
+  void end_layer();
+  void trace(sc_core::sc_trace_file* tf);
+
+  // controller
+  State state_ = State::Idle;
+  int64_t remaining_ = 0;  ///< cycles left in the current fixed-length state
+  bool start_pending_ = false;
+  uint32_t layer_ = 0, nlayers_ = 0;
+  int64_t layer_cycles_ = 0;
+  std::vector<int64_t> measured_;
+  uint64_t edges_ = 0, busy_edges_ = 0;
+  bool pulse_done_ = false;
+  LoadedLayer L_;
+  Descriptor desc_;
+  ErrorCode err_ = ErrorCode::None;
+
+  // schedule position
+  bool cim_ = false;
+  int64_t G_ = 1, cog_ = 1, K_ = 1, P_ = 1, OH_ = 1, OW_ = 1, col_tiles_ = 1, row_tiles_ = 1, tile_rows_ = 1;
+  int64_t conv_ = 1, chunks_ = 1;
+  int64_t g_ = 0, ct_ = 0, rt_ = 0;     ///< group, column tile, row tile / chunk
+  int64_t r0_ = 0, rows_ = 0, c0_ = 0, cols_ = 0;  ///< current tile window (reduction rows, channels in group)
+  int64_t load_row_ = 0;                ///< next weight row to load
+  int64_t pix_ = 0, sub_ = 0;           ///< pixel within the tile pass, conversion sub-cycle (CIM)
+  int64_t n_ = 0, oy_ = 0, ox_ = 0;     ///< pixel coordinates
+  int64_t wb_pos_ = 0;                  ///< outputs requantized so far
+  std::vector<int32_t> acc_;            ///< accumulators, NCHW over the layer (the accumulator SRAM)
+  std::vector<int32_t> rci_, rky_, rkx_;  ///< per tile row: input channel (absolute), ky, kx
+  std::vector<int8_t> xrow_;            ///< the activation column fed to the array this cycle
+  std::vector<int64_t> partial_;
+  uint64_t mac_issue_ = 0;
+
+  // traced scalars (sampled by the VCD writer only when tracing is on)
+  int tr_state_ = 0, tr_layer_ = 0, tr_op_ = 0, tr_mode_ = 0;
+  bool tr_busy_ = false, tr_dma_ = false;
+};
+
+}  // namespace cimsim::accel

@@ -1,0 +1,61 @@
+#pragma once
+// Layer descriptor: the fixed-size little-endian record the host writes to system memory and the
+// accelerator fetches by DMA, one per layer, laid out back to back from DESC_ADDR. Field by field in
+// docs/accelerator.md ("Descriptor format"). encode()/decode() are the only code that knows the byte layout;
+// the models, the driver and the tests all go through them.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "cimsim/accel/layer.hpp"
+
+namespace cimsim::accel {
+
+constexpr uint32_t kDescriptorMagic = 0x4C44534Eu;  ///< "NSDL" in memory order: 'N','S','D','L'
+
+/// Error codes reported in STATUS.ERR_CODE (and thrown back by the driver as AcceleratorError).
+enum class ErrorCode : uint8_t {
+  None = 0,
+  BadMagic = 1,          ///< descriptor magic word wrong (not a descriptor / wrong address)
+  BadEnum = 2,           ///< kind, op or mode out of range
+  BadShape = 3,          ///< zero dimension or impossible shape (kernel larger than padded input, groups ...)
+  Unsupported = 4,       ///< (op, mode) pair the hardware cannot run (e.g. MAC8 in CIM)
+  BufferOverflow = 5,    ///< the layer's working set does not fit the on-chip buffers
+  DmaError = 6,          ///< a DMA transfer answered an error response (address outside memory)
+  BadWeightSize = 7,     ///< weight_bytes differs from packed_row_bytes(op, K) * cout
+  BadParams = 8,         ///< CIM parameters or requantization values out of range, bad weight encoding
+};
+const char* error_name(ErrorCode e);
+std::string error_message(ErrorCode e);
+
+struct Descriptor {
+  // geometry / operator
+  LayerShape shape;
+  Op op = Op::MAC8;
+  Mode mode = Mode::Digital;
+  bool relu = false;
+  CimParams cim;
+  // system-memory addresses (bytes)
+  uint64_t input_addr = 0;    ///< int8 NCHW input
+  uint64_t output_addr = 0;   ///< int8 NCHW output
+  uint64_t weight_addr = 0;   ///< packed weights (pack_weights format)
+  uint32_t weight_bytes = 0;  ///< size of the packed weights
+  uint64_t mult_addr = 0;     ///< int32[cout]
+  uint64_t shift_addr = 0;    ///< int32[cout]
+  uint64_t bias_addr = 0;     ///< int32[cout]
+  // raw enum bytes as found in memory (decode keeps them for the BadEnum check)
+  uint8_t raw_kind = 0, raw_op = 0, raw_mode = 0;
+  uint32_t magic = kDescriptorMagic;
+};
+
+/// Size of one descriptor record in bytes (kDescriptorBytes of cost_model.hpp).
+constexpr unsigned kDescriptorRecordBytes = 128;
+using DescriptorBytes = std::array<uint8_t, kDescriptorRecordBytes>;
+
+DescriptorBytes encode(const Descriptor& d);
+Descriptor decode(const uint8_t* bytes);
+/// Checks what can be checked from the record alone (magic, enums, shape, (op,mode), CIM params, weight size);
+/// returns ErrorCode::None when fine.
+ErrorCode validate(const Descriptor& d);
+
+}  // namespace cimsim::accel

@@ -1,0 +1,282 @@
+// Shared part of both accelerator abstraction levels: CSRs, descriptor fetch, DMA, bookkeeping.
+#include "cimsim/accel/accelerator_base.hpp"
+
+#include <cstring>
+
+#include "cimsim/accel/datapath.hpp"
+#include "cimsim/core/error.hpp"
+
+namespace cimsim::accel {
+
+AcceleratorBase::AcceleratorBase(sc_core::sc_module_name name, const ArrayConfig& cfg, const EnergyTable& table)
+    : sc_module(name),
+      csr("csr"),
+      dma("dma"),
+      irq("irq"),
+      cfg_(ArrayConfig::with_table(cfg, table)),
+      table_(table),
+      period_(sc_core::sc_time(1.0 / table.clock_hz(), sc_core::SC_SEC)),
+      regs_(std::string(this->name())) {
+  if (const std::string why = cfg_.check(); !why.empty()) throw ConfigError(std::string(this->name()) + ": " + why);
+  require_cost_entries(table_);
+  csr.register_b_transport(this, &AcceleratorBase::b_transport);
+  csr.register_transport_dbg(this, &AcceleratorBase::transport_dbg);
+  dma.register_invalidate_direct_mem_ptr(this, &AcceleratorBase::invalidate_direct_mem_ptr);
+  build_registers();
+  SC_HAS_PROCESS(AcceleratorBase);
+  SC_METHOD(irq_proc);
+  sensitive << irq_ev_;
+  dont_initialize();
+}
+
+void AcceleratorBase::build_registers() {
+  for (RegisterDef d : register_map()) {
+    const uint32_t off = d.offset;
+    switch (off) {
+      case reg::CTRL:
+        d.validate = [this](uint32_t v) { return v == 0 || !busy_; };
+        d.on_write = [this](uint32_t v, uint32_t) {
+          regs_.set(reg::CTRL, 0);  // self-clearing
+          if (v & ctrl::SOFT_RESET) {
+            regs_.set(reg::STATUS, 0);
+            regs_.set(reg::IRQ_STATUS, 0);
+            regs_.set(reg::CUR_LAYER, 0);
+            regs_.set(reg::PERF_SEL, kPerfWholeRun);
+            records_.clear();
+            run_total_ = LayerRecord{};
+            on_soft_reset();
+            update_irq();
+          }
+          if (v & ctrl::START) {
+            busy_ = true;
+            regs_.set(reg::STATUS, status::BUSY);
+            on_start();
+          }
+        };
+        break;
+      case reg::DESC_ADDR_LO:
+        d.validate = [](uint32_t v) { return (v & 7u) == 0; };
+        break;
+      case reg::LAYER_COUNT:
+        d.validate = [](uint32_t v) { return v >= 1 && v <= kMaxLayers; };
+        break;
+      case reg::IRQ_ENABLE:
+      case reg::IRQ_STATUS:
+        d.on_write = [this](uint32_t, uint32_t) { update_irq(); };
+        break;
+      default:
+        break;
+    }
+    if (off == reg::CYCLES_LO || off == reg::CYCLES_HI || off == reg::MACS_LO || off == reg::MACS_HI ||
+        off == reg::ENERGY_LO || off == reg::ENERGY_HI || off >= reg::ENERGY_COMP_BASE)
+      d.on_read = [this, off](uint32_t) { return perf_read(off); };
+    regs_.add(std::move(d));
+  }
+}
+
+uint32_t AcceleratorBase::perf_read(uint32_t off) const {
+  const uint32_t sel = regs_.get(reg::PERF_SEL);
+  static const LayerRecord kEmpty{};
+  const LayerRecord& r = sel == kPerfWholeRun ? run_total_ : (sel < records_.size() ? records_[sel] : kEmpty);
+  // Every LO register is 8-byte aligned and its HI partner follows it.
+  auto half = [off](int64_t v) {
+    const uint64_t u = static_cast<uint64_t>(v);
+    return static_cast<uint32_t>((off & 4u) ? (u >> 32) : u);
+  };
+  static_assert(reg::CYCLES_LO % 8 == 0 && reg::MACS_LO % 8 == 0 && reg::ENERGY_LO % 8 == 0 &&
+                    reg::ENERGY_COMP_BASE % 8 == 0,
+                "64-bit counters start 8-byte aligned");
+  switch (off) {
+    case reg::CYCLES_LO: case reg::CYCLES_HI: return half(r.cycles);
+    case reg::MACS_LO: case reg::MACS_HI: return half(r.macs);
+    case reg::ENERGY_LO: case reg::ENERGY_HI: return half(r.energy_aj);
+    default: break;
+  }
+  const size_t g = (off - reg::ENERGY_COMP_BASE) / 8;
+  return half(g < r.group_aj.size() ? r.group_aj[g] : 0);
+}
+
+void AcceleratorBase::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  regs_.access(gp);
+  delay += period_;  // one accelerator clock per register access
+}
+
+unsigned AcceleratorBase::transport_dbg(tlm::tlm_generic_payload& gp) { return regs_.debug_access(gp); }
+
+void AcceleratorBase::update_irq() { irq_ev_.notify(sc_core::SC_ZERO_TIME); }
+
+// The IRQ line has a single driver: this method (register writes from the host and the model's own process
+// only notify it).
+void AcceleratorBase::irq_proc() {
+  const bool level = (regs_.get(reg::IRQ_STATUS) & regs_.get(reg::IRQ_ENABLE)) != 0;
+  if (level != irq_level_) irq_write(irq, level);
+  irq_level_ = level;
+}
+
+uint64_t AcceleratorBase::desc_table_addr() const {
+  return (static_cast<uint64_t>(regs_.get(reg::DESC_ADDR_HI)) << 32) | regs_.get(reg::DESC_ADDR_LO);
+}
+
+void AcceleratorBase::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
+  std::vector<tlm::tlm_dmi> keep;
+  for (const auto& d : dmi_)
+    if (d.get_end_address() < start || d.get_start_address() > end) keep.push_back(d);
+  dmi_.swap(keep);
+}
+
+bool AcceleratorBase::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint64_t len,
+                                 sc_core::sc_time& delay) {
+  if (len == 0) return true;
+  if (addr + len < addr) return false;  // wraps around
+  for (const auto& d : dmi_) {
+    if (addr < d.get_start_address() || addr + len - 1 > d.get_end_address()) continue;
+    uint8_t* p = d.get_dmi_ptr() + (addr - d.get_start_address());
+    if (cmd == tlm::TLM_READ_COMMAND && d.is_read_allowed()) {
+      std::memcpy(data, p, len);
+      delay += d.get_read_latency();
+      return true;
+    }
+    if (cmd == tlm::TLM_WRITE_COMMAND && d.is_write_allowed()) {
+      std::memcpy(p, data, len);
+      delay += d.get_write_latency();
+      return true;
+    }
+  }
+  // Bus path, in transfers of at most 64 KiB.
+  constexpr uint64_t kMaxBurst = 64 * 1024;
+  for (uint64_t done = 0; done < len;) {
+    const unsigned n = static_cast<unsigned>(std::min(kMaxBurst, len - done));
+    tlm::tlm_generic_payload gp;
+    gp.set_command(cmd);
+    gp.set_address(addr + done);
+    gp.set_data_ptr(data + done);
+    gp.set_data_length(n);
+    gp.set_streaming_width(n);
+    gp.set_byte_enable_ptr(nullptr);
+    gp.set_dmi_allowed(false);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    dma->b_transport(gp, delay);
+    if (!gp.is_response_ok()) return false;
+    if (gp.is_dmi_allowed()) {
+      tlm::tlm_dmi d;
+      gp.set_address(addr + done);
+      if (dma->get_direct_mem_ptr(gp, d)) dmi_.push_back(d);
+    }
+    done += n;
+  }
+  return true;
+}
+
+bool AcceleratorBase::dma_read(uint64_t addr, void* dst, uint64_t len, sc_core::sc_time& delay) {
+  return dma_access(tlm::TLM_READ_COMMAND, addr, static_cast<uint8_t*>(dst), len, delay);
+}
+bool AcceleratorBase::dma_write(uint64_t addr, const void* src, uint64_t len, sc_core::sc_time& delay) {
+  return dma_access(tlm::TLM_WRITE_COMMAND, addr, static_cast<uint8_t*>(const_cast<void*>(src)), len, delay);
+}
+
+ErrorCode AcceleratorBase::fetch_descriptor(uint32_t index, Descriptor& out, sc_core::sc_time& delay) {
+  DescriptorBytes bytes{};
+  const uint64_t addr = desc_table_addr() + static_cast<uint64_t>(index) * kDescriptorRecordBytes;
+  if (!dma_read(addr, bytes.data(), bytes.size(), delay)) return ErrorCode::DmaError;
+  out = decode(bytes.data());
+  const ErrorCode e = validate(out);
+  if (e != ErrorCode::None) return e;
+  return check_hardware_limits(out);
+}
+
+ErrorCode AcceleratorBase::load_layer(const Descriptor& d, LoadedLayer& L, sc_core::sc_time& delay) {
+  const LayerShape& s = d.shape;
+  L.desc = d;
+  L.params.shape = s;
+  L.params.op = d.op;
+  L.params.mode = d.mode;
+  L.params.cim = d.cim;
+  L.params.rq.relu = d.relu;
+  std::vector<uint8_t> packed(d.weight_bytes);
+  if (!dma_read(d.weight_addr, packed.data(), packed.size(), delay)) return ErrorCode::DmaError;
+  const size_t co = static_cast<size_t>(s.cout);
+  L.params.rq.mult.resize(co);
+  L.params.rq.shift.resize(co);
+  L.params.rq.bias.resize(co);
+  if (!dma_read(d.mult_addr, L.params.rq.mult.data(), co * 4, delay) ||
+      !dma_read(d.shift_addr, L.params.rq.shift.data(), co * 4, delay) ||
+      !dma_read(d.bias_addr, L.params.rq.bias.data(), co * 4, delay))
+    return ErrorCode::DmaError;
+  L.input.resize(static_cast<size_t>(s.input_elems()));
+  if (!dma_read(d.input_addr, L.input.data(), L.input.size(), delay)) return ErrorCode::DmaError;
+  try {
+    L.params.weights = unpack_weights(d.op, packed.data(), packed.size(), s.cout, s.reduction());
+  } catch (const std::exception&) {
+    return ErrorCode::BadParams;
+  }
+  if (!L.params.check().empty()) return ErrorCode::BadParams;
+  L.output.assign(static_cast<size_t>(s.outputs()), 0);
+  try {
+    L.cost = layer_cost(cfg_, s, d.op, d.mode, d.cim);
+  } catch (const std::exception&) {
+    return ErrorCode::BadParams;
+  }
+  return ErrorCode::None;
+}
+
+ErrorCode AcceleratorBase::store_output(const LoadedLayer& L, sc_core::sc_time& delay) {
+  return dma_write(L.desc.output_addr, L.output.data(), L.output.size(), delay) ? ErrorCode::None
+                                                                                 : ErrorCode::DmaError;
+}
+
+void AcceleratorBase::begin_run() {
+  records_.clear();
+  run_total_ = LayerRecord{};
+  run_total_.group_aj.assign(energy_register_groups().size(), 0);
+  regs_.set(reg::STATUS, status::BUSY);
+  regs_.set(reg::CUR_LAYER, 0);
+}
+
+void AcceleratorBase::set_current_layer(uint32_t index) { regs_.set(reg::CUR_LAYER, index); }
+
+ErrorCode AcceleratorBase::check_hardware_limits(const Descriptor& d) const {
+  if (d.mode == Mode::Cim && d.cim.rows > cfg_.cim_rows) return ErrorCode::BadParams;
+  const int64_t wbytes = static_cast<int64_t>(d.weight_bytes) + int64_t{kRequantBytesPerChannel} * d.shape.cout;
+  if (wbytes > cfg_.weight_buffer_bytes) return ErrorCode::BufferOverflow;
+  if (d.shape.input_elems() + d.shape.outputs() > cfg_.act_buffer_bytes) return ErrorCode::BufferOverflow;
+  return ErrorCode::None;
+}
+
+void AcceleratorBase::layer_done(uint32_t index, const LoadedLayer& L, int64_t cycles) {
+  const int ledger_layer = ledger_layer_base_ + static_cast<int>(index);
+  EnergyLedger one;
+  L.cost.charge(one, table_, cfg_, L.params, ledger_layer);
+  ledger_.merge(one);
+  LayerRecord r;
+  r.cycles = cycles;
+  r.macs = L.params.shape.macs();
+  r.energy_aj = one.total_aj();
+  r.group_aj.assign(energy_register_groups().size(), 0);
+  for (const auto& c : one.components()) {
+    const int g = energy_component_group(c);
+    if (g >= 0) r.group_aj[static_cast<size_t>(g)] += one.component_aj(c);
+  }
+  run_total_.cycles += r.cycles;
+  run_total_.macs += r.macs;
+  run_total_.energy_aj += r.energy_aj;
+  for (size_t g = 0; g < r.group_aj.size(); ++g) run_total_.group_aj[g] += r.group_aj[g];
+  total_cycles_ += static_cast<uint64_t>(r.cycles);
+  total_macs_ += static_cast<uint64_t>(r.macs);
+  records_.push_back(std::move(r));
+}
+
+void AcceleratorBase::finish_run(ErrorCode err, uint32_t failing_layer) {
+  busy_ = false;
+  ledger_layer_base_ += static_cast<int>(records_.size()) + (err == ErrorCode::None ? 0 : 1);
+  if (err == ErrorCode::None) {
+    regs_.set(reg::STATUS, status::DONE);
+    regs_.set(reg::IRQ_STATUS, regs_.get(reg::IRQ_STATUS) | irq::DONE);
+  } else {
+    regs_.set(reg::STATUS, status::ERROR | (static_cast<uint32_t>(err) << status::ERR_CODE_SHIFT) |
+                               ((failing_layer & 0xFFFFu) << status::ERR_LAYER_SHIFT));
+    regs_.set(reg::IRQ_STATUS, regs_.get(reg::IRQ_STATUS) | irq::ERROR);
+  }
+  update_irq();
+}
+
+}  // namespace cimsim::accel

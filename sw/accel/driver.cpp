@@ -1,0 +1,212 @@
+// Accelerator host driver (include/cimsim/accel/driver.hpp).
+#include "cimsim/accel/driver.hpp"
+
+#include <cstring>
+
+#include "cimsim/accel/datapath.hpp"
+#include "cimsim/core/error.hpp"
+
+namespace cimsim::accel {
+
+namespace {
+uint64_t fnv1a(uint64_t h, const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001B3ull;
+  return h;
+}
+std::string hex(uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+}  // namespace
+
+uint64_t BumpAllocator::alloc(uint64_t bytes, uint64_t align) {
+  if (align == 0 || (align & (align - 1)) != 0) throw ConfigError("BumpAllocator: alignment must be a power of two");
+  const uint64_t a = (next_ + align - 1) & ~(align - 1);
+  if (a < next_ || a - base_ > size_ || bytes > size_ - (a - base_))
+    throw ConfigError("accelerator driver: out of system memory (region at " + hex(base_) + " of " +
+                      std::to_string(size_) + " bytes, " + std::to_string(used()) + " used, " +
+                      std::to_string(bytes) + " requested)");
+  next_ = a + bytes;
+  return a;
+}
+
+AcceleratorDriver::AcceleratorDriver(HostInitiator& host, uint64_t csr_base, uint64_t mem_base, uint64_t mem_size)
+    : host_(host),
+      csr_(csr_base),
+      const_(mem_base, mem_size / 4 * 3),
+      scratch_(mem_base + mem_size / 4 * 3, mem_size - mem_size / 4 * 3) {}
+
+uint32_t AcceleratorDriver::read_reg(uint32_t offset) { return host_.read32(csr_ + offset); }
+void AcceleratorDriver::write_reg(uint32_t offset, uint32_t value) { host_.write32(csr_ + offset, value); }
+
+void AcceleratorDriver::probe() {
+  const uint32_t id = read_reg(reg::ID);
+  if (id != kIdValue)
+    throw AcceleratorError("accelerator driver: device at " + hex(csr_) + " has ID " + hex(id) + ", expected " +
+                               hex(kIdValue),
+                           ErrorCode::None, 0);
+  const uint32_t ver = read_reg(reg::VERSION);
+  if ((ver >> 16) != (kVersionValue >> 16))
+    throw AcceleratorError("accelerator driver: register map version " + hex(ver) + " not supported",
+                           ErrorCode::None, 0);
+}
+
+void AcceleratorDriver::soft_reset() { write_reg(reg::CTRL, ctrl::SOFT_RESET); }
+
+UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
+  const std::string why = p.check();
+  if (!why.empty()) throw ConfigError("accelerator driver: " + why);
+  const int64_t K = p.shape.reduction();
+  const std::vector<uint8_t> packed = pack_weights(p.op, p.weights, p.shape.cout, K);
+  const size_t co = static_cast<size_t>(p.shape.cout);
+  uint64_t h = 0xCBF29CE484222325ull;
+  const uint8_t opb = static_cast<uint8_t>(p.op);
+  h = fnv1a(h, &opb, 1);
+  h = fnv1a(h, packed.data(), packed.size());
+  h = fnv1a(h, p.rq.mult.data(), co * 4);
+  h = fnv1a(h, p.rq.shift.data(), co * 4);
+  h = fnv1a(h, p.rq.bias.data(), co * 4);
+  if (auto it = cache_.find(h); it != cache_.end() && it->second.weight_bytes == packed.size()) return it->second;
+  UploadedLayer u;
+  const uint64_t need = packed.size() + 3 * co * 4 + 4 * 64;
+  if (need > const_.size() - const_.used()) {  // full: start over (earlier uploads are forgotten)
+    const_.reset();
+    cache_.clear();
+  }
+  u.weight_bytes = static_cast<uint32_t>(packed.size());
+  u.weight_addr = const_.alloc(packed.size());
+  u.mult_addr = const_.alloc(co * 4);
+  u.shift_addr = const_.alloc(co * 4);
+  u.bias_addr = const_.alloc(co * 4);
+  host_.write(u.weight_addr, packed.data(), packed.size());
+  host_.write(u.mult_addr, p.rq.mult.data(), co * 4);
+  host_.write(u.shift_addr, p.rq.shift.data(), co * 4);
+  host_.write(u.bias_addr, p.rq.bias.data(), co * 4);
+  cache_[h] = u;
+  return u;
+}
+
+Descriptor AcceleratorDriver::make_descriptor(const LayerParams& p, uint64_t input_addr, uint64_t output_addr) {
+  const UploadedLayer u = upload_constants(p);
+  Descriptor d;
+  d.shape = p.shape;
+  d.op = p.op;
+  d.mode = p.mode;
+  d.relu = p.rq.relu;
+  d.cim = p.cim;
+  d.input_addr = input_addr;
+  d.output_addr = output_addr;
+  d.weight_addr = u.weight_addr;
+  d.weight_bytes = u.weight_bytes;
+  d.mult_addr = u.mult_addr;
+  d.shift_addr = u.shift_addr;
+  d.bias_addr = u.bias_addr;
+  return d;
+}
+
+uint64_t AcceleratorDriver::write_descriptors(const std::vector<Descriptor>& descs) {
+  std::vector<uint8_t> bytes(descs.size() * kDescriptorRecordBytes);
+  for (size_t i = 0; i < descs.size(); ++i) {
+    const DescriptorBytes b = encode(descs[i]);
+    std::memcpy(bytes.data() + i * kDescriptorRecordBytes, b.data(), b.size());
+  }
+  const uint64_t addr = scratch_.alloc(bytes.size(), 64);
+  host_.write(addr, bytes.data(), bytes.size());
+  return addr;
+}
+
+LayerStats AcceleratorDriver::read_stats(uint32_t view) {
+  write_reg(reg::PERF_SEL, view);
+  auto r64 = [this](uint32_t lo) {
+    const uint64_t l = read_reg(lo);
+    const uint64_t h = read_reg(lo + 4);
+    return static_cast<int64_t>((h << 32) | l);
+  };
+  LayerStats s;
+  s.cycles = r64(reg::CYCLES_LO);
+  s.macs = r64(reg::MACS_LO);
+  s.energy_aj = r64(reg::ENERGY_LO);
+  for (size_t g = 0; g < energy_register_groups().size(); ++g)
+    s.group_aj.push_back(r64(energy_comp_lo(static_cast<int>(g))));
+  return s;
+}
+
+RunStats AcceleratorDriver::run(uint64_t desc_addr, uint32_t count, sc_core::sc_time timeout) {
+  write_reg(reg::DESC_ADDR_LO, static_cast<uint32_t>(desc_addr));
+  write_reg(reg::DESC_ADDR_HI, static_cast<uint32_t>(desc_addr >> 32));
+  write_reg(reg::LAYER_COUNT, count);
+  write_reg(reg::IRQ_STATUS, irq::DONE | irq::ERROR);
+  write_reg(reg::IRQ_ENABLE, irq::DONE | irq::ERROR);
+  host_.sync();  // let the IRQ line settle low (it is driven one delta after a register write)
+  sc_core::wait(sc_core::SC_ZERO_TIME);
+  sc_core::wait(sc_core::SC_ZERO_TIME);
+  write_reg(reg::CTRL, ctrl::START);
+  uint32_t st = 0;
+  if (host_.irq.size() > 0) {
+    if (!host_.wait_irq(timeout))
+      throw AcceleratorError("accelerator driver: no interrupt within " + timeout.to_string(), ErrorCode::None, 0,
+                             true);
+    st = read_reg(reg::STATUS);
+  } else {  // IRQ not wired: poll STATUS every microsecond
+    host_.sync();
+    const sc_core::sc_time deadline = sc_core::sc_time_stamp() + timeout;
+    for (;;) {
+      st = read_reg(reg::STATUS);
+      if (!(st & status::BUSY)) break;
+      host_.sync();
+      if (sc_core::sc_time_stamp() >= deadline)
+        throw AcceleratorError("accelerator driver: still busy after " + timeout.to_string(), ErrorCode::None, 0,
+                               true);
+      sc_core::wait(sc_core::sc_time(1, sc_core::SC_US));
+    }
+  }
+  write_reg(reg::IRQ_STATUS, irq::DONE | irq::ERROR);
+  if (st & status::ERROR) {
+    const auto code = static_cast<ErrorCode>((st & status::ERR_CODE_MASK) >> status::ERR_CODE_SHIFT);
+    const uint32_t layer = st >> status::ERR_LAYER_SHIFT;
+    throw AcceleratorError("accelerator error at layer " + std::to_string(layer) + ": " + error_name(code) + " (" +
+                               error_message(code) + ")",
+                           code, layer);
+  }
+  RunStats rs;
+  for (uint32_t k = 0; k < count; ++k) rs.layers.push_back(read_stats(k));
+  rs.total = read_stats(kPerfWholeRun);
+  return rs;
+}
+
+NetworkResult AcceleratorDriver::run_network(const std::vector<LayerParams>& layers,
+                                             const std::vector<int8_t>& input) {
+  if (layers.empty()) throw ConfigError("run_network: no layers");
+  if (static_cast<int64_t>(input.size()) != layers[0].shape.input_elems())
+    throw ConfigError("run_network: input has " + std::to_string(input.size()) + " values, layer 0 needs " +
+                      std::to_string(layers[0].shape.input_elems()));
+  for (size_t i = 0; i + 1 < layers.size(); ++i)
+    if (layers[i].shape.outputs() != layers[i + 1].shape.input_elems())
+      throw ConfigError("run_network: layer " + std::to_string(i) + " produces " +
+                        std::to_string(layers[i].shape.outputs()) + " values, layer " + std::to_string(i + 1) +
+                        " consumes " + std::to_string(layers[i + 1].shape.input_elems()));
+  scratch_.reset();
+  std::vector<uint64_t> act(layers.size() + 1);
+  act[0] = scratch_.alloc(input.size());
+  for (size_t i = 0; i < layers.size(); ++i)
+    act[i + 1] = scratch_.alloc(static_cast<uint64_t>(layers[i].shape.outputs()));
+  std::vector<Descriptor> descs;
+  for (size_t i = 0; i < layers.size(); ++i) descs.push_back(make_descriptor(layers[i], act[i], act[i + 1]));
+  const uint64_t table = write_descriptors(descs);
+  host_.write(act[0], input.data(), input.size());
+  host_.sync();
+  const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+  NetworkResult r;
+  r.stats = run(table, static_cast<uint32_t>(layers.size()));
+  r.sim_time = sc_core::sc_time_stamp() - t0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    std::vector<int8_t> out(static_cast<size_t>(layers[i].shape.outputs()));
+    host_.read(act[i + 1], out.data(), out.size());
+    r.outputs.push_back(std::move(out));
+  }
+  return r;
+}
+
+}  // namespace cimsim::accel
