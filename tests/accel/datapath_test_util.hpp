@@ -92,6 +92,9 @@ inline std::vector<LayerShape> test_shapes() {
       conv(1, 3, 6, 6, 17, 2, 1, 0, 1),      // even kernel, cout not multiple of 16
       conv(1, 19, 5, 5, 21, 3, 1, 0, 1),     // K = 171, spans several CIM chunks
       conv(1, 2, 4, 5, 3, 4, 3, 3, 1),       // pad 3 > some patches entirely in padding, stride 3
+      conv(2, 5, 17, 19, 5, 3, 2, 1, 5),     // depthwise, stride 2, wide enough for the direct path
+      conv(1, 2, 12, 20, 4, 4, 3, 3, 1),     // direct path, stride 3, pad 3 (K = 32)
+      conv(1, 4, 9, 16, 4, 5, 1, 2, 4),      // depthwise 5x5, pad 2
       fc(3, 100, 13),                        // FC, batch 3
       fc(1, 37, 1),                          // FC, single output
   };

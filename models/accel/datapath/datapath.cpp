@@ -61,24 +61,38 @@ inline int32_t term(int32_t x, int32_t w) {
   }
 }
 
+/// Term against a weight row in the kernel's storage. MF rows are stored split: w[i] = |w_i| and
+/// w[i + sd] = sign(w_i) (sd = cout * K), so the inner loop only derives sign/abs of the input.
 template <Kern K>
-inline int32_t dot(const int8_t* __restrict x, const int8_t* __restrict w, int64_t n) {
+inline int32_t row_term(int32_t x, const int8_t* __restrict w, int64_t i, int64_t sd) {
+  if constexpr (K == Kern::Mf) {
+    const int32_t sx = (x > 0) - (x < 0);
+    const int32_t ax = x < 0 ? -x : x;
+    return sx * w[i] + ax * w[i + sd];
+  } else {
+    (void)sd;
+    return term<K>(x, w[i]);
+  }
+}
+
+template <Kern K>
+inline int32_t dot(const int8_t* __restrict x, const int8_t* __restrict w, int64_t n, int64_t sd) {
   int32_t acc = 0;
-  for (int64_t i = 0; i < n; ++i) acc += term<K>(x[i], w[i]);
+  for (int64_t i = 0; i < n; ++i) acc += row_term<K>(x[i], w, i, sd);
   return acc;
 }
 
 /// Four weight rows against one patch at once (the patch is loaded once for four rows).
 template <Kern K>
 inline void dot4(const int8_t* __restrict x, const int8_t* __restrict w0, const int8_t* __restrict w1,
-                 const int8_t* __restrict w2, const int8_t* __restrict w3, int64_t n, int32_t* acc) {
+                 const int8_t* __restrict w2, const int8_t* __restrict w3, int64_t n, int64_t sd, int32_t* acc) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   for (int64_t i = 0; i < n; ++i) {
     const int32_t xv = x[i];
-    a0 += term<K>(xv, w0[i]);
-    a1 += term<K>(xv, w1[i]);
-    a2 += term<K>(xv, w2[i]);
-    a3 += term<K>(xv, w3[i]);
+    a0 += row_term<K>(xv, w0, i, sd);
+    a1 += row_term<K>(xv, w1, i, sd);
+    a2 += row_term<K>(xv, w2, i, sd);
+    a3 += row_term<K>(xv, w3, i, sd);
   }
   acc[0] = a0;
   acc[1] = a1;
@@ -104,27 +118,29 @@ void require_valid(const LayerParams& p) {
   if (!why.empty()) throw ConfigError(why);
 }
 
-/// Computes all accumulators of the layer into `acc` (NCHW). Weights and input must be valid (checked).
+/// Computes all accumulators of the layer into `acc` (NCHW) by gathering input patches (im2col by tiles of
+/// output pixels). `x` is the transformed input (prep_input applied). Parameters must be valid (checked).
 template <Kern K>
-void accumulate(const LayerParams& p, const int8_t* in, int32_t* acc) {
+void accumulate(const LayerParams& p, const int8_t* x, int32_t* acc) {
   const LayerShape& s = p.shape;
   const int oh = s.out_h(), ow = s.out_w();
   const int64_t P = static_cast<int64_t>(oh) * ow;
   const int cig = s.cin / s.groups, cog = s.cout / s.groups;
   const int64_t Kr = s.reduction();
   const int8_t pad_value = prep_input(p.op, 0);
-  const bool identity_prep = p.op != Op::MAC4 && p.op != Op::XNOR;
-
-  // Transformed input (once per call).
-  std::vector<int8_t> prepped;
-  const int8_t* x = in;
-  if (!identity_prep) {
-    const int64_t ne = s.input_elems();
-    prepped.resize(static_cast<size_t>(ne));
-    for (int64_t i = 0; i < ne; ++i) prepped[static_cast<size_t>(i)] = prep_input(p.op, in[i]);
-    x = prepped.data();
+  // Weights in the kernel's storage (MF: |w| rows, then sign(w) rows, sd apart).
+  const int64_t sd = s.weight_elems();
+  std::vector<int8_t> split;
+  const int8_t* wts = p.weights.data();
+  if constexpr (K == Kern::Mf) {
+    split.resize(static_cast<size_t>(2 * sd));
+    for (int64_t i = 0; i < sd; ++i) {
+      const int v = p.weights[static_cast<size_t>(i)];
+      split[static_cast<size_t>(i)] = static_cast<int8_t>(v < 0 ? -v : v);
+      split[static_cast<size_t>(i + sd)] = static_cast<int8_t>((v > 0) - (v < 0));
+    }
+    wts = split.data();
   }
-
   const bool cim = p.mode == Mode::Cim;
   const int64_t rows = cim ? p.cim.rows : Kr;
   const int64_t nch = cim ? cim_num_chunks(p.cim, Kr) : 1;
@@ -177,11 +193,11 @@ void accumulate(const LayerParams& p, const int8_t* in, int32_t* acc) {
         if (!cim) {
           for (; oc_l + 4 <= cog; oc_l += 4) {
             const int oc = g * cog + oc_l;
-            const int8_t* w0 = p.weights.data() + static_cast<int64_t>(oc) * Kr;
+            const int8_t* w0 = wts + static_cast<int64_t>(oc) * Kr;
             int32_t* o0 = acc + (static_cast<int64_t>(n) * s.cout + oc) * P + p0;
             for (int64_t pp = 0; pp < np; ++pp) {
               int32_t a[4];
-              dot4<K>(patches.data() + pp * Kr, w0, w0 + Kr, w0 + 2 * Kr, w0 + 3 * Kr, Kr, a);
+              dot4<K>(patches.data() + pp * Kr, w0, w0 + Kr, w0 + 2 * Kr, w0 + 3 * Kr, Kr, sd, a);
               o0[pp] = a[0];
               o0[P + pp] = a[1];
               o0[2 * P + pp] = a[2];
@@ -191,10 +207,10 @@ void accumulate(const LayerParams& p, const int8_t* in, int32_t* acc) {
         }
         for (; oc_l < cog; ++oc_l) {
           const int oc = g * cog + oc_l;
-          const int8_t* wr = p.weights.data() + static_cast<int64_t>(oc) * Kr;
+          const int8_t* wr = wts + static_cast<int64_t>(oc) * Kr;
           const int64_t obase = (static_cast<int64_t>(n) * s.cout + oc) * P + p0;
           if (!cim) {
-            for (int64_t pp = 0; pp < np; ++pp) acc[obase + pp] = dot<K>(patches.data() + pp * Kr, wr, Kr);
+            for (int64_t pp = 0; pp < np; ++pp) acc[obase + pp] = dot<K>(patches.data() + pp * Kr, wr, Kr, sd);
           } else {
             const double gn = gain[static_cast<size_t>(oc)];
             for (int64_t pp = 0; pp < np; ++pp) {
@@ -203,7 +219,7 @@ void accumulate(const LayerParams& p, const int8_t* in, int32_t* acc) {
               int32_t a = 0;
               for (int64_t j = 0; j < nch; ++j) {
                 const int64_t r0 = j * rows, r1 = std::min(Kr, r0 + rows);
-                const int32_t part = dot<K>(xp + r0, wr + r0, r1 - r0);
+                const int32_t part = dot<K>(xp + r0, wr + r0, r1 - r0, sd);
                 a += cim_convert(p.cim, part, gn, noise, out_index * static_cast<uint64_t>(nch) +
                                                              static_cast<uint64_t>(j));
               }
@@ -216,11 +232,82 @@ void accumulate(const LayerParams& p, const int8_t* in, int32_t* acc) {
   }
 }
 
+/// Digital layers with a short reduction (depthwise, small 1x1, few channels): direct convolution that
+/// accumulates whole output rows per weight, so the inner loop runs over output columns instead of over a
+/// reduction of a few elements. `x` is the transformed input.
+template <Kern K>
+void accumulate_direct(const LayerParams& p, const int8_t* x, int32_t* acc) {
+  const LayerShape& s = p.shape;
+  const int oh = s.out_h(), ow = s.out_w(), st = s.stride;
+  const int64_t P = static_cast<int64_t>(oh) * ow;
+  const int cig = s.cin / s.groups, cog = s.cout / s.groups;
+  const int64_t Kr = s.reduction();
+  const int32_t pad_value = prep_input(p.op, 0);
+  for (int n = 0; n < s.n; ++n)
+    for (int oc = 0; oc < s.cout; ++oc) {
+      const int g = oc / cog;
+      int32_t* o = acc + (static_cast<int64_t>(n) * s.cout + oc) * P;
+      std::fill(o, o + P, 0);
+      const int8_t* wr = p.weights.data() + static_cast<int64_t>(oc) * Kr;
+      for (int ci = 0; ci < cig; ++ci) {
+        const int8_t* xc = x + ((static_cast<int64_t>(n) * s.cin + static_cast<int64_t>(g) * cig + ci) * s.h) * s.w;
+        for (int ky = 0; ky < s.kh; ++ky)
+          for (int kx = 0; kx < s.kw; ++kx) {
+            const int32_t w = wr[(ci * s.kh + ky) * s.kw + kx];
+            const int32_t padc = term<K>(pad_value, w);
+            // Output columns whose input column ix = ox*st - pad + kx lies inside the row: [lo, hi).
+            const int a = s.pad - kx;
+            const int lo = std::min(ow, a <= 0 ? 0 : (a + st - 1) / st);
+            const int t = s.w - 1 + s.pad - kx;
+            const int hi = std::max(lo, t < 0 ? 0 : std::min(ow, t / st + 1));
+            for (int oy = 0; oy < oh; ++oy) {
+              int32_t* __restrict orow = o + static_cast<int64_t>(oy) * ow;
+              const int iy = oy * st - s.pad + ky;
+              if (iy < 0 || iy >= s.h) {
+                if (padc != 0)
+                  for (int ox = 0; ox < ow; ++ox) orow[ox] += padc;
+                continue;
+              }
+              if (padc != 0) {
+                for (int ox = 0; ox < lo; ++ox) orow[ox] += padc;
+                for (int ox = hi; ox < ow; ++ox) orow[ox] += padc;
+              }
+              const int8_t* __restrict row = xc + static_cast<int64_t>(iy) * s.w;
+              const int off = kx - s.pad;  // ix = ox * st + off, in [0, w) for ox in [lo, hi)
+              if (st == 1) {
+                for (int ox = lo; ox < hi; ++ox) orow[ox] += term<K>(row[ox + off], w);
+              } else {
+                for (int ox = lo; ox < hi; ++ox) orow[ox] += term<K>(row[ox * st + off], w);
+              }
+            }
+          }
+      }
+    }
+}
+
+template <Kern K>
+void accumulate_kern(const LayerParams& p, const int8_t* x, int32_t* acc) {
+  const LayerShape& s = p.shape;
+  if (p.mode == Mode::Digital && s.reduction() <= 32 && s.out_w() >= 8)
+    accumulate_direct<K>(p, x, acc);
+  else
+    accumulate<K>(p, x, acc);
+}
+
 void accumulate_any(const LayerParams& p, const int8_t* in, int32_t* acc) {
+  // Transformed input (once per call): MAC4's 4-bit quantizer, XNOR's sign; identity for the others.
+  std::vector<int8_t> prepped;
+  const int8_t* x = in;
+  if (p.op == Op::MAC4 || p.op == Op::XNOR) {
+    const int64_t ne = p.shape.input_elems();
+    prepped.resize(static_cast<size_t>(ne));
+    for (int64_t i = 0; i < ne; ++i) prepped[static_cast<size_t>(i)] = prep_input(p.op, in[i]);
+    x = prepped.data();
+  }
   switch (kernel_of(p.op)) {
-    case Kern::Mul: accumulate<Kern::Mul>(p, in, acc); break;
-    case Kern::Mf: accumulate<Kern::Mf>(p, in, acc); break;
-    case Kern::Adder: accumulate<Kern::Adder>(p, in, acc); break;
+    case Kern::Mul: accumulate_kern<Kern::Mul>(p, x, acc); break;
+    case Kern::Mf: accumulate_kern<Kern::Mf>(p, x, acc); break;
+    case Kern::Adder: accumulate_kern<Kern::Adder>(p, x, acc); break;
   }
 }
 
