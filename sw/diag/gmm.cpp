@@ -111,15 +111,19 @@ double GmmEvaluator::log_component(int k, const Eigen::VectorXd& x) const {
 }
 
 double GmmEvaluator::log_density(const Eigen::VectorXd& x) const {
-  double m = -std::numeric_limits<double>::infinity();
-  std::vector<double> lc(log_wc_.size());
+  // One-pass log-sum-exp: keep the running maximum m and sum_k exp(l_k - m), rescaled when m grows.
+  double m = -std::numeric_limits<double>::infinity(), s = 0;
   for (int k = 0; k < this->k(); ++k) {
-    lc[k] = log_component(k, x);
-    m = std::max(m, lc[k]);
+    const double l = log_component(k, x);
+    if (l == -std::numeric_limits<double>::infinity()) continue;  // contributes exp(-inf) = 0
+    if (l <= m) {
+      s += std::exp(l - m);
+    } else {
+      s = s * std::exp(m - l) + 1.0;  // exp(-inf) = 0 on the first finite term
+      m = l;
+    }
   }
   if (!std::isfinite(m)) return m;
-  double s = 0;
-  for (double v : lc) s += std::exp(v - m);
   return m + std::log(s);
 }
 

@@ -191,3 +191,15 @@ TEST(Gmm, JsonRoundTripAndErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Gmm, LogDensityEdgeCases) {
+  const cimsim::diag::Gmm g = cimsim::diag::Gmm::paper_default();
+  EXPECT_TRUE(std::isnan(g.log_density(Eigen::Vector2d(std::nan(""), 0.0))));
+  EXPECT_EQ(g.log_density(Eigen::Vector2d(1e200, 0.0)), -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(g.density(Eigen::Vector2d(1e200, 0.0)), 0.0);
+  EXPECT_THROW(g.log_density(Eigen::Vector3d(0, 0, 0)), cimsim::ConfigError);  // wrong dimension
+}
+
+}  // namespace
