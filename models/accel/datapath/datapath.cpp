@@ -24,6 +24,15 @@ namespace cimsim::accel {
 
 namespace {
 
+// The layer loops are compiled twice on x86-64 (AVX2 and baseline) and picked at load time by the CPU
+// (GCC function multiversioning). Integer results are identical; the CIM double arithmetic is identical
+// too (no contraction, no reassociation, same libm calls).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CIMSIM_NO_CLONES)
+#define CIMSIM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CIMSIM_CLONES
+#endif
+
 enum class Kern { Mul, Mf, Adder };
 
 inline int8_t prep_input(Op op, int8_t x) {
@@ -121,7 +130,7 @@ void require_valid(const LayerParams& p) {
 /// Computes all accumulators of the layer into `acc` (NCHW) by gathering input patches (im2col by tiles of
 /// output pixels). `x` is the transformed input (prep_input applied). Parameters must be valid (checked).
 template <Kern K>
-void accumulate(const LayerParams& p, const int8_t* x, int32_t* acc) {
+CIMSIM_CLONES void accumulate(const LayerParams& p, const int8_t* x, int32_t* acc) {
   const LayerShape& s = p.shape;
   const int oh = s.out_h(), ow = s.out_w();
   const int64_t P = static_cast<int64_t>(oh) * ow;
@@ -236,7 +245,7 @@ void accumulate(const LayerParams& p, const int8_t* x, int32_t* acc) {
 /// accumulates whole output rows per weight, so the inner loop runs over output columns instead of over a
 /// reduction of a few elements. `x` is the transformed input.
 template <Kern K>
-void accumulate_direct(const LayerParams& p, const int8_t* x, int32_t* acc) {
+CIMSIM_CLONES void accumulate_direct(const LayerParams& p, const int8_t* x, int32_t* acc) {
   const LayerShape& s = p.shape;
   const int oh = s.out_h(), ow = s.out_w(), st = s.stride;
   const int64_t P = static_cast<int64_t>(oh) * ow;
