@@ -209,4 +209,36 @@ NetworkResult AcceleratorDriver::run_network(const std::vector<LayerParams>& lay
   return r;
 }
 
+NetworkResult AcceleratorDriver::run_layers(const std::vector<LayerParams>& layers,
+                                            const std::vector<std::vector<int8_t>>& inputs) {
+  if (layers.empty() || layers.size() != inputs.size())
+    throw ConfigError("run_layers: need one input per layer (" + std::to_string(layers.size()) + " layers, " +
+                      std::to_string(inputs.size()) + " inputs)");
+  scratch_.reset();
+  std::vector<Descriptor> descs;
+  std::vector<uint64_t> outs;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (static_cast<int64_t>(inputs[i].size()) != layers[i].shape.input_elems())
+      throw ConfigError("run_layers: input " + std::to_string(i) + " has " + std::to_string(inputs[i].size()) +
+                        " values, the layer needs " + std::to_string(layers[i].shape.input_elems()));
+    const uint64_t in = scratch_.alloc(inputs[i].size());
+    const uint64_t out = scratch_.alloc(static_cast<uint64_t>(layers[i].shape.outputs()));
+    host_.write(in, inputs[i].data(), inputs[i].size());
+    descs.push_back(make_descriptor(layers[i], in, out));
+    outs.push_back(out);
+  }
+  const uint64_t table = write_descriptors(descs);
+  host_.sync();
+  const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+  NetworkResult r;
+  r.stats = run(table, static_cast<uint32_t>(layers.size()));
+  r.sim_time = sc_core::sc_time_stamp() - t0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    std::vector<int8_t> out(static_cast<size_t>(layers[i].shape.outputs()));
+    host_.read(outs[i], out.data(), out.size());
+    r.outputs.push_back(std::move(out));
+  }
+  return r;
+}
+
 }  // namespace cimsim::accel

@@ -102,6 +102,9 @@ class AcceleratorDriver {
   /// for the whole list. Constants are cached, so calling it per layer or per segment is cheap.
   NetworkResult run_network(const std::vector<LayerParams>& layers, const std::vector<int8_t>& input);
 
+  /// Independent layers in one START: layer i reads inputs[i] (any graph's layers whose inputs are known).
+  NetworkResult run_layers(const std::vector<LayerParams>& layers, const std::vector<std::vector<int8_t>>& inputs);
+
   BumpAllocator& constants() { return const_; }
   BumpAllocator& scratch() { return scratch_; }
   HostInitiator& host() { return host_; }
