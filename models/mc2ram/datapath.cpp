@@ -107,10 +107,18 @@ int lse_cycles(int k) {
   while ((1 << c) < k) ++c;
   return c;  // 1 for K <= 2, +1 per doubling
 }
-int iteration_cycles(int adc_bits, int k, bool early_reject) {
-  return 2 + (early_reject ? 0 : fine_cycles(adc_bits)) + lse_cycles(k);
+int iteration_cycles(int adc_bits, int k, bool early_reject, bool accept) {
+  return 2 + (early_reject ? 0 : fine_cycles(adc_bits)) + lse_cycles(k) + (accept ? 1 : 0);
 }
-int init_cycles(int adc_bits, int k) { return iteration_cycles(adc_bits, k, false); }
+int step_cycles(const LaneIter* its, int lanes, int adc_bits, int k) {
+  bool fine = false, wb = false;
+  for (int l = 0; l < lanes; ++l) {
+    fine = fine || !its[l].early_reject;
+    wb = wb || its[l].accept;
+  }
+  return iteration_cycles(adc_bits, k, !fine, wb);
+}
+int init_cycles(int adc_bits, int k) { return iteration_cycles(adc_bits, k, false, false); }
 
 // ---------------------------------------------------------------- spec pieces
 int32_t Datapath::lse_lut(int32_t d) { return d >= 64 * 32 ? 0 : lse_table().v[d >> 5]; }
@@ -302,7 +310,7 @@ int Datapath::step_lane(int l, LaneIter& it) {
   stage_mac_coarse(l, it);
   stage_lse_accept(l, it);
   account_iteration(it);
-  return iteration_cycles(kn_.adc_bits, p_.k, it.early_reject);
+  return iteration_cycles(kn_.adc_bits, p_.k, it.early_reject, it.accept);
 }
 
 void Datapath::account_iteration(const LaneIter& it) {

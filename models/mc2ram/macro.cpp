@@ -418,8 +418,8 @@ void Macro::lt_thread() {
     cycles_ = static_cast<uint64_t>(init_cycles(b, k));
     qk_.inc(period_ * static_cast<double>(cycles_));
     for (step_ = 0; step_ < n_samples_ && !abort_; ++step_) {
-      int t = 0;
-      for (int l = 0; l < lanes_; ++l) t = std::max(t, dp_.step_lane(l, it_[l]));
+      for (int l = 0; l < lanes_; ++l) dp_.step_lane(l, it_[l]);
+      const int t = step_cycles(it_.data(), lanes_, b, k);
       cycles_ += static_cast<uint64_t>(t);
       qk_.inc(period_ * static_cast<double>(t));
       while (!emit_step(true) && !abort_) {
@@ -484,8 +484,14 @@ void Macro::tick() {
           dp_.account_iteration(it_[l]);
         }
         if (tf_) accept_tr_ = it_[0].accept;
-        try_emit = true;
+        bool wb = false;
+        for (int l = 0; l < lanes_; ++l) wb = wb || it_[l].accept;
+        if (wb) stage_ = ST_WB;
+        else try_emit = true;
       }
+      break;
+    case ST_WB:  // state row + cached log-density written back
+      try_emit = true;
       break;
     case ST_STALL:
       try_emit = true;

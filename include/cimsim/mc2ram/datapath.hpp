@@ -86,10 +86,13 @@ struct LaneIter {
 
 /// Cycle count of one iteration of one lane (shared by the cycle model, which exhibits it, and the LT
 /// model, which annotates it): 1 propose/DAC + 1 MAC+coarse ADC + fine ADC cycles (skipped on early reject)
-/// + LSE/accept/write-back cycles.
+/// + LSE/accept cycles + 1 write-back cycle (only when accepted).
 int fine_cycles(int adc_bits);
 int lse_cycles(int k);
-int iteration_cycles(int adc_bits, int k, bool early_reject);
+int iteration_cycles(int adc_bits, int k, bool early_reject, bool accept);
+/// Cycles of one lock-step step of `lanes` lanes: the fine ADC cycles run if any lane needs them, the
+/// write-back cycle if any lane accepted.
+int step_cycles(const LaneIter* its, int lanes, int adc_bits, int k);
 /// Cycles of the initial evaluation of the starting states (a full evaluation without accept).
 int init_cycles(int adc_bits, int k);
 
@@ -106,7 +109,7 @@ class Datapath {
   void stage_propose(int l, LaneIter& it);     ///< RNG words, proposal, DAC; log u
   void stage_mac_coarse(int l, LaneIter& it);  ///< MAC + full ADC codes; early-reject decision
   void stage_lse_accept(int l, LaneIter& it);  ///< LSE, accept, write-back, iteration counter++
-  /// All three stages; returns the lane's iteration cycle count.
+  /// All three stages + energy; returns the lane's iteration cycle count.
   int step_lane(int l, LaneIter& it);
   /// Adds the energy of one finished iteration of lane l (RNG..logic; leakage separately).
   void account_iteration(const LaneIter& it);

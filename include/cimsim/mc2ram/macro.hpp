@@ -30,8 +30,8 @@ enum class Level { LT, Cycle };
 const char* to_string(Level l);
 
 /// Pipeline stage codes (the VCD's `stage` signal).
-enum Stage : int { ST_IDLE = 0, ST_INIT = 1, ST_PROPOSE = 2, ST_MAC = 3, ST_FINE = 4, ST_LSE = 5, ST_STALL = 6,
-                   ST_FLUSH = 7 };
+enum Stage : int { ST_IDLE = 0, ST_INIT = 1, ST_PROPOSE = 2, ST_MAC = 3, ST_FINE = 4, ST_LSE = 5, ST_WB = 6,
+                   ST_STALL = 7, ST_FLUSH = 8 };
 
 class Macro : public sc_core::sc_module {
  public:

@@ -1,0 +1,172 @@
+// `cimsim sample`: Metropolis-Hastings sampling of a GMM on the MC2RAM macro (LT or cycle level), with
+// diagnostics, draws CSV, JSON report, PNG plots and an optional VCD trace.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cimsim/core/energy_ledger.hpp"
+#include "cimsim/core/error.hpp"
+#include "cimsim/core/io.hpp"
+#include "cimsim/diag/diagnostics.hpp"
+#include "cli/command_registry.hpp"
+#include "mc2ram/system.hpp"
+
+namespace {
+
+using namespace cimsim;
+using namespace cimsim::mc2ram;
+
+struct Options {
+  std::string gmm_path;
+  std::string level = "cycle";
+  int chains = 4;
+  uint32_t samples = 500;
+  uint64_t seed = 1;
+  std::string vcd;  // "" = off
+  bool vcd_flag = false;
+  std::string out_dir;
+  double step = 0;
+  int weight_bits = 8;
+  bool fifo = false;
+  bool no_plots = false;
+  Knobs knobs;
+};
+
+constexpr double kPaperCyclesPerSample = 4.0, kPaperPowerUw = 91.0;
+
+int do_sample(const Options& o) {
+  SampleJob job;
+  if (o.gmm_path.empty()) {
+    job.gmm = diag::Gmm::paper_default();
+  } else {
+    job.gmm = diag::Gmm::from_json(load_json_or_yaml(o.gmm_path), o.gmm_path);
+  }
+  job.compile.step = o.step;
+  job.compile.weight_bits = o.weight_bits;
+  job.knobs = o.knobs;
+  job.chains = o.chains;
+  job.samples = o.samples;
+  job.seed = o.seed;
+  job.use_dma = !o.fifo;
+  if (o.level != "lt" && o.level != "cycle") throw ConfigError("--level must be lt or cycle, got " + o.level);
+  const Level level = o.level == "lt" ? Level::LT : Level::Cycle;
+  // Validate everything before elaborating (clear errors, nothing written).
+  compile_gmm(job.gmm, job.compile);
+  job.knobs.validate();
+  if (job.chains < 1 || job.chains > kMaxLanes) throw ConfigError("--chains must be 1..8");
+  if (job.samples < 1) throw ConfigError("--samples must be >= 1");
+  std::string vcd = o.vcd;
+  if (o.vcd_flag && vcd.empty()) vcd = o.out_dir.empty() ? "mc2ram" : (o.out_dir + "/mc2ram");
+
+  const SystemRun run = run_system(job, level, vcd);
+  if (!run.error.empty()) throw std::runtime_error(run.error);
+  const SampleResult& r = run.result;
+  const double period_ns = 1e9 / EnergyTable::load_default().clock_hz();
+  const double n_total = static_cast<double>(job.chains) * job.samples;
+  const double cyc_per_iter = static_cast<double>(r.cycles) / job.samples;  // one array (chain) per step
+  const double e_total_pj = aj_to_pj(r.energy_aj.at("total"));
+  const double pj_per_sample = e_total_pj / n_total;
+  const double power_uw = e_total_pj / (static_cast<double>(r.cycles) * period_ns) * 1e3;  // all lanes
+  const double power_lane_uw = power_uw / job.chains;
+  const diag::Summary sum = diag::summarize(r.draws, job.gmm, r.acceptance);
+
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(3);
+  os << "MC2RAM sampling (" << to_string(level) << " level): " << job.chains << " chains x " << job.samples
+     << " samples, D=" << job.gmm.d() << ", K=" << job.gmm.k() << ", seed " << job.seed << "\n";
+  os << "  cycles                     " << r.cycles << " (" << run.wall_s << " s wall, "
+     << static_cast<double>(r.cycles) / std::max(1e-9, run.wall_s) / 1e6 << " M cycles/s)\n";
+  os << "                             cimsim        paper\n";
+  os << "  cycles per sample (1 chain) " << cyc_per_iter << "        " << kPaperCyclesPerSample << "\n";
+  os << "  power per chain (uW)        " << power_lane_uw << "       " << kPaperPowerUw << "\n";
+  os << "  energy per sample (pJ)      " << pj_per_sample << "        "
+     << kPaperPowerUw * 1e-6 * kPaperCyclesPerSample * period_ns * 1e-9 * 1e12 << " (derived)\n";
+  os << "  energy per sample by part (pJ):";
+  for (const char* p : kParts) os << " " << p << " " << aj_to_pj(r.energy_aj.at(p)) / n_total;
+  os << "\n  acceptance " << r.acceptance << ", early rejects " << static_cast<double>(r.early_rejects) / n_total
+     << " per iteration\n";
+  os << "  diagnostics: TV " << sum.fit.tv << ", KL " << sum.fit.kl << ", R-hat";
+  for (double v : sum.rhat) os << " " << v;
+  os << ", ESS bulk";
+  for (double v : sum.ess_bulk) os << " " << v;
+  os << ", mass";
+  for (size_t i = 0; i < sum.mass.size(); ++i) os << " " << sum.mass[i] << "/" << sum.mass_expected[i];
+  os << "\n";
+  std::cout << os.str();
+  if (!run.vcd_file.empty()) std::cout << "  VCD: " << run.vcd_file << "\n";
+
+  if (!o.out_dir.empty()) {
+    std::filesystem::create_directories(o.out_dir);
+    nlohmann::json rep;
+    rep["level"] = to_string(level);
+    rep["config"] = job.to_json();
+    rep["seed"] = job.seed;
+    rep["cycles"] = r.cycles;
+    rep["cycles_per_sample_per_chain"] = cyc_per_iter;
+    rep["power_uw_per_chain"] = power_lane_uw;
+    rep["power_uw_total"] = power_uw;
+    rep["energy_per_sample_pj"] = pj_per_sample;
+    nlohmann::json parts;
+    for (const auto& [k, v] : r.energy_aj) parts[k] = {{"aj", v}, {"pj_per_sample", aj_to_pj(v) / n_total}};
+    rep["energy"] = parts;
+    rep["acceptance"] = r.acceptance;
+    rep["early_rejects"] = r.early_rejects;
+    rep["paper"] = {{"cycles_per_sample", kPaperCyclesPerSample}, {"power_uw", kPaperPowerUw}};
+    rep["diagnostics"] = sum.to_json();
+    rep["state_lsb"] = r.compiled.lsb;
+    rep["proposal_step"] = r.compiled.step;
+    rep["wall_s"] = run.wall_s;
+    rep["energy_table_fingerprint"] = EnergyTable::load_default().fingerprint();
+    if (!run.vcd_file.empty()) rep["vcd"] = run.vcd_file;
+    atomic_write_json(o.out_dir + "/report.json", rep);
+    diag::write_draws_csv(o.out_dir + "/draws.csv", r.draws);
+    if (!o.no_plots) {
+      diag::plot_samples(o.out_dir + "/samples.png", r.draws, job.gmm, "MC2RAM samples (" + o.level + ")");
+      diag::plot_trace_acf(o.out_dir + "/trace_acf.png", r.draws, "MC2RAM chains (" + o.level + ")");
+    }
+    std::cout << "  wrote " << o.out_dir << "/{report.json,draws.csv" << (o.no_plots ? "" : ",samples.png,trace_acf.png")
+              << "}\n";
+  }
+  return 0;
+}
+
+cimsim::cli::Registrar reg("sample", [](CLI::App& app) -> cimsim::cli::Runner {
+  auto* sub = app.add_subcommand("sample", "MH sampling of a Gaussian mixture on the MC2RAM macro");
+  auto o = std::make_shared<Options>();
+  sub->add_option("--gmm", o->gmm_path, "GMM file (JSON/YAML: weights, means, covariances); default: paper's");
+  sub->add_option("--level", o->level, "lt or cycle")->check(CLI::IsMember({"lt", "cycle"}));
+  sub->add_option("--chains", o->chains, "parallel chains 1..8");
+  sub->add_option("--samples", o->samples, "samples per chain");
+  sub->add_option("--seed", o->seed, "seed of every random source");
+  auto* v = sub->add_option("--vcd", o->vcd, "write a VCD trace (optional path without .vcd)");
+  v->expected(0, 1);
+  sub->add_option("--out-dir", o->out_dir, "write report.json, draws.csv and PNG plots here");
+  sub->add_option("--step", o->step, "proposal sd in user units (0: 2.38/sqrt(D) x mean sd)");
+  sub->add_option("--weight-bits", o->weight_bits, "bit-cells per stored weight");
+  sub->add_flag("--fifo", o->fifo, "collect samples through the FIFO instead of DMA");
+  sub->add_flag("--no-plots", o->no_plots, "skip the PNG plots");
+  sub->add_option("--dac-bits", o->knobs.dac_bits, "DAC bits 1..16");
+  sub->add_option("--dac-offset", o->knobs.dac_offset_lsb, "DAC offset (LSB)");
+  sub->add_option("--dac-inl", o->knobs.dac_inl_lsb, "DAC peak INL (LSB)");
+  sub->add_option("--adc-bits", o->knobs.adc_bits, "ADC bits 1..12");
+  sub->add_option("--adc-offset", o->knobs.adc_offset_lsb, "ADC offset (LSB)");
+  sub->add_option("--adc-noise", o->knobs.adc_noise_lsb, "ADC noise sigma (LSB)");
+  sub->add_option("--rng-bits", o->knobs.rng_bits, "RNG word bits 4..24");
+  sub->add_option("--rng-fresh-bits", o->knobs.rng_fresh_bits, "new RNG bits per word (0 = all)");
+  sub->add_option("--rng-period", o->knobs.rng_period, "RNG period in words (0 = ideal)");
+  sub->add_option("--mismatch", o->knobs.cell_mismatch, "bit-cell mismatch sigma (relative)");
+  sub->add_option("--bl-noise", o->knobs.bl_noise, "bit-line noise sigma (Mahalanobis units)");
+  sub->add_option("--vdd", o->knobs.vdd, "supply voltage (V)");
+  return [sub, o, v] {
+    if (!sub->parsed()) return -1;
+    o->vcd_flag = v->count() > 0;
+    return do_sample(*o);
+  };
+});
+
+}  // namespace
