@@ -1,0 +1,220 @@
+// `cimsim infer`: runs an ENOS export on N test images, on the SystemC accelerator (LT or cycle level) with the
+// host nodes on the host, or on the host integer reference alone (--level host). Prints accuracy, agreement with
+// the host reference, a per-layer table (simulated cycles/energy vs the export's predicted energy), totals and
+// host-op work; writes a JSON report atomically. docs/enos-runtime.md.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command_registry.hpp"
+#include "cimsim/accel/soc.hpp"
+#include "cimsim/core/energy_table.hpp"
+#include "cimsim/core/error.hpp"
+#include "cimsim/core/io.hpp"
+#include "cimsim/data/datasets.hpp"
+#include "cimsim/enos/export.hpp"
+#include "cimsim/enos/runtime.hpp"
+#include "cimsim/enos/sim_runtime.hpp"
+#include "cimsim/enos/synthetic.hpp"
+#include "cimsim/soc/vcd_trace.hpp"
+
+namespace {
+
+using namespace cimsim;
+using nlohmann::json;
+
+struct Options {
+  std::string export_path;
+  int64_t synthetic_seed = -1;
+  std::string level = "lt";
+  int images = 100;
+  std::string data_dir;
+  std::string report;
+  std::string vcd;
+  bool vcd_on = false;
+  std::string tech;
+};
+
+data::ImageSet load_test_images(const enos::NetworkExport& e, const Options& o) {
+  data::ImageSet s;
+  const std::string& ds = e.dataset;
+  if (ds.empty() || ds == "fashion-mnist") {
+    s = data::load_fashion_mnist(o.data_dir.empty() ? data::fashion_mnist_dir() : o.data_dir, false);
+  } else if (ds == "cifar10" || ds == "cifar100") {
+    if (o.data_dir.empty()) throw ConfigError("infer: --data-dir is needed for dataset '" + ds + "'");
+    const bool c100 = ds == "cifar100";
+    s = data::load_cifar(o.data_dir + (c100 ? "/test.bin" : "/test_batch.bin"), c100);
+  } else {
+    throw ConfigError("infer: unknown dataset '" + ds + "' in the export (fashion-mnist, cifar10, cifar100)");
+  }
+  if (s.c != e.input.c || s.h != e.input.h || s.w != e.input.w)
+    throw ConfigError("infer: " + s.name + " images are " + std::to_string(s.c) + "x" + std::to_string(s.h) + "x" +
+                      std::to_string(s.w) + " but the export's input tensor '" + e.input.name + "' is " +
+                      std::to_string(e.input.c) + "x" + std::to_string(e.input.h) + "x" + std::to_string(e.input.w));
+  if (s.classes > e.classes)
+    throw ConfigError("infer: the data set has " + std::to_string(s.classes) + " classes, the export " +
+                      std::to_string(e.classes));
+  return data::take(s, o.images);
+}
+
+std::string fmt_pct(double d) {
+  if (!std::isfinite(d)) return "n/a";
+  char b[32];
+  std::snprintf(b, sizeof b, "%+.3f%%", d);
+  return b;
+}
+
+int do_infer(const Options& o) {
+  enum { Host, Lt, Cycle } level;
+  if (o.level == "host") level = Host;
+  else if (o.level == "lt") level = Lt;
+  else if (o.level == "cycle") level = Cycle;
+  else throw ConfigError("infer: --level must be lt, cycle or host, got '" + o.level + "'");
+  if (o.images < 1) throw ConfigError("infer: --images must be >= 1");
+  if (o.export_path.empty() == (o.synthetic_seed < 0))
+    throw ConfigError("infer: give exactly one of --export FILE or --synthetic SEED");
+  const EnergyTable table = o.tech.empty() ? EnergyTable::load_default() : EnergyTable::load(o.tech);
+  const enos::NetworkExport e = o.export_path.empty()
+                                    ? enos::make_synthetic_export(static_cast<uint64_t>(o.synthetic_seed), table)
+                                    : enos::load_export(o.export_path);
+  const data::ImageSet set = load_test_images(e, o);
+  std::vector<std::vector<int8_t>> imgs;
+  for (int i = 0; i < set.n; ++i) imgs.push_back(enos::quantize_image(e, set.image(i)));
+
+  int64_t n_accel = 0;
+  for (const auto& n : e.nodes) n_accel += n.kind == enos::NodeKind::Accel;
+  std::printf("cimsim infer: export '%s' (%s, %zu nodes, %lld on the accelerator), %d %s images, level %s\n",
+              e.network.c_str(), e.dataset.c_str(), e.nodes.size(), static_cast<long long>(n_accel), set.n,
+              set.name.c_str(), o.level.c_str());
+
+  // Host integer reference.
+  enos::HostRuntime host(e);
+  std::vector<enos::InferenceResult> ref;
+  int host_correct = 0;
+  for (int i = 0; i < set.n; ++i) {
+    ref.push_back(host.infer(imgs[i].data()));
+    host_correct += ref.back().prediction == set.labels[i];
+  }
+  const double host_acc = 100.0 * host_correct / set.n;
+
+  json report;
+  report["tool"] = "cimsim infer";
+  report["export"] = o.export_path.empty() ? "synthetic:" + std::to_string(o.synthetic_seed) : o.export_path;
+  report["network"] = e.network;
+  report["dataset"] = set.name;
+  report["images"] = set.n;
+  report["level"] = o.level;
+  report["tech"] = table.origin();
+  report["tech_fingerprint"] = table.fingerprint();
+  report["host_accuracy_pct"] = host_acc;
+  if (e.meta.is_object() && e.meta.contains("energy_table_fingerprint") &&
+      e.meta["energy_table_fingerprint"] != json(table.fingerprint()))
+    std::printf("warning: the export was searched with energy table %s, this run uses %llu\n",
+                e.meta["energy_table_fingerprint"].dump().c_str(), static_cast<unsigned long long>(table.fingerprint()));
+
+  int rc = 0;
+  if (level == Host) {
+    std::printf("host reference accuracy: %.2f%% (%d/%d)\n", host_acc, host_correct, set.n);
+    const auto work = enos::host_op_work(e);
+    json hs = json::array();
+    for (const auto& h : work)
+      hs.push_back({{"node", h.node}, {"kind", enos::node_kind_name(h.kind)}, {"in_elems", h.in_elems},
+                    {"out_elems", h.out_elems}, {"ops", h.ops}});
+    report["host_ops_per_image"] = hs;
+    double pred = 0;
+    for (const auto& n : e.nodes) pred += n.predicted_energy_pj;
+    report["predicted_energy_pj_per_image"] = pred;
+    std::printf("predicted accelerator energy (export): %.3f nJ per image\n", pred * 1e-3);
+  } else {
+    enos::SimOptions so;
+    so.level = level == Lt ? accel::Level::Lt : accel::Level::Cycle;
+    if (o.vcd_on) so.vcd = o.vcd.empty() ? std::string("enos-infer") : o.vcd;
+    enos::SimRuntime sim(e, table, so);
+    const enos::SimRunResult r = sim.run(imgs);
+    const std::string vcd_path = sim.close_trace();
+    int correct = 0, agree = 0, logits_equal = 0;
+    for (int i = 0; i < set.n; ++i) {
+      correct += r.results[i].prediction == set.labels[i];
+      agree += r.results[i].prediction == ref[i].prediction;
+      logits_equal += r.results[i].logits == ref[i].logits;
+    }
+    const double acc = 100.0 * correct / set.n, agr = 100.0 * agree / set.n;
+    std::printf("%-14s %-9s %-7s %12s %12s %14s %14s %10s\n", "node", "op", "mode", "cycles/img", "model cyc",
+                "sim pJ/img", "pred pJ/img", "diff");
+    for (const auto& l : r.layers)
+      std::printf("%-14s %-9s %-7s %12.0f %12lld %14.3f %14.3f %10s\n", l.node.c_str(), accel::op_name(l.op),
+                  accel::mode_name(l.mode), l.cycles_per_image(), static_cast<long long>(l.model_cycles),
+                  l.energy_pj_per_image(), l.predicted_pj, fmt_pct(l.energy_diff_pct()).c_str());
+    const double per = static_cast<double>(r.accel_energy_aj) * 1e-6 / set.n;
+    const double tdiff =
+        r.predicted_pj_per_image > 0 ? 100.0 * (per - r.predicted_pj_per_image) / r.predicted_pj_per_image : 0.0;
+    std::printf("%-14s %-9s %-7s %12.0f %12s %14.3f %14.3f %10s\n", "total", "", "",
+                static_cast<double>(r.accel_cycles) / set.n, "", per, r.predicted_pj_per_image, fmt_pct(tdiff).c_str());
+    std::printf("energy per component (pJ/img):");
+    std::map<std::string, int64_t> comp;
+    for (const auto& l : r.layers)
+      for (const auto& [k, v] : l.components_aj) comp[k] += v;
+    for (const auto& [k, v] : comp) std::printf(" %s=%.3f", k.c_str(), static_cast<double>(v) * 1e-6 / set.n);
+    std::printf("\nhost ops per image:");
+    int64_t he = 0;
+    for (const auto& h : r.host_ops) {
+      std::printf(" %s(%s)=%lld", h.node.c_str(), enos::node_kind_name(h.kind), static_cast<long long>(h.out_elems));
+      he += h.out_elems;
+    }
+    std::printf("  [output elements; %lld in all]\n", static_cast<long long>(he));
+    std::printf("accuracy: simulator %.2f%% (%d/%d), host reference %.2f%% (%d/%d)\n", acc, correct, set.n, host_acc,
+                host_correct, set.n);
+    std::printf("agreement with the host reference: predictions %.2f%% (%d/%d), identical logits %d/%d\n", agr, agree,
+                set.n, logits_equal, set.n);
+    std::printf("simulated %.6f s of accelerator time; wall %.3f s (%.1f images/s)\n", r.sim_time_s, r.wall_s,
+                set.n / std::max(r.wall_s, 1e-9));
+    if (!vcd_path.empty()) std::printf("VCD trace: %s\n", vcd_path.c_str());
+    report["accuracy_pct"] = acc;
+    report["agreement_pct"] = agr;
+    report["identical_logits"] = logits_equal;
+    report["simulation"] = r.to_json();
+    if (!vcd_path.empty()) report["vcd"] = vcd_path;
+    bool all_digital = true;
+    for (const auto& n : e.nodes)
+      if (n.kind == enos::NodeKind::Accel && n.layer.mode == accel::Mode::Cim) all_digital = false;
+    // The simulator runs the same datapath per image as the reference, so any disagreement is a defect.
+    if (logits_equal != set.n) {
+      std::printf("MISMATCH: %d image(s) differ from the host reference%s\n", set.n - logits_equal,
+                  all_digital ? "" : " (the export has CIM layers)");
+      rc = 1;
+    }
+  }
+  if (!o.report.empty()) {
+    atomic_write_json(o.report, report);
+    std::printf("report: %s\n", o.report.c_str());
+  }
+  return rc;
+}
+
+cimsim::cli::Registrar reg("infer", [](CLI::App& app) -> cimsim::cli::Runner {
+  auto* sub = app.add_subcommand("infer", "Run an ENOS export on test images (simulator or host reference)");
+  auto o = std::make_shared<Options>();
+  sub->add_option("--export", o->export_path, "ENOS export file (docs/enos-export.md)");
+  sub->add_option("--synthetic", o->synthetic_seed, "Use the built-in synthetic export with this seed instead");
+  sub->add_option("--level", o->level, "lt, cycle (SystemC accelerator) or host (reference only)")->capture_default_str();
+  sub->add_option("--images", o->images, "Number of test images (the first N)")->capture_default_str();
+  sub->add_option("--data-dir", o->data_dir,
+                  "Data set directory (default $CIMSIM_FMNIST or /usr/share/datasets/fashion-mnist)");
+  sub->add_option("--report", o->report, "Write a JSON report to this path (atomically)");
+  sub->add_option("--vcd", o->vcd, "VCD trace path stem (cycle level; default traces/enos-infer.vcd)")->expected(0, 1);
+  sub->add_option("--tech", o->tech, "Energy table (default: $CIMSIM_TECH or data/tech/45nm.json)");
+  return [sub, o] {
+    if (!sub->parsed()) return -1;
+    o->vcd_on = sub->count("--vcd") > 0;
+    return do_infer(*o);
+  };
+});
+
+}  // namespace
