@@ -20,6 +20,20 @@ MacCoreArray::MacCoreArray(sc_core::sc_module_name name, const ArrayConfig& cfg)
       w_(static_cast<size_t>(max_rows_) * static_cast<size_t>(max_cols_), 0),
       pe_macs_(static_cast<size_t>(max_rows_) * static_cast<size_t>(max_cols_), 0) {}
 
+void MacCoreArray::configure(Op op, int rows_used, int cols_used) {
+  if (!term_valid_ || op != op_) {
+    term_.resize(256 * 256);
+    for (int x = -128; x < 128; ++x)
+      for (int w = -128; w < 128; ++w)
+        term_[static_cast<size_t>(static_cast<uint8_t>(x)) * 256 + static_cast<uint8_t>(w)] =
+            weight_valid(op, w) ? op_term(op, static_cast<int8_t>(x), static_cast<int8_t>(w)) : 0;
+    term_valid_ = true;
+  }
+  op_ = op;
+  rows_used_ = rows_used;
+  cols_used_ = cols_used;
+}
+
 void MacCoreArray::load_row(int r, const int8_t* w_by_col, int64_t col_stride) {
   int8_t* dst = &w_[static_cast<size_t>(r) * max_cols_];
   for (int c = 0; c < cols_used_; ++c) dst[c] = w_by_col[c * col_stride];
@@ -36,9 +50,9 @@ void MacCoreArray::compute(const int8_t* x, int32_t* acc, int64_t acc_stride) {
   const int cols = cols_used_;
   for (int c = 0; c < cols; ++c) s[c] = 0;
   for (int r = 0; r < rows_used_; ++r) {
-    const int8_t xv = x[r];
-    const int8_t* wr = &w_[static_cast<size_t>(r) * max_cols_];
-    for (int c = 0; c < cols; ++c) s[c] += op_term(op_, xv, wr[c]);
+    const int32_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
+    const uint8_t* wr = reinterpret_cast<const uint8_t*>(&w_[static_cast<size_t>(r) * max_cols_]);
+    for (int c = 0; c < cols; ++c) s[c] += t[wr[c]];
   }
   for (int c = 0; c < cols; ++c) acc[c * acc_stride] += s[c];
   for (int c = 0; c < kProbes; ++c) probe_[c] = c < cols ? acc[c * acc_stride] : 0;
@@ -48,9 +62,9 @@ void MacCoreArray::partial_sums(const int8_t* x, int64_t* partial) {
   const int cols = cols_used_;
   for (int c = 0; c < cols; ++c) partial[c] = 0;
   for (int r = 0; r < rows_used_; ++r) {
-    const int8_t xv = x[r];
-    const int8_t* wr = &w_[static_cast<size_t>(r) * max_cols_];
-    for (int c = 0; c < cols; ++c) partial[c] += op_term(op_, xv, wr[c]);
+    const int32_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
+    const uint8_t* wr = reinterpret_cast<const uint8_t*>(&w_[static_cast<size_t>(r) * max_cols_]);
+    for (int c = 0; c < cols; ++c) partial[c] += t[wr[c]];
   }
 }
 

@@ -26,12 +26,9 @@ class MacCoreArray : public sc_core::sc_module {
  public:
   MacCoreArray(sc_core::sc_module_name name, const ArrayConfig& cfg);
 
-  /// Configures the operator and the tile size for the next compute steps.
-  void configure(Op op, int rows_used, int cols_used) {
-    op_ = op;
-    rows_used_ = rows_used;
-    cols_used_ = cols_used;
-  }
+  /// Configures the operator and the tile size for the next compute steps. Reconfiguring the operator
+  /// re-decodes the cores: each core's operator term is tabulated from datapath op_term() over all (x, w).
+  void configure(Op op, int rows_used, int cols_used);
   /// Loads weight row r of the tile (cols_used weights).
   void load_row(int r, const int8_t* w_by_col, int64_t col_stride);
   /// Digital step: acc[c * acc_stride] += sum_r op_term(op, x[r], w[r][c]) for the used rows/cols.
@@ -59,6 +56,8 @@ class MacCoreArray : public sc_core::sc_module {
   Op op_ = Op::MAC8;
   int rows_used_ = 0, cols_used_ = 0;
   std::vector<int8_t> w_;  ///< [max_rows][max_cols]
+  std::vector<int32_t> term_;  ///< op_term(op_, x, w) at [(uint8)x * 256 + (uint8)w]
+  bool term_valid_ = false;
   std::vector<uint64_t> pe_macs_;
   uint64_t conversions_ = 0;
   int32_t probe_[kProbes] = {0, 0, 0, 0};

@@ -1,0 +1,184 @@
+// Accelerator speed benchmark (a bench tool, not a test): MACs per wall-second on one fixed conv layer for
+//   native  a plain C++ reference loop (int8 x int8 -> int32, requantized), no simulation
+//   lt      the LT model in the SoC (host driver, DMA, datapath::run_layer)
+//   cycle   the cycle-level model, tracing off
+//   cycle-vcd  the cycle-level model with VCD tracing on
+// SystemC allows one elaboration per process, so `bench_accel` (mode "all") runs itself once per mode.
+// Usage: bench_accel [all|native|lt|cycle|cycle-vcd] [--reps N] [--json out.json]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <systemc>
+
+#include "cimsim/accel/datapath.hpp"
+#include "cimsim/accel/random_network.hpp"
+#include "cimsim/accel/soc.hpp"
+#include "cimsim/core/io.hpp"
+#include "cimsim/soc/vcd_trace.hpp"
+
+namespace {
+
+using namespace cimsim;
+using namespace cimsim::accel;
+using Clock = std::chrono::steady_clock;
+
+LayerShape bench_shape() {
+  LayerShape s;  // 32x32x32 -> 32, 3x3, pad 1: 9.4 M MACs
+  s.cin = 32;
+  s.h = s.w = 32;
+  s.cout = 32;
+  s.kh = s.kw = 3;
+  s.pad = 1;
+  return s;
+}
+
+// Native reference: direct convolution, MAC8, requantized (no simulation, no datapath call).
+void native_conv(const LayerParams& p, const int8_t* in, int8_t* out) {
+  const LayerShape& s = p.shape;
+  const int OH = s.out_h(), OW = s.out_w();
+  std::vector<int32_t> acc(static_cast<size_t>(OH) * OW);
+  for (int oc = 0; oc < s.cout; ++oc) {
+    std::fill(acc.begin(), acc.end(), 0);
+    for (int ci = 0; ci < s.cin; ++ci)
+      for (int ky = 0; ky < s.kh; ++ky)
+        for (int kx = 0; kx < s.kw; ++kx) {
+          const int32_t w = p.weights[((static_cast<size_t>(oc) * s.cin + ci) * s.kh + ky) * s.kw + kx];
+          for (int oy = 0; oy < OH; ++oy) {
+            const int iy = oy * s.stride - s.pad + ky;
+            if (iy < 0 || iy >= s.h) continue;
+            const int8_t* row = in + (static_cast<size_t>(ci) * s.h + iy) * s.w;
+            int32_t* a = &acc[static_cast<size_t>(oy) * OW];
+            for (int ox = 0; ox < OW; ++ox) {
+              const int ix = ox * s.stride - s.pad + kx;
+              if (ix >= 0 && ix < s.w) a[ox] += row[ix] * w;
+            }
+          }
+        }
+    for (int i = 0; i < OH * OW; ++i) {
+      const int64_t v = (static_cast<int64_t>(acc[i]) + p.rq.bias[oc]) * p.rq.mult[oc];
+      const int sh = p.rq.shift[oc];
+      const int64_t q = sh ? (v + (int64_t{1} << (sh - 1))) >> sh : v;
+      out[static_cast<size_t>(oc) * OH * OW + i] = static_cast<int8_t>(std::clamp<int64_t>(q, p.rq.relu ? 0 : -128, 127));
+    }
+  }
+}
+
+struct Result {
+  std::string mode;
+  double wall_s = 0;
+  int64_t macs = 0;
+  int64_t cycles = 0;
+  bool ok = false;
+};
+
+Result run_mode(const std::string& mode, int reps) {
+  const LayerShape s = bench_shape();
+  const std::vector<int8_t> x = random_tensor(s.input_elems(), 42);
+  const LayerParams p = random_layer(s, Op::MAC8, Mode::Digital, 43, true, &x);
+  std::vector<int8_t> expect(static_cast<size_t>(s.outputs()));
+  run_layer(p, x.data(), expect.data());
+  Result r;
+  r.mode = mode;
+  if (mode == "native") {
+    std::vector<int8_t> y(expect.size());
+    const auto t0 = Clock::now();
+    for (int i = 0; i < reps; ++i) native_conv(p, x.data(), y.data());
+    r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.macs = s.macs() * reps;
+    r.ok = y == expect;
+    return r;
+  }
+  const EnergyTable table = EnergyTable::load_default();
+  SocConfig cfg;
+  cfg.level = mode == "lt" ? Level::Lt : Level::Cycle;
+  std::unique_ptr<VcdTrace> vcd;
+  if (mode == "cycle-vcd") vcd = std::make_unique<VcdTrace>("bench_accel");
+  AcceleratorSoc soc("soc", cfg, table, vcd ? vcd->file() : nullptr);
+  soc.run_network({p}, x);  // warm-up: uploads the weights (cached afterwards)
+  r.ok = true;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < reps; ++i) {
+    const NetworkResult n = soc.run_network({p}, x);
+    r.ok = r.ok && n.outputs[0] == expect;
+    r.cycles += n.stats.total.cycles;
+  }
+  r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.macs = s.macs() * reps;
+  if (vcd) vcd->close();
+  return r;
+}
+
+void print(const Result& r) {
+  std::printf("%-10s %8.3f s  %12.4g MACs/s", r.mode.c_str(), r.wall_s, r.macs / r.wall_s);
+  if (r.cycles) std::printf("  %12.4g cycles/s", r.cycles / r.wall_s);
+  std::printf("  %s\n", r.ok ? "ok" : "MISMATCH");
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  std::string mode = "all", json;
+  int reps = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--reps" && i + 1 < argc)
+      reps = std::atoi(argv[++i]);
+    else if (a == "--json" && i + 1 < argc)
+      json = argv[++i];
+    else
+      mode = a;
+  }
+  if (mode != "all") {
+    const int n = reps > 0 ? reps : (mode == "native" || mode == "lt" ? 20 : 3);
+    const Result r = run_mode(mode, n);
+    // Machine-readable line for the parent.
+    std::printf("RESULT %s %.9f %lld %lld %d\n", r.mode.c_str(), r.wall_s, static_cast<long long>(r.macs),
+                static_cast<long long>(r.cycles), r.ok ? 1 : 0);
+    return r.ok ? 0 : 1;
+  }
+  std::printf("layer: conv 32x32x32 -> 32, 3x3, pad 1, MAC8 digital (%lld MACs), array 16x16\n",
+              static_cast<long long>(bench_shape().macs()));
+  std::vector<Result> results;
+  for (const char* m : {"native", "lt", "cycle", "cycle-vcd"}) {
+    const std::string cmd = std::string("'") + argv[0] + "' " + m + (reps > 0 ? " --reps " + std::to_string(reps) : "");
+    FILE* f = popen(cmd.c_str(), "r");
+    if (!f) return 2;
+    char line[512];
+    Result r;
+    r.mode = m;
+    while (std::fgets(line, sizeof line, f)) {
+      char name[64];
+      double wall;
+      long long macs, cycles;
+      int ok;
+      if (std::sscanf(line, "RESULT %63s %lf %lld %lld %d", name, &wall, &macs, &cycles, &ok) == 5) {
+        r.wall_s = wall;
+        r.macs = macs;
+        r.cycles = cycles;
+        r.ok = ok != 0;
+      }
+    }
+    pclose(f);
+    print(r);
+    results.push_back(r);
+  }
+  const double native = results[0].macs / results[0].wall_s;
+  std::printf("LT / native = %.2f (target >= 0.25); cycle level %.3g cycles/s (target >= 1e6, tracing off)\n",
+              results[1].macs / results[1].wall_s / native, results[2].cycles / results[2].wall_s);
+  if (!json.empty()) {
+    nlohmann::json j;
+    for (const auto& r : results)
+      j[r.mode] = {{"wall_s", r.wall_s}, {"macs", r.macs}, {"cycles", r.cycles}, {"macs_per_s", r.macs / r.wall_s},
+                   {"cycles_per_s", r.cycles ? r.cycles / r.wall_s : 0.0}, {"ok", r.ok}};
+    atomic_write_json(json, j);
+  }
+  bool ok = true;
+  for (const auto& r : results) ok = ok && r.ok;
+  return ok ? 0 : 1;
+}
