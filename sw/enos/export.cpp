@@ -494,7 +494,20 @@ json export_to_json(const NetworkExport& e) {
   return j;
 }
 
+namespace {
+NetworkExport export_from_json_impl(const json& j, const std::string& origin);
+}  // namespace
+
 NetworkExport export_from_json(const json& j, const std::string& origin) {
+  try {
+    return export_from_json_impl(j, origin);
+  } catch (const json::exception& ex) {  // a type the typed readers did not anticipate
+    throw ConfigError(origin + ": malformed export: " + ex.what());
+  }
+}
+
+namespace {
+NetworkExport export_from_json_impl(const json& j, const std::string& origin) {
   Reader r(origin);
   if (!j.is_object()) r.fail("", "the document is not a JSON object");
   if (r.has(j, "format") && (!j["format"].is_string() || j["format"].get<std::string>() != kExportFormat))
@@ -502,10 +515,10 @@ NetworkExport export_from_json(const json& j, const std::string& origin) {
   if (!r.has(j, "version")) r.fail("", "missing field 'version' (not an ENOS export?)");
   if (!j["version"].is_number_integer()) r.fail("", "field 'version' must be an integer");
   NetworkExport e;
-  e.version = j["version"].get<int>();
-  if (e.version != kExportVersion)
+  if (j["version"] != json(kExportVersion))
     r.fail("", "unsupported export version " + j["version"].dump() + " (this build reads version " +
                    std::to_string(kExportVersion) + ")");
+  e.version = kExportVersion;
   e.network = r.has(j, "network") ? r.string(j, "network", "") : "";
   e.dataset = r.has(j, "dataset") ? r.string(j, "dataset", "") : "";
   e.classes = static_cast<int>(r.integer(j, "classes", "", 1, 1 << 20));
@@ -664,6 +677,7 @@ NetworkExport export_from_json(const json& j, const std::string& origin) {
   if (!err.empty()) r.fail("", err);
   return e;
 }
+}  // namespace
 
 void save_export(const std::string& path, const NetworkExport& e) {
   json j;
@@ -680,7 +694,7 @@ NetworkExport load_export(const std::string& path) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& ex) {
+  } catch (const json::exception& ex) {  // parse_error, or out_of_range for a number that overflows a double
     throw ConfigError(path + ": not valid JSON (corrupt or truncated file): " + ex.what());
   }
   return export_from_json(j, path);

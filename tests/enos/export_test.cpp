@@ -14,6 +14,7 @@
 
 #include "cimsim/core/energy_table.hpp"
 #include "cimsim/core/error.hpp"
+#include "cimsim/core/rng.hpp"
 #include "cimsim/enos/export.hpp"
 #include "cimsim/enos/synthetic.hpp"
 
@@ -180,6 +181,8 @@ TEST(EnosExport, BadVersion) {
   const std::string m = load_error(j, "v2.json");
   EXPECT_NE(m.find("v2.json"), std::string::npos) << m;
   EXPECT_NE(m.find("unsupported export version 2"), std::string::npos) << m;
+  j["version"] = (int64_t{1} << 32) + 1;  // must not wrap around to 1
+  EXPECT_NE(load_error(j).find("unsupported export version 4294967297"), std::string::npos) << load_error(j);
   j.erase("version");
   EXPECT_NE(load_error(j).find("missing field 'version'"), std::string::npos);
   j["version"] = "1";
@@ -328,4 +331,31 @@ TEST(EnosExport, HostNodeParameters) {
   j = valid_json();
   node_named(j, "split_b")["end"] = 9;
   EXPECT_NE(load_error(j).find("node 'split_b'"), std::string::npos);
+}
+
+TEST(EnosExport, MutatedFilesGiveConfigErrorsOnly) {
+  // Seeded single-character mutations of a valid file: each either loads or throws ConfigError (never another
+  // exception type, never a crash).
+  const std::string text = valid_json().dump();
+  const std::string alphabet = "{}[]\",:0123456789-.eE+ abcxyzAZ=/nulltrue";
+  cimsim::SplitMix64 rng(2024);
+  const std::string p = tmp_path("mut.json");
+  int loaded = 0, refused = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string t = text;
+    const int edits = 1 + static_cast<int>(rng.below(3));
+    for (int k = 0; k < edits; ++k) t[rng.below(t.size())] = alphabet[rng.below(alphabet.size())];
+    write_text(p, t);
+    try {
+      enos::load_export(p);
+      ++loaded;
+    } catch (const ConfigError& e) {
+      ++refused;
+      EXPECT_NE(std::string(e.what()).find("mut.json"), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "mutation " << i << " threw a non-ConfigError: " << e.what();
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_EQ(loaded + refused, 300);
 }
