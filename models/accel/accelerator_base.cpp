@@ -48,6 +48,9 @@ void AcceleratorBase::build_registers() {
             update_irq();
           }
           if (v & ctrl::START) {
+            run_desc_addr_ =
+                (static_cast<uint64_t>(regs_.get(reg::DESC_ADDR_HI)) << 32) | regs_.get(reg::DESC_ADDR_LO);
+            run_layers_ = regs_.get(reg::LAYER_COUNT);
             busy_ = true;
             regs_.set(reg::STATUS, status::BUSY);
             on_start();
@@ -111,10 +114,6 @@ void AcceleratorBase::irq_proc() {
   const bool level = (regs_.get(reg::IRQ_STATUS) & regs_.get(reg::IRQ_ENABLE)) != 0;
   if (level != irq_level_) irq_write(irq, level);
   irq_level_ = level;
-}
-
-uint64_t AcceleratorBase::desc_table_addr() const {
-  return (static_cast<uint64_t>(regs_.get(reg::DESC_ADDR_HI)) << 32) | regs_.get(reg::DESC_ADDR_LO);
 }
 
 void AcceleratorBase::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {

@@ -32,7 +32,7 @@ std::vector<RegisterDef> register_map() {
     m.push_back(std::move(d));
   };
   add("ID", reg::ID, Access::RO, kIdValue, 0, "Identification, 0x454E4F53 (\"ENOS\")");
-  add("VERSION", reg::VERSION, Access::RO, kVersionValue, 0, "Register map version (major << 16 | minor)");
+  add("VERSION", reg::VERSION, Access::RO, kVersionValue, 0, "Register map version: major in bits 31:16, minor in bits 15:0");
   add("CTRL", reg::CTRL, Access::RW, 0, 0x3,
       "bit0 START: run LAYER_COUNT descriptors from DESC_ADDR (rejected with a generic error while busy); "
       "bit1 SOFT_RESET: abort-free reset of STATUS, IRQ_STATUS and counters (rejected while busy). Reads 0");
@@ -67,7 +67,7 @@ std::vector<RegisterDef> register_map() {
     lo.offset = energy_comp_lo(static_cast<int>(i));
     lo.access = Access::RO;
     lo.write_mask = 0;
-    lo.doc = "Energy (aJ) of component group '" + groups[i] + "' in the view, bits 31:0";
+    lo.doc = "Energy (aJ) of ledger component '" + groups[i] + "' in the view, bits 31:0";
     hi = lo;
     hi.name = "E_" + up + "_HI";
     hi.offset = lo.offset + 4;

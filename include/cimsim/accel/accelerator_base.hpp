@@ -67,8 +67,9 @@ class AcceleratorBase : public sc_core::sc_module {
   virtual void on_soft_reset() {}
 
   // ---- helpers for derived classes ----
-  uint64_t desc_table_addr() const;
-  uint32_t layer_count() const { return regs_.get(reg::LAYER_COUNT); }
+  /// DESC_ADDR and LAYER_COUNT as latched by the START write.
+  uint64_t desc_table_addr() const { return run_desc_addr_; }
+  uint32_t layer_count() const { return run_layers_; }
   /// Reads and validates descriptor `index`; on failure returns the error code. `delay` accumulates bus time.
   ErrorCode fetch_descriptor(uint32_t index, Descriptor& out, sc_core::sc_time& delay);
   /// Validates a decoded descriptor against the hardware (buffers, CIM macro) and loads weights, requant
@@ -110,6 +111,8 @@ class AcceleratorBase : public sc_core::sc_module {
   LayerRecord run_total_;
   uint64_t total_cycles_ = 0, total_macs_ = 0;
   int ledger_layer_base_ = 0;
+  uint64_t run_desc_addr_ = 0;
+  uint32_t run_layers_ = 0;
   bool busy_ = false;
   bool irq_level_ = false;
   sc_core::sc_event start_ev_, irq_ev_;
