@@ -333,4 +333,27 @@ void Datapath::account_leakage(int64_t cycles) {
   ledger_.add("leakage", cycles, e_.leak_cycle_lane * lanes_);
 }
 
+FunctionalRun run_functional(const Program& p, const Knobs& k, int lanes, uint32_t samples, uint64_t seed,
+                             const std::vector<std::array<int32_t, kMaxD>>& init, const EnergyModel& e) {
+  Datapath dp;
+  dp.configure(p, k, lanes, seed, e);
+  dp.start(init);
+  FunctionalRun r;
+  r.cycles = static_cast<uint64_t>(init_cycles(k.adc_bits, p.k));
+  r.states.resize(static_cast<size_t>(lanes) * samples * p.d);
+  std::array<LaneIter, kMaxLanes> it{};
+  for (uint32_t s = 0; s < samples; ++s) {
+    for (int l = 0; l < lanes; ++l) {
+      dp.step_lane(l, it[l]);
+      for (int j = 0; j < p.d; ++j) r.states[(static_cast<size_t>(l) * samples + s) * p.d + j] = dp.state(l)[j];
+    }
+    r.cycles += static_cast<uint64_t>(step_cycles(it.data(), lanes, k.adc_bits, p.k));
+  }
+  dp.account_leakage(static_cast<int64_t>(r.cycles));
+  r.accepts = dp.accepts();
+  r.early_rejects = dp.early_rejects();
+  r.ledger = dp.ledger();
+  return r;
+}
+
 }  // namespace cimsim::mc2ram

@@ -33,6 +33,9 @@ Macro::Macro(sc_core::sc_module_name name, Level level, const EnergyTable& table
   socket.register_transport_dbg(this, &Macro::transport_dbg);
   build_registers();
   SC_HAS_PROCESS(Macro);
+  SC_METHOD(drive_irq);
+  sensitive << irq_ev_;
+  dont_initialize();
   if (level_ == Level::LT) {
     SC_THREAD(lt_thread);
   } else {
@@ -202,8 +205,11 @@ void Macro::update_irq() {
   const uint32_t level = static_cast<uint32_t>(fifo_.size() - fifo_head_);
   if (level >= regs_.get("FIFO_THRESH") && level > 0) st |= IRQ_FIFO;
   regs_.set("IRQ_STATUS", st);
-  irq_write(irq, (st & regs_.get("IRQ_ENABLE")) != 0);
+  irq_level_ = (st & regs_.get("IRQ_ENABLE")) != 0;
+  irq_ev_.notify(sc_core::SC_ZERO_TIME);  // one process (drive_irq) writes the line
 }
+
+void Macro::drive_irq() { irq_write(irq, irq_level_); }
 
 void Macro::soft_reset() {
   abort_ = busy_;
@@ -422,8 +428,10 @@ void Macro::lt_thread() {
       const int t = step_cycles(it_.data(), lanes_, b, k);
       cycles_ += static_cast<uint64_t>(t);
       qk_.inc(period_ * static_cast<double>(t));
-      while (!emit_step(true) && !abort_) {
+      // FIFO full: synchronize, then re-check before waiting (a pop may have happened during the sync).
+      while (!abort_ && !emit_step(true)) {
         qk_.sync();
+        if (abort_ || emit_step(true)) break;
         sc_core::wait(pop_ev_);
       }
       if (qk_.need_sync()) qk_.sync();

@@ -148,4 +148,14 @@ class Datapath {
   uint64_t accepts_ = 0, early_ = 0;
 };
 
+/// A whole job on the datapath alone (no SystemC): what the LT model computes, without the bus. Used by the
+/// study tool and the benchmark's "datapath only" rate. states: (lane, sample, dim) row-major, d dims.
+struct FunctionalRun {
+  std::vector<int32_t> states;
+  uint64_t cycles = 0, accepts = 0, early_rejects = 0;
+  EnergyLedger ledger;
+};
+FunctionalRun run_functional(const Program& p, const Knobs& k, int lanes, uint32_t samples, uint64_t seed,
+                             const std::vector<std::array<int32_t, kMaxD>>& init, const EnergyModel& e);
+
 }  // namespace cimsim::mc2ram

@@ -60,6 +60,7 @@ class Macro : public sc_core::sc_module {
   void soft_reset();
   void update_irq();
   void set_irq(uint32_t bits);
+  void drive_irq();
   Knobs knobs_from_regs() const;
   uint32_t check_start(Program& p, Knobs& k) const;
   uint64_t energy_sel(uint32_t sel) const;
@@ -78,7 +79,8 @@ class Macro : public sc_core::sc_module {
   RegisterBank regs_;
   Datapath dp_;
   sc_core::sc_time period_;
-  sc_core::sc_event start_ev_, pop_ev_, dma_ev_, tick_ev_, clk_ev_;
+  sc_core::sc_event start_ev_, pop_ev_, dma_ev_, tick_ev_, clk_ev_, irq_ev_;
+  bool irq_level_ = false;
   tlm_utils::tlm_quantumkeeper qk_;
 
   bool busy_ = false;

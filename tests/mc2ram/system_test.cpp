@@ -1,0 +1,218 @@
+// MC2RAM SystemC system: both levels bit-exact with the independent reference (so LT == cycle), cycle
+// counts, FIFO mode, VCD, energy counters, register bus errors. One elaboration per test process.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "cimsim/soc/host_initiator.hpp"
+#include "cimsim/soc/memory.hpp"
+#include "cimsim/soc/router.hpp"
+#include "common.hpp"
+#include "mc2ram/system.hpp"
+
+using namespace cimsim;
+using namespace cimsim::mc2ram;
+using mc2ram_test::ref_config;
+
+namespace {
+
+SampleJob paper_job(int chains, uint32_t samples) {
+  SampleJob j;
+  j.gmm = diag::Gmm::paper_default();
+  j.chains = chains;
+  j.samples = samples;
+  j.seed = 11;
+  return j;
+}
+
+void expect_matches_reference(const SampleJob& j, const SystemRun& r, bool check_cycles) {
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  const Compiled c = compile_gmm(j.gmm, j.compile);
+  const auto ref = mc2ram_ref::run_reference(
+      ref_config(c, j.knobs, j.chains, j.samples, j.seed, initial_states(j.gmm, c, j.chains)));
+  const int d = c.program.d;
+  size_t mismatches = 0;
+  for (int ch = 0; ch < j.chains; ++ch)
+    for (uint32_t s = 0; s < j.samples; ++s)
+      for (int k = 0; k < d; ++k) {
+        const double want = c.to_user(k, ref.states[(static_cast<size_t>(ch) * j.samples + s) * d + k]);
+        if (r.result.draws.at(ch, static_cast<int>(s), k) != want) ++mismatches;
+      }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_DOUBLE_EQ(r.result.acceptance, static_cast<double>(ref.accepts) / (j.chains * static_cast<double>(j.samples)));
+  EXPECT_EQ(r.result.early_rejects, ref.early_rejects);
+  if (check_cycles) {
+    EXPECT_EQ(r.result.cycles, ref.cycles);
+  }
+}
+
+/// A bare system for register-level tests.
+struct Bare {
+  Router router{"router"};
+  Memory mem{"mem", 4096};
+  Macro macro;
+  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> irq{"irq"};
+  HostInitiator host;
+  Bare(Level level, HostInitiator::Program p)
+      : macro("mc2ram", level, mc2ram_test::table()), host("host", std::move(p)) {
+    host.socket.bind(router.target_socket);
+    macro.dma.bind(router.target_socket);
+    router.initiator_socket.bind(macro.socket);
+    router.initiator_socket.bind(mem.socket);
+    router.map(0, kMacroBase, reg::kMapSize, "mc2ram");
+    router.map(1, kMemBase, 4096, "mem");
+    macro.irq.bind(irq);
+    host.irq.bind(irq);
+  }
+};
+
+}  // namespace
+
+TEST(Mc2ramSystem, LtIsBitExactWithReference) {
+  const SampleJob j = paper_job(4, 1500);
+  const SystemRun r = run_system(j, Level::LT);
+  expect_matches_reference(j, r, true);
+}
+
+TEST(Mc2ramSystem, CycleLevelIsBitExactWithReferenceIncludingCycles) {
+  const SampleJob j = paper_job(4, 1500);
+  const SystemRun r = run_system(j, Level::Cycle);
+  expect_matches_reference(j, r, true);
+}
+
+TEST(Mc2ramSystem, CycleLevelK8D8NonDefaultConvertersIsBitExact) {
+  SampleJob j = paper_job(2, 300);
+  j.gmm = mc2ram_test::random_gmm(8, 8, 9);
+  j.knobs.adc_bits = 11;
+  j.knobs.dac_bits = 13;
+  j.knobs.rng_bits = 18;
+  const SystemRun r = run_system(j, Level::Cycle);
+  expect_matches_reference(j, r, true);
+}
+
+TEST(Mc2ramSystem, CycleLevelFifoModeGivesTheSameSamples) {
+  SampleJob j = paper_job(3, 400);
+  j.use_dma = false;
+  const SystemRun r = run_system(j, Level::Cycle);
+  // FIFO back-pressure may add stall cycles: samples and accept counts must still match.
+  expect_matches_reference(j, r, false);
+  EXPECT_GE(r.result.cycles, 400u * 3);
+}
+
+TEST(Mc2ramSystem, LtFifoModeGivesTheSameSamples) {
+  SampleJob j = paper_job(2, 300);
+  j.use_dma = false;
+  const SystemRun r = run_system(j, Level::LT);
+  expect_matches_reference(j, r, true);
+}
+
+TEST(Mc2ramSystem, CycleLevelVcdHasTheDocumentedSignals) {
+  const SampleJob j = paper_job(1, 50);
+  const std::string dir = std::filesystem::temp_directory_path() / "cimsim_mc2ram_vcd_test";
+  std::filesystem::create_directories(dir);
+  const SystemRun r = run_system(j, Level::Cycle, dir + "/t");
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_TRUE(std::filesystem::exists(r.vcd_file));
+  std::ifstream f(r.vcd_file);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  for (const char* s : {"clk", "stage", "prop0", "prop1", "logp_prop", "logp_cur", "log_u", "accept", "sample_valid"})
+    EXPECT_NE(text.find(s), std::string::npos) << s;
+  EXPECT_NE(text.find("#"), std::string::npos);
+}
+
+TEST(Mc2ramSystem, EnergyCountersEqualTheDatapathLedger) {
+  const SampleJob j = paper_job(2, 700);
+  const SystemRun r = run_system(j, Level::LT);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  const Compiled c = compile_gmm(j.gmm, j.compile);
+  const auto f = run_functional(c.program, j.knobs, j.chains, j.samples, j.seed, initial_states(j.gmm, c, j.chains),
+                                EnergyModel::from_table(mc2ram_test::table(), j.knobs.vdd));
+  for (const char* p : kParts) EXPECT_EQ(r.result.energy_aj.at(p), f.ledger.component_aj(p)) << p;
+  EXPECT_EQ(r.result.energy_aj.at("total"), f.ledger.total_aj());
+  EXPECT_EQ(r.result.cycles, f.cycles);
+}
+
+TEST(Mc2ramSystem, BadRegisterAccessesAnswerTlmErrors) {
+  bool done = false;
+  Bare sys(Level::Cycle, [&](HostInitiator& h) {
+    h.use_dmi(false);
+    const uint64_t b = kMacroBase;
+    uint32_t v = 0;
+    EXPECT_EQ(h.read32(b + reg::ID), reg::kIdValue);
+    EXPECT_EQ(h.transact(tlm::TLM_READ_COMMAND, b + 0x0FC, &v, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // hole
+    EXPECT_EQ(h.transact(tlm::TLM_READ_COMMAND, b + 0x006, &v, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // misaligned
+    v = 1;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::ID, &v, 4), tlm::TLM_COMMAND_ERROR_RESPONSE);  // RO
+    uint16_t half = 0;
+    EXPECT_EQ(h.transact(tlm::TLM_READ_COMMAND, b + reg::CTRL, &half, 2), tlm::TLM_BURST_ERROR_RESPONSE);
+    v = 0;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::CHAINS, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = 9;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::CHAINS, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = 9 | (2 << 8);  // K = 9 beyond the array
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::GMM_CFG, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = 2 | (9 << 8);  // D = 9
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::GMM_CFG, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = 13;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::ADC_CFG, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = 0;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::SAMPLES, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = 400;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::VDD_MV, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    // GMM window: beyond a component's 81 words, partial byte enables, wrong width.
+    EXPECT_EQ(h.transact(tlm::TLM_READ_COMMAND, b + reg::GMM_WINDOW + 4 * 81, &v, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    const uint8_t be[4] = {0xFF, 0, 0, 0};
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::GMM_WINDOW, &v, 4, be, 4),
+              tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    uint64_t wide = 0;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::GMM_WINDOW, &wide, 8), tlm::TLM_BURST_ERROR_RESPONSE);
+    // Debug access: side-effect free reads of registers and the window.
+    uint32_t id = 0;
+    EXPECT_EQ(h.debug_read(b + reg::ID, &id, 4), 4u);
+    EXPECT_EQ(id, reg::kIdValue);
+    const uint32_t w = 0x55;
+    EXPECT_EQ(h.debug_write(b + reg::GMM_WINDOW + 8, &w, 4), 4u);
+    EXPECT_EQ(h.read32(b + reg::GMM_WINDOW + 8), 0x55u);
+    // A weight beyond WEIGHT_BITS: START answers OK but sets the error code and the ERROR interrupt.
+    h.write32(b + reg::WEIGHT_BITS, 4);
+    h.write32(b + reg::GMM_WINDOW, 100);
+    h.write32(b + reg::PROP_SCALE, 1000);
+    h.write32(b + reg::IRQ_ENABLE, reg::IRQ_ERROR);
+    h.write32(b + reg::CTRL, reg::CTRL_START);
+    const uint32_t st = h.read32(b + reg::STATUS);
+    EXPECT_EQ((st >> 8) & 0xFF, reg::ERR_WEIGHT_RANGE);
+    EXPECT_EQ(st & reg::STATUS_BUSY, 0u);
+    EXPECT_TRUE(h.wait_irq(sc_core::sc_time(1, sc_core::SC_US)));
+    EXPECT_EQ(h.read32(b + reg::IRQ_STATUS) & reg::IRQ_ERROR, reg::IRQ_ERROR);
+    h.write32(b + reg::IRQ_STATUS, reg::IRQ_ERROR);  // W1C
+    EXPECT_EQ(h.read32(b + reg::IRQ_STATUS) & reg::IRQ_ERROR, 0u);
+    // A good start; writes while busy are rejected.
+    h.write32(b + reg::GMM_WINDOW, 3);
+    h.write32(b + reg::SAMPLES, 100);
+    h.write32(b + reg::CTRL, reg::CTRL_START);
+    EXPECT_EQ(h.read32(b + reg::STATUS) & reg::STATUS_BUSY, reg::STATUS_BUSY);
+    v = 2;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::CHAINS, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::GMM_WINDOW, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = reg::CTRL_START;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, b + reg::CTRL, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    // FIFO mode: samples arrive; a debug read does not pop, a bus read does.
+    h.sync();
+    sc_core::wait(sc_core::sc_time(200, sc_core::SC_NS));
+    const uint32_t lvl = h.read32(b + reg::FIFO_LEVEL);
+    EXPECT_GT(lvl, 0u);
+    uint32_t peek = 0;
+    h.debug_read(b + reg::FIFO_DATA, &peek, 4);
+    EXPECT_EQ(h.read32(b + reg::FIFO_LEVEL), lvl);
+    EXPECT_EQ(h.read32(b + reg::FIFO_DATA), peek);
+    EXPECT_EQ(h.read32(b + reg::FIFO_LEVEL), lvl - 1);
+    h.write32(b + reg::CTRL, reg::CTRL_RESET);  // abort
+    EXPECT_EQ(h.read32(b + reg::STATUS) & reg::STATUS_BUSY, 0u);
+    done = true;
+  });
+  sc_core::sc_start();
+  EXPECT_TRUE(done);
+}
