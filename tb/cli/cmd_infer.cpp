@@ -136,6 +136,7 @@ int do_infer(const Options& o) {
     enos::SimOptions so;
     so.level = level == Lt ? accel::Level::Lt : accel::Level::Cycle;
     if (o.vcd_on) so.vcd = o.vcd.empty() ? std::string("enos-infer") : o.vcd;
+    if (o.vcd_on && level != Cycle) std::printf("note: --vcd traces the cycle-level model only; no trace at LT\n");
     enos::SimRuntime sim(e, table, so);
     const enos::SimRunResult r = sim.run(imgs);
     const std::string vcd_path = sim.close_trace();
