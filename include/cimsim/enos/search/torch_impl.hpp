@@ -1,0 +1,133 @@
+#pragma once
+// ENOS search internals (libtorch): the searchable layer with its candidate quantizers/STEs, the network
+// graph, the bit-exact integer inference path and the export builder. Used by sw/enos/search and its tests;
+// everything else should use search.hpp.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cimsim/accel/cost_model.hpp"
+#include "cimsim/core/energy_table.hpp"
+#include "cimsim/enos/export.hpp"
+#include "cimsim/enos/search/search.hpp"
+
+namespace cimsim::enos::search {
+
+/// Running estimate of a tensor's max |value| (EMA, momentum 0.9); scale = value / 127.
+struct Observer {
+  double value = 0;
+  bool init = false;
+  void update(double m) {
+    value = init ? 0.9 * value + 0.1 * m : m;
+    init = true;
+  }
+  double scale() const { return (init && value > 1e-8 ? value : 1.0) / 127.0; }
+};
+
+/// How a layer combines its candidates in a forward pass.
+enum class Combine { Mixed, Sampled, Fixed };
+
+/// One conv/FC layer with one shared real weight and one BatchNorm (affine, gamma >= 1e-3) per candidate.
+/// Activations enter and leave as integer-valued float tensors (int8 codes) with per-tensor scales.
+class SearchLayerImpl : public torch::nn::Module {
+ public:
+  SearchLayerImpl(std::string name, const accel::LayerShape& shape, bool relu, std::vector<Candidate> cands,
+                  int adc_bits);
+  /// Accumulator of candidate k in integer units (float tensor) and its per-channel dequantization factor
+  /// (real pre-BN value = acc * d[oc]). `q` is the int8 input code tensor, `s_in` its scale.
+  std::pair<torch::Tensor, torch::Tensor> candidate_acc(int k, const torch::Tensor& q, double s_in);
+  /// Real (post-BN) output of candidate k.
+  torch::Tensor candidate_out(int k, const torch::Tensor& q, double s_in);
+  /// Forward: combine the candidates, ReLU, fake-quantize to int8 with the output observer's scale.
+  torch::Tensor forward(const torch::Tensor& q, double s_in, Combine how, double tau = 1.0);
+  torch::Tensor probs() const { return torch::softmax(alpha, 0); }
+  /// Hard integer weights of candidate k (OIHW) as used by candidate_acc.
+  torch::Tensor int_weights(int k);
+  /// LayerParams of candidate k with BN folded into (mult, shift, bias); `s_in`, `s_out` the tensor scales.
+  accel::LayerParams export_params(int k, double s_in, double s_out);
+  void clamp_gamma();
+
+  std::string name;
+  accel::LayerShape shape;  ///< n = 1
+  bool relu;
+  std::vector<Candidate> cands;
+  std::vector<accel::CimParams> cim;  ///< per candidate
+  torch::Tensor weight, alpha;
+  std::vector<torch::nn::BatchNorm2d> bns;
+  std::shared_ptr<Observer> out_obs;
+  std::vector<double> energy_pj;      ///< per candidate, per image
+  int chosen = 0;                     ///< Fixed / discretized candidate
+  int last_sampled = 0;
+  double train_noise_lsb = 0;
+};
+TORCH_MODULE(SearchLayer);
+
+/// A graph node over tensor slots (slot 0 = the network input).
+struct GNode {
+  NodeKind kind = NodeKind::Accel;
+  std::string name;
+  int layer = -1;
+  std::vector<int> in;
+  int out = -1;
+  int kernel = 0, stride = 1, pad = 0, groups = 1, begin = 0, end = 0;
+};
+struct GTensor {
+  std::string name;
+  int c = 0, h = 0, w = 0;
+};
+
+class SearchNetImpl : public torch::nn::Module {
+ public:
+  /// net: "squeezenet" | "shufflenet"; input c x h x w; `classes` outputs.
+  SearchNetImpl(const std::string& net, int c, int h, int w, int classes, const std::vector<Candidate>& cands,
+                int adc_bits);
+  /// x: int8 input codes [N, C, H, W] (float). Returns logits (int8 codes, float).
+  torch::Tensor forward(const torch::Tensor& x, Combine how, double tau = 1.0, int mixed_layer = -1);
+  /// Sum over layers of sum_k p_k E_k (differentiable in alpha); with `hard_except` >= 0 every other layer
+  /// contributes its argmax candidate's energy.
+  torch::Tensor expected_energy(int hard_except = -1) const;
+  double chosen_energy() const;
+  double ref_energy() const;  ///< every layer MAC8 digital
+  void set_energies(const accel::ArrayConfig& cfg, const EnergyTable& table);
+  std::vector<torch::Tensor> weight_params();
+  std::vector<torch::Tensor> alpha_params();
+  void discretize();  ///< chosen = argmax alpha
+  NetworkExport export_network(const std::string& dataset, const accel::ArrayConfig& cfg);
+  std::vector<double> observer_values() const;
+  void set_observer_values(const std::vector<double>& v);
+
+  std::string net;
+  std::vector<SearchLayer> layers;
+  std::vector<GNode> nodes;
+  std::vector<GTensor> tensors;
+  std::vector<std::shared_ptr<Observer>> observers;  ///< all distinct observers (checkpointed)
+  int classes = 10;
+  double input_scale = 1.0 / 127.0;
+
+ private:
+  int add_tensor(const std::string& name, int c, int h, int w);
+  int conv(const std::string& name, int in, int cout, int k, int stride, int pad, int groups, bool relu,
+           std::shared_ptr<Observer> obs = nullptr);
+  int host(NodeKind kind, const std::string& name, std::vector<int> in, int c, int h, int w, int kernel = 0,
+           int stride = 1, int pad = 0, int groups = 1, int begin = 0, int end = 0);
+  std::vector<Candidate> cands_;
+  int adc_bits_;
+  std::vector<double> ref_pj_;
+};
+TORCH_MODULE(SearchNet);
+
+/// Bit-exact integer evaluation of one accelerator layer (float64 convolutions, int64 requantization),
+/// the same function as accel::run_layer. `x`: int8 codes [N, cin, h, w] in any dtype. Returns int8 codes
+/// as float64 [N, cout, oh, ow]. CIM noise uses the per-image output index (the runtime's batch-1 calls).
+/// Throws ConfigError if p.check() fails or x's shape does not match p.shape.
+torch::Tensor int_layer_forward(const accel::LayerParams& p, const torch::Tensor& x);
+/// Pre-requantization accumulators (float64, exact integers).
+torch::Tensor int_layer_acc(const accel::LayerParams& p, const torch::Tensor& x);
+/// Integer evaluation of a whole export on a batch of int8 input codes; returns logits (float64 codes).
+torch::Tensor int_network_forward(const NetworkExport& e, const torch::Tensor& x);
+/// Quantized input codes for uint8 images (N x c x h x w), as the runtime quantizes them.
+torch::Tensor quantize_images(const uint8_t* pixels, int64_t n, int c, int h, int w, double scale);
+
+}  // namespace cimsim::enos::search

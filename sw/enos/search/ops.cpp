@@ -1,0 +1,464 @@
+// ENOS search: candidates, quantizers + straight-through estimators, the CIM chunk/ADC model in training,
+// the bit-exact integer path, BN folding into the accelerator's requantization. See docs/enos.md.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+
+#include "cimsim/accel/datapath.hpp"
+#include "cimsim/core/error.hpp"
+#include "cimsim/core/rng.hpp"
+#include "cimsim/enos/runtime.hpp"
+#include "cimsim/enos/search/torch_impl.hpp"
+
+namespace cimsim::enos::search {
+
+using accel::Mode;
+using accel::Op;
+using torch::Tensor;
+namespace F = torch::nn::functional;
+
+// ---------------------------------------------------------------------------------------------------------
+// Candidates
+
+std::string candidate_name(const Candidate& c) {
+  return std::string(accel::op_name(c.op)) + (c.mode == Mode::Cim ? "-cim" : "");
+}
+
+Candidate parse_candidate(const std::string& text) {
+  std::string s = text;
+  Candidate c;
+  const auto dash = s.find_first_of("-:");
+  std::string mode = "digital";
+  if (dash != std::string::npos) {
+    mode = s.substr(dash + 1);
+    s = s.substr(0, dash);
+  }
+  const auto op = accel::parse_op(s);
+  if (!op) throw ConfigError("unknown operator '" + s + "' in candidate '" + text +
+                             "' (known: mac8, mac4, bwn, xnor, mf, deepshift, adder)");
+  const auto m = accel::parse_mode(mode);
+  if (!m) throw ConfigError("unknown computing mode '" + mode + "' in candidate '" + text + "' (digital, cim)");
+  if (*m == Mode::Cim && !accel::cim_supported(*op))
+    throw ConfigError("candidate '" + text + "': the CIM macro does not support operator '" + s +
+                      "' (CIM: mac4, bwn, xnor, mf)");
+  c.op = *op;
+  c.mode = *m;
+  return c;
+}
+
+std::vector<Candidate> all_candidates() {
+  std::vector<Candidate> v;
+  for (Op op : accel::kAllOps) v.push_back({op, Mode::Digital});
+  for (Op op : accel::kAllOps)
+    if (accel::cim_supported(op)) v.push_back({op, Mode::Cim});
+  return v;
+}
+
+std::vector<Candidate> parse_candidates(const std::string& list) {
+  if (list.empty() || list == "all") return all_candidates();
+  std::vector<Candidate> v;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    const size_t comma = list.find(',', pos);
+    const std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (!item.empty()) v.push_back(parse_candidate(item));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (v.empty()) throw ConfigError("empty candidate list '" + list + "'");
+  return v;
+}
+
+accel::CimParams cim_params_for(Op op, int adc_bits) {
+  accel::CimParams c;
+  c.rows = 64;
+  c.adc_bits = adc_bits;
+  // Full scale per operator (powers of two, in partial-sum units), sized to typical chunk sums of a trained
+  // layer: XNOR terms are +-1, MAC4 |x4*w| <= 56, BWN +-x, MF up to 255.
+  switch (op) {
+    case Op::XNOR: c.adc_range = 32; break;
+    case Op::MAC4: c.adc_range = 128; break;
+    case Op::BWN: c.adc_range = 512; break;
+    case Op::MF: c.adc_range = 1024; break;
+    default: c.adc_range = 1 << (adc_bits - 1); break;
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared operator arithmetic (training: STE tensors; integer path: exact float64)
+
+namespace {
+
+Tensor ste(const Tensor& hard, const Tensor& soft) { return soft + (hard - soft).detach(); }
+Tensor round_ste(const Tensor& x) { return ste(torch::floor(x + 0.5), x); }
+
+Tensor conv(const Tensor& x, const Tensor& w, int stride, int pad, int groups) {
+  return torch::conv2d(x, w, {}, stride, pad, 1, groups);
+}
+
+/// -sum |x - w| over each window; `xp` already padded.
+Tensor adder_conv(const Tensor& xp, const Tensor& w, int stride, int groups, int oh, int ow) {
+  const int64_t N = xp.size(0), cout = w.size(0), cig = w.size(1), kh = w.size(2), kw = w.size(3);
+  const int64_t Kg = cig * kh * kw, cog = cout / groups, L = static_cast<int64_t>(oh) * ow;
+  const Tensor unf = F::unfold(xp, F::UnfoldFuncOptions({kh, kw}).stride(stride));  // [N, C*kh*kw, L]
+  const Tensor xu = unf.view({N, groups, Kg, L}).permute({0, 1, 3, 2}).reshape({N * groups, L, Kg});
+  const Tensor wg = w.reshape({groups, cog, Kg}).unsqueeze(0).expand({N, groups, cog, Kg}).reshape({N * groups, cog, Kg});
+  const Tensor d = torch::cdist(xu, wg, 1.0);  // [N*g, L, cog]
+  return -d.view({N, groups, L, cog}).permute({0, 1, 3, 2}).reshape({N, cout, oh, ow});
+}
+
+struct Prepped {
+  Tensor a, b;
+};
+
+/// Input transformation of an operator (pad-then-transform where the transform maps 0 to nonzero: XNOR).
+Prepped prep_input(Op op, const Tensor& x, int pad, bool train) {
+  switch (op) {
+    case Op::MAC4: {
+      const Tensor hard = torch::clamp(torch::floor((x + 8) / 16), -8, 7);
+      return {train ? ste(hard, x / 16) : hard, {}};
+    }
+    case Op::XNOR: {
+      const Tensor xp = pad > 0 ? torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0) : x;
+      const Tensor hard = torch::where(xp > 0, torch::ones_like(xp), -torch::ones_like(xp));
+      return {train ? ste(hard, torch::clamp(xp / 32, -1, 1)) : hard, {}};
+    }
+    case Op::MF: {
+      const Tensor s = torch::sign(x);
+      return {train ? ste(s, torch::clamp(x / 32, -1, 1)) : s, x.abs()};
+    }
+    case Op::ADDER: return {pad > 0 ? torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0) : x, {}};
+    default: return {x, {}};
+  }
+}
+
+/// Sum of operator terms over the whole reduction with integer weights `w` (possibly masked to a chunk).
+Tensor op_sum(Op op, const Prepped& in, const Tensor& w, const accel::LayerShape& s, bool train) {
+  switch (op) {
+    case Op::XNOR: return conv(in.a, w, s.stride, 0, s.groups);
+    case Op::MF: {
+      const Tensor ws = train ? ste(torch::sign(w), torch::clamp(w / 32, -1, 1)) : torch::sign(w);
+      return conv(in.a, w.abs(), s.stride, s.pad, s.groups) + conv(in.b, ws, s.stride, s.pad, s.groups);
+    }
+    case Op::ADDER: return adder_conv(in.a, w, s.stride, s.groups, s.out_h(), s.out_w());
+    default: return conv(in.a, w, s.stride, s.pad, s.groups);
+  }
+}
+
+/// Partial sums per CIM chunk: [N, J, cout, oh, ow].
+Tensor chunk_sums(Op op, const Prepped& in, const Tensor& w, const accel::LayerShape& s, int rows, bool train) {
+  const int64_t K = s.reduction();
+  const int64_t J = (K + rows - 1) / rows;
+  if (J == 1) return op_sum(op, in, w, s, train).unsqueeze(1);
+  const Tensor r = torch::arange(K, w.options()).view({1, s.cin / s.groups, s.kh, s.kw});
+  std::vector<Tensor> masked;
+  for (int64_t j = 0; j < J; ++j) masked.push_back(w * ((r >= j * rows) & (r < (j + 1) * rows)).to(w.dtype()));
+  if (s.groups == 1) {
+    const Tensor out = op_sum(op, in, torch::cat(masked, 0), s, train);  // [N, J*cout, oh, ow]
+    return out.view({out.size(0), J, s.cout, out.size(2), out.size(3)});
+  }
+  std::vector<Tensor> parts;
+  for (const auto& m : masked) parts.push_back(op_sum(op, in, m, s, train));
+  return torch::stack(parts, 1);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// Searchable layer
+
+SearchLayerImpl::SearchLayerImpl(std::string name_, const accel::LayerShape& shape_, bool relu_,
+                                 std::vector<Candidate> cands_, int adc_bits)
+    : name(std::move(name_)), shape(shape_), relu(relu_), cands(std::move(cands_)) {
+  shape.n = 1;
+  const std::string why = shape.check();
+  if (!why.empty()) throw ConfigError("layer '" + name + "': " + why);
+  if (cands.empty()) throw ConfigError("layer '" + name + "': no candidates");
+  const int64_t fan_in = shape.reduction();
+  weight = register_parameter(
+      "weight", torch::randn({shape.cout, shape.cin / shape.groups, shape.kh, shape.kw}) *
+                    std::sqrt(2.0 / static_cast<double>(fan_in)));
+  alpha = register_parameter("alpha", torch::zeros({static_cast<int64_t>(cands.size())}));
+  for (size_t k = 0; k < cands.size(); ++k) {
+    bns.push_back(register_module("bn" + std::to_string(k),
+                                  torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(shape.cout).momentum(0.1))));
+    cim.push_back(cim_params_for(cands[k].op, adc_bits));
+  }
+  out_obs = std::make_shared<Observer>();
+  energy_pj.assign(cands.size(), 0.0);
+}
+
+namespace {
+/// Integer weights of a candidate (STE in training) and the per-channel dequantization factor.
+std::pair<Tensor, Tensor> quantize_weight(Op op, const Tensor& w, double s_in, bool train) {
+  const Tensor amax = w.detach().abs().amax({1, 2, 3}, true).clamp_min(1e-8);
+  const Tensor mean_abs = w.detach().abs().mean({1, 2, 3}, true).clamp_min(1e-8);
+  Tensor hard, soft, d;
+  switch (op) {
+    case Op::MAC8:
+    case Op::MF:
+    case Op::ADDER: {
+      const Tensor s = amax / 127;
+      soft = w / s;
+      hard = torch::clamp(torch::floor(soft + 0.5), -127, 127);
+      d = op == Op::ADDER ? torch::full_like(s, s_in) : s * s_in;
+      break;
+    }
+    case Op::MAC4: {
+      const Tensor s = amax / 7;
+      soft = w / s;
+      hard = torch::clamp(torch::floor(soft + 0.5), -7, 7);
+      d = s * (16.0 * s_in);
+      break;
+    }
+    case Op::BWN:
+    case Op::XNOR: {
+      soft = w / mean_abs;
+      hard = torch::where(w > 0, torch::ones_like(w), -torch::ones_like(w));
+      d = op == Op::BWN ? mean_abs * s_in : mean_abs;
+      break;
+    }
+    case Op::DEEPSHIFT: {
+      const Tensor s = amax / 64;
+      soft = w / s;
+      const Tensor mag = soft.detach().abs();
+      const Tensor e = torch::clamp(torch::floor(torch::log2(mag.clamp_min(1e-12)) + 0.5), 0, 6);
+      hard = torch::sign(soft.detach()) * torch::pow(2.0, e) * (mag >= std::sqrt(0.5)).to(w.dtype());
+      d = s * s_in;
+      break;
+    }
+  }
+  hard = hard.detach();
+  return {train ? ste(hard, soft) : hard, d.reshape({-1})};
+}
+}  // namespace
+
+torch::Tensor SearchLayerImpl::int_weights(int k) {
+  torch::NoGradGuard ng;
+  return quantize_weight(cands.at(static_cast<size_t>(k)).op, weight, 1.0, false).first;
+}
+
+std::pair<Tensor, Tensor> SearchLayerImpl::candidate_acc(int k, const Tensor& q, double s_in) {
+  const Candidate c = cands.at(static_cast<size_t>(k));
+  auto [wq, d] = quantize_weight(c.op, weight, s_in, true);
+  const Prepped in = prep_input(c.op, q, shape.pad, true);
+  if (c.mode == Mode::Digital) return {op_sum(c.op, in, wq, shape, true), d};
+  const accel::CimParams& cp = cim[static_cast<size_t>(k)];
+  const double half = static_cast<double>(1 << (cp.adc_bits - 1));
+  Tensor v = chunk_sums(c.op, in, wq, shape, cp.rows, true) * (half / cp.adc_range);
+  if (train_noise_lsb > 0 && is_training()) v = v + train_noise_lsb * torch::randn_like(v);
+  const Tensor code = torch::clamp(round_ste(v), -half, half - 1);  // clipped STE
+  return {code.sum(1), d * (cp.adc_range / half)};
+}
+
+torch::Tensor SearchLayerImpl::candidate_out(int k, const Tensor& q, double s_in) {
+  auto [acc, d] = candidate_acc(k, q, s_in);
+  return bns[static_cast<size_t>(k)](acc * d.view({1, -1, 1, 1}));
+}
+
+torch::Tensor SearchLayerImpl::forward(const Tensor& q, double s_in, Combine how, double tau) {
+  Tensor y;
+  if (how == Combine::Fixed) {
+    y = candidate_out(chosen, q, s_in);
+  } else if (how == Combine::Mixed) {
+    const Tensor p = torch::softmax(alpha, 0);
+    for (size_t k = 0; k < cands.size(); ++k) {
+      const Tensor yk = candidate_out(static_cast<int>(k), q, s_in) * p[static_cast<int64_t>(k)];
+      y = y.defined() ? y + yk : yk;
+    }
+  } else {  // Gumbel-softmax, straight-through: one candidate computed, gradient to alpha through its prob.
+    const Tensor u = torch::rand_like(alpha).clamp(1e-10, 1.0 - 1e-10);
+    const Tensor soft = torch::softmax((alpha - torch::log(-torch::log(u))) / tau, 0);
+    const int k = static_cast<int>(soft.argmax().item<int64_t>());
+    last_sampled = k;
+    const Tensor sk = soft[k];
+    y = candidate_out(k, q, s_in) * (1.0 + sk - sk.detach());
+  }
+  if (relu) y = torch::relu(y);
+  if (is_training()) out_obs->update(y.detach().abs().max().item<double>());
+  const double s_out = out_obs->scale();
+  return torch::clamp(round_ste(y / s_out), relu ? 0.0 : -128.0, 127.0);
+}
+
+void SearchLayerImpl::clamp_gamma() {
+  torch::NoGradGuard ng;
+  for (auto& bn : bns) bn->weight.clamp_min_(1e-3);
+}
+
+accel::LayerParams SearchLayerImpl::export_params(int k, double s_in, double s_out) {
+  torch::NoGradGuard ng;
+  const Candidate c = cands.at(static_cast<size_t>(k));
+  accel::LayerParams p;
+  p.shape = shape;
+  p.op = c.op;
+  p.mode = c.mode;
+  if (c.mode == Mode::Cim) p.cim = cim[static_cast<size_t>(k)];
+  auto [wq, d] = quantize_weight(c.op, weight, s_in, false);
+  if (c.mode == Mode::Cim) d = d * (p.cim.adc_range / static_cast<double>(1 << (p.cim.adc_bits - 1)));
+  const Tensor wflat = wq.reshape({-1}).to(torch::kInt64).contiguous();
+  p.weights.resize(static_cast<size_t>(wflat.numel()));
+  const int64_t* wp = wflat.data_ptr<int64_t>();
+  for (size_t i = 0; i < p.weights.size(); ++i) p.weights[i] = static_cast<int8_t>(wp[i]);
+  auto& bn = bns[static_cast<size_t>(k)];
+  const Tensor A = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
+  const Tensor B = bn->bias - A * bn->running_mean;
+  const Tensor Ad = (A * d).to(torch::kFloat64).contiguous(), Bd = B.to(torch::kFloat64).contiguous();
+  p.rq.relu = relu;
+  for (int oc = 0; oc < shape.cout; ++oc) {
+    const double ad = Ad[oc].item<double>(), b = Bd[oc].item<double>();
+    const double M = ad / s_out;
+    int32_t mult = 0, shift = 0, bias = 0;
+    if (std::isfinite(M) && M > 0) {
+      int e = static_cast<int>(std::floor(std::log2(M)));
+      shift = std::clamp(22 - e, 0, 62);
+      const double m = std::round(M * std::ldexp(1.0, shift));
+      mult = static_cast<int32_t>(std::min(m, 2147483647.0));
+      const double bi = std::round(b / ad);
+      bias = static_cast<int32_t>(std::clamp(bi, -1073741824.0, 1073741824.0));
+    }
+    p.rq.mult.push_back(mult);
+    p.rq.shift.push_back(shift);
+    p.rq.bias.push_back(bias);
+  }
+  const std::string why = p.check();
+  if (!why.empty()) throw ConfigError("layer '" + name + "' export: " + why);
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bit-exact integer path
+
+torch::Tensor int_layer_acc(const accel::LayerParams& p, const torch::Tensor& x_in) {
+  const std::string why = p.check();
+  if (!why.empty()) throw ConfigError(why);
+  const auto& s = p.shape;
+  if (x_in.dim() != 4 || x_in.size(1) != s.cin || x_in.size(2) != s.h || x_in.size(3) != s.w)
+    throw ConfigError("integer layer: input shape " + std::to_string(x_in.dim() == 4 ? x_in.size(1) : -1) + "x" +
+                      std::to_string(x_in.dim() == 4 ? x_in.size(2) : -1) + "x" +
+                      std::to_string(x_in.dim() == 4 ? x_in.size(3) : -1) + " does not match the layer's " +
+                      std::to_string(s.cin) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w));
+  torch::NoGradGuard ng;
+  const Tensor x = x_in.to(torch::kFloat64);
+  std::vector<double> wv(p.weights.begin(), p.weights.end());
+  const Tensor w = torch::tensor(wv, torch::kFloat64).view({s.cout, s.cin / s.groups, s.kh, s.kw});
+  const Prepped in = prep_input(p.op, x, s.pad, false);
+  if (p.mode == Mode::Digital) return op_sum(p.op, in, w, s, false);
+  const auto& c = p.cim;
+  const Tensor ps = chunk_sums(p.op, in, w, s, c.rows, false);  // [N, J, cout, oh, ow]
+  const double half = static_cast<double>(int32_t{1} << (c.adc_bits - 1));
+  Tensor v = (ps * half) / static_cast<double>(c.adc_range);
+  if (c.gain_sigma != 0.0) {
+    std::vector<double> g(static_cast<size_t>(s.cout));
+    for (int oc = 0; oc < s.cout; ++oc) g[static_cast<size_t>(oc)] = accel::cim_gain(c, oc);
+    v = v * torch::tensor(g, torch::kFloat64).view({1, 1, s.cout, 1, 1});
+  }
+  if (c.noise_lsb != 0.0) {
+    const int64_t J = ps.size(1), oh = s.out_h(), ow = s.out_w();
+    const int64_t per_image = static_cast<int64_t>(s.cout) * oh * ow;
+    std::vector<double> nz(static_cast<size_t>(J * per_image));
+    const CounterRng rng(c.seed, 1);
+    for (int64_t j = 0; j < J; ++j)
+      for (int64_t o = 0; o < per_image; ++o)
+        nz[static_cast<size_t>(j * per_image + o)] = c.noise_lsb * rng.gauss(static_cast<uint64_t>(o * J + j));
+    v = v + torch::tensor(nz, torch::kFloat64).view({1, J, s.cout, oh, ow});
+  }
+  const Tensor code = torch::clamp(torch::floor(v + 0.5), -half, half - 1);
+  return code.sum(1);
+}
+
+torch::Tensor int_layer_forward(const accel::LayerParams& p, const torch::Tensor& x) {
+  const Tensor acc = int_layer_acc(p, x).to(torch::kInt64);
+  const int64_t C = p.shape.cout;
+  auto vec = [&](const std::vector<int32_t>& v) {
+    std::vector<int64_t> t(v.begin(), v.end());
+    return torch::tensor(t, torch::kInt64).view({1, C, 1, 1});
+  };
+  std::vector<int64_t> rnd(static_cast<size_t>(C)), div(static_cast<size_t>(C));
+  for (int64_t i = 0; i < C; ++i) {
+    const int32_t sh = p.rq.shift[static_cast<size_t>(i)];
+    rnd[static_cast<size_t>(i)] = sh > 0 ? (int64_t{1} << (sh - 1)) : 0;
+    div[static_cast<size_t>(i)] = int64_t{1} << sh;
+  }
+  Tensor t = (acc + vec(p.rq.bias)) * vec(p.rq.mult) + torch::tensor(rnd, torch::kInt64).view({1, C, 1, 1});
+  t = torch::div(t, torch::tensor(div, torch::kInt64).view({1, C, 1, 1}), "floor");
+  return torch::clamp(t, p.rq.relu ? 0 : -128, 127).to(torch::kFloat64);
+}
+
+namespace {
+Tensor rescale_int(const Tensor& x, int32_t mult, int32_t shift) {
+  if (mult == 1 && shift == 0) return x;
+  Tensor t = x.to(torch::kInt64) * static_cast<int64_t>(mult);
+  if (shift > 0) t = torch::div(t + (int64_t{1} << (shift - 1)), int64_t{1} << shift, "floor");
+  return t.to(torch::kFloat64);
+}
+Tensor avg_round(const Tensor& sum, int64_t n) {
+  return torch::clamp(torch::div(sum.to(torch::kInt64) * 2 + n, 2 * n, "floor"), -128, 127).to(torch::kFloat64);
+}
+}  // namespace
+
+torch::Tensor int_network_forward(const NetworkExport& e, const torch::Tensor& x) {
+  torch::NoGradGuard ng;
+  std::map<std::string, Tensor> t{{e.input.name, x.to(torch::kFloat64)}};
+  for (const Node& n : e.nodes) {
+    std::vector<Tensor> in;
+    for (const auto& name : n.inputs) {
+      auto it = t.find(name);
+      if (it == t.end()) throw ConfigError("node '" + n.name + "': unknown input tensor '" + name + "'");
+      in.push_back(it->second);
+    }
+    if (in.empty()) throw ConfigError("node '" + n.name + "' has no inputs");
+    const Tensor& a = in[0];
+    Tensor out;
+    switch (n.kind) {
+      case NodeKind::Accel: out = int_layer_forward(n.layer, a); break;
+      case NodeKind::MaxPool: {
+        const Tensor ap = n.pad > 0 ? torch::constant_pad_nd(a, {n.pad, n.pad, n.pad, n.pad}, -128) : a;
+        out = torch::max_pool2d(ap, n.kernel, n.stride);
+        break;
+      }
+      case NodeKind::AvgPool:
+        out = avg_round(torch::avg_pool2d(a, n.kernel, n.stride, 0, false, true, 1), int64_t{n.kernel} * n.kernel);
+        break;
+      case NodeKind::GlobalAvgPool: out = avg_round(a.sum({2, 3}, true), a.size(2) * a.size(3)); break;
+      case NodeKind::ChannelShuffle: {
+        const int64_t N = a.size(0), C = a.size(1), H = a.size(2), W = a.size(3);
+        out = a.view({N, n.groups, C / n.groups, H, W}).transpose(1, 2).reshape({N, C, H, W});
+        break;
+      }
+      case NodeKind::Split: out = a.narrow(1, n.begin, n.end - n.begin); break;
+      case NodeKind::Flatten: out = a.reshape({a.size(0), -1, 1, 1}); break;
+      case NodeKind::Concat: {
+        std::vector<Tensor> parts;
+        for (size_t i = 0; i < in.size(); ++i)
+          parts.push_back(torch::clamp(rescale_int(in[i], n.in_mult.at(i), n.in_shift.at(i)), -128, 127));
+        out = torch::cat(parts, 1);
+        break;
+      }
+      case NodeKind::Add: {
+        Tensor s = rescale_int(in[0], n.in_mult.at(0), n.in_shift.at(0));
+        for (size_t i = 1; i < in.size(); ++i) s = s + rescale_int(in[i], n.in_mult.at(i), n.in_shift.at(i));
+        out = torch::clamp(s, n.relu ? 0 : -128, 127);
+        break;
+      }
+    }
+    t[n.output] = out;
+  }
+  auto it = t.find(e.output);
+  if (it == t.end()) throw ConfigError("export: output tensor '" + e.output + "' is never produced");
+  return it->second.reshape({x.size(0), -1});
+}
+
+torch::Tensor quantize_images(const uint8_t* pixels, int64_t n, int c, int h, int w, double scale) {
+  float lut[256];
+  for (int p = 0; p < 256; ++p) lut[p] = static_cast<float>(enos::quantize_pixel(static_cast<uint8_t>(p), scale));
+  Tensor out = torch::empty({n, c, h, w}, torch::kFloat32);
+  float* o = out.data_ptr<float>();
+  const int64_t total = n * c * h * w;
+  for (int64_t i = 0; i < total; ++i) o[i] = lut[pixels[i]];
+  return out;
+}
+
+}  // namespace cimsim::enos::search

@@ -1,0 +1,118 @@
+// `cimsim search` (one ENOS search, or a uni-operator training with --mode fixed) and `cimsim search-pareto`
+// (uni-operator + mixed-precision baselines and a lambda sweep -> CSV + PNG). See docs/enos.md.
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/command_registry.hpp"
+#include "cimsim/core/error.hpp"
+#include "cimsim/enos/search/search.hpp"
+
+namespace {
+
+using cimsim::enos::search::SearchConfig;
+
+struct Common {
+  SearchConfig cfg;
+  std::string candidates = "all";
+  bool no_progress = false;
+};
+
+void add_common(CLI::App* sub, Common& o) {
+  auto& c = o.cfg;
+  sub->add_option("--net", c.net, "network: squeezenet | shufflenet")->capture_default_str();
+  sub->add_option("--mode", c.mode, "single | bilevel | sequential | sampling | fixed (uni-operator training)")
+      ->capture_default_str();
+  sub->add_option("--candidates", o.candidates,
+                  "comma-separated candidates, e.g. mac8,mac4,bwn-cim (default all 11; fixed mode uses the first)")
+      ->capture_default_str();
+  sub->add_option("--epochs", c.epochs, "search epochs (fixed mode: training epochs)")->capture_default_str();
+  sub->add_option("--finetune-epochs", c.finetune_epochs, "epochs after discretization")->capture_default_str();
+  sub->add_option("--train-subset", c.train_subset, "training images used (<= 0: all)")->capture_default_str();
+  sub->add_option("--test-subset", c.test_subset, "test images evaluated (<= 0: all)")->capture_default_str();
+  sub->add_option("--batch", c.batch, "batch size")->capture_default_str();
+  sub->add_option("--seed", c.seed, "seed (init, data order, sampling)")->capture_default_str();
+  sub->add_option("--lr", c.lr, "weight learning rate (Adam)")->capture_default_str();
+  sub->add_option("--alpha-lr", c.alpha_lr, "architecture learning rate (Adam)")->capture_default_str();
+  sub->add_option("--val-fraction", c.val_fraction, "bilevel: share of the subset held out for alpha")
+      ->capture_default_str();
+  sub->add_option("--adc-bits", c.adc_bits, "CIM ADC resolution")->capture_default_str();
+  sub->add_option("--train-noise", c.train_noise_lsb, "CIM: ADC noise (LSB) injected in training")
+      ->capture_default_str();
+  sub->add_option("--dataset", c.dataset, "fashion-mnist | cifar10 | cifar100")->capture_default_str();
+  sub->add_option("--data", c.data_path, "Fashion-MNIST directory or CIFAR training file");
+  sub->add_option("--test-data", c.test_path, "CIFAR test file");
+  sub->add_option("--threads", c.threads, "torch threads")->capture_default_str();
+  sub->add_flag("--no-progress", o.no_progress, "no progress display");
+}
+
+void finish_common(Common& o) {
+  o.cfg.candidates = cimsim::enos::search::parse_candidates(o.candidates);
+  o.cfg.progress = !o.no_progress;
+}
+
+cimsim::cli::Registrar reg_search("search", [](CLI::App& app) -> cimsim::cli::Runner {
+  auto* sub = app.add_subcommand("search", "ENOS: per-layer operator/computing-mode search (libtorch)");
+  auto o = std::make_shared<Common>();
+  add_common(sub, *o);
+  auto* lam = sub->add_option("--lambda", o->cfg.lambda, "energy weight: loss = CE + lambda * E / E_mac8")
+                  ->capture_default_str();
+  sub->add_option("--budget-pj", o->cfg.budget_pj, "energy budget per image: loss = CE + mu * max(0, E/B - 1)")
+      ->excludes(lam);
+  sub->add_option("--budget-weight", o->cfg.lambda_budget, "mu of the budget form")->capture_default_str();
+  sub->add_option("--out-dir", o->cfg.out_dir, "checkpoints, report.json, network.enos.json");
+  sub->add_flag("--resume", o->cfg.resume, "continue from <out-dir>/checkpoint.pt");
+  return [sub, o]() -> int {
+    if (!sub->parsed()) return -1;
+    finish_common(*o);
+    if (o->cfg.resume && o->cfg.out_dir.empty()) throw cimsim::ConfigError("--resume needs --out-dir");
+    auto pf = o->cfg.progress ? cimsim::enos::search::make_progress_printer() : cimsim::enos::search::ProgressFn{};
+    const auto r = cimsim::enos::search::run_search(o->cfg, pf);
+    std::cout << "network " << o->cfg.net << ", mode " << o->cfg.mode << "\n";
+    for (const auto& l : r.layers)
+      std::cout << "  " << l.name << ": " << cimsim::enos::search::candidate_name(l.choice) << "  (" << l.energy_pj
+                << " pJ)\n";
+    std::cout << "test accuracy (integer inference): " << 100.0 * r.test_acc_int << " %  (float "
+              << 100.0 * r.test_acc_float << " %)\n"
+              << "energy per image: " << r.energy_pj << " pJ (" << 100.0 * r.energy_pj / r.ref_energy_pj
+              << " % of all-MAC8 " << r.ref_energy_pj << " pJ)\n"
+              << "posterior entropy: " << r.posterior_entropy << " nats/layer\n"
+              << "seconds per epoch: search " << r.search_sec_per_epoch << ", fine-tune/train "
+              << r.finetune_sec_per_epoch << "; peak RSS " << r.peak_rss_bytes / (1 << 20) << " MiB\n";
+    if (!o->cfg.out_dir.empty())
+      std::cout << "wrote " << o->cfg.out_dir << "/report.json and " << o->cfg.out_dir << "/network.enos.json\n";
+    return 0;
+  };
+});
+
+cimsim::cli::Registrar reg_pareto("search-pareto", [](CLI::App& app) -> cimsim::cli::Runner {
+  auto* sub = app.add_subcommand(
+      "search-pareto", "ENOS lambda sweep + uni-operator and mixed-precision baselines -> pareto.csv, pareto.png");
+  auto o = std::make_shared<Common>();
+  auto lambdas = std::make_shared<std::vector<double>>(std::vector<double>{0.0, 0.5, 2.0});
+  auto out = std::make_shared<std::string>();
+  auto no_base = std::make_shared<bool>(false), no_mp = std::make_shared<bool>(false);
+  add_common(sub, *o);
+  sub->add_option("--lambdas", *lambdas, "lambda values (comma-separated)")->delimiter(',')->capture_default_str();
+  sub->add_option("--out-dir", *out, "output directory")->required();
+  sub->add_flag("--no-baselines", *no_base, "skip the 11 uni-operator runs");
+  sub->add_flag("--no-mixed-precision", *no_mp, "skip the MAC8/MAC4 mixed-precision searches");
+  return [sub, o, lambdas, out, no_base, no_mp]() -> int {
+    if (!sub->parsed()) return -1;
+    finish_common(*o);
+    cimsim::enos::search::SweepConfig sc;
+    sc.base = o->cfg;
+    sc.lambdas = *lambdas;
+    sc.baselines = !*no_base;
+    sc.mixed_precision = !*no_mp;
+    sc.out_dir = *out;
+    auto pf = o->cfg.progress ? cimsim::enos::search::make_progress_printer() : cimsim::enos::search::ProgressFn{};
+    const auto pts = cimsim::enos::search::run_sweep(sc, pf);
+    std::cout << "label,kind,energy_pj,accuracy\n";
+    for (const auto& p : pts) std::cout << p.label << ',' << p.kind << ',' << p.energy_pj << ',' << p.acc << "\n";
+    std::cout << "wrote " << *out << "/pareto.csv, " << *out << "/pareto.png\n";
+    return 0;
+  };
+});
+
+}  // namespace

@@ -1,0 +1,313 @@
+// ENOS search: integer path vs the datapath (every operator x mode), training quantizers vs exported integers,
+// gradients, energy term vs the cost model, lambda -> energy, export vs the host reference runtime, resume,
+// bad inputs. Small layers and tiny subsets: the whole binary runs in well under the 3-minute budget.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cimsim/accel/cost_model.hpp"
+#include "cimsim/accel/datapath.hpp"
+#include "cimsim/core/error.hpp"
+#include "cimsim/core/rng.hpp"
+#include "cimsim/data/datasets.hpp"
+#include "cimsim/enos/runtime.hpp"
+#include "cimsim/enos/search/torch_impl.hpp"
+
+namespace fs = std::filesystem;
+using namespace cimsim;
+using namespace cimsim::enos::search;
+using accel::Mode;
+using accel::Op;
+
+namespace {
+
+struct Threads {
+  Threads() { torch::set_num_threads(1); }
+} threads_once;
+
+int8_t random_weight(Op op, SplitMix64& r) {
+  switch (op) {
+    case Op::MAC4: return static_cast<int8_t>(static_cast<int>(r.below(15)) - 7);
+    case Op::BWN:
+    case Op::XNOR: return r.below(2) ? 1 : -1;
+    case Op::DEEPSHIFT: {
+      const int e = static_cast<int>(r.below(8));  // 7 -> zero
+      if (e == 7) return 0;
+      return static_cast<int8_t>((r.below(2) ? 1 : -1) * (1 << e));
+    }
+    default: return static_cast<int8_t>(static_cast<int>(r.below(255)) - 127);
+  }
+}
+
+accel::LayerShape make_shape(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int groups) {
+  accel::LayerShape s;
+  s.kind = (k == 1 && h == 1 && w == 1) ? accel::LayerKind::FullyConnected : accel::LayerKind::Conv2d;
+  s.n = n;
+  s.cin = cin;
+  s.h = h;
+  s.w = w;
+  s.cout = cout;
+  s.kh = s.kw = k;
+  s.stride = stride;
+  s.pad = pad;
+  s.groups = groups;
+  return s;
+}
+
+accel::LayerParams random_layer(const Candidate& c, const accel::LayerShape& s, SplitMix64& r) {
+  accel::LayerParams p;
+  p.shape = s;
+  p.op = c.op;
+  p.mode = c.mode;
+  p.cim = cim_params_for(c.op, 5);
+  for (int64_t i = 0; i < s.weight_elems(); ++i) p.weights.push_back(random_weight(c.op, r));
+  p.rq.relu = r.below(2) == 1;
+  for (int oc = 0; oc < s.cout; ++oc) {
+    p.rq.mult.push_back(1 + static_cast<int32_t>(r.below(1 << 20)));
+    p.rq.shift.push_back(8 + static_cast<int32_t>(r.below(14)));
+    p.rq.bias.push_back(static_cast<int32_t>(r.below(4001)) - 2000);
+  }
+  return p;
+}
+
+std::vector<int8_t> random_input(int64_t n, SplitMix64& r) {
+  std::vector<int8_t> v(static_cast<size_t>(n));
+  for (auto& x : v) x = static_cast<int8_t>(static_cast<int>(r.below(256)) - 128);
+  return v;
+}
+
+torch::Tensor as_tensor(const std::vector<int8_t>& v, const accel::LayerShape& s) {
+  std::vector<double> d(v.begin(), v.end());
+  return torch::tensor(d, torch::kFloat64).view({s.n, s.cin, s.h, s.w});
+}
+
+std::vector<accel::LayerShape> test_shapes() {
+  return {make_shape(2, 3, 7, 6, 5, 3, 1, 1, 1),     // K = 27
+          make_shape(2, 12, 6, 6, 4, 3, 2, 1, 1),    // K = 108: two CIM chunks, stride 2
+          make_shape(2, 8, 5, 5, 8, 3, 1, 1, 8),     // depthwise
+          make_shape(2, 40, 4, 4, 6, 3, 1, 0, 2),    // groups 2, K = 180
+          make_shape(2, 150, 1, 1, 10, 1, 1, 0, 1)}; // fully connected, K = 150
+}
+
+bool have_fmnist() { return fs::exists(data::fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz"); }
+
+SearchConfig tiny(const std::string& net, const std::string& mode) {
+  SearchConfig c;
+  c.net = net;
+  c.mode = mode;
+  c.epochs = 1;
+  c.finetune_epochs = 0;
+  c.train_subset = 256;
+  c.test_subset = 64;
+  c.batch = 32;
+  c.progress = false;
+  c.warmup_frac = 0;
+  return c;
+}
+
+}  // namespace
+
+TEST(IntegerPath, MatchesRunLayerForEveryOperatorAndMode) {
+  SplitMix64 r(7);
+  for (const Candidate& c : all_candidates())
+    for (const auto& s : test_shapes()) {
+      const accel::LayerParams p = random_layer(c, s, r);
+      ASSERT_EQ(p.check(), "") << candidate_name(c);
+      const auto in = random_input(s.input_elems(), r);
+      std::vector<int8_t> ref(static_cast<size_t>(s.outputs()));
+      accel::run_layer(p, in.data(), ref.data());
+      const auto acc_ref = accel::layer_accumulators(p, in.data());
+      const torch::Tensor x = as_tensor(in, s);
+      const torch::Tensor acc = int_layer_acc(p, x).reshape({-1}).to(torch::kInt64).contiguous();
+      const torch::Tensor y = int_layer_forward(p, x).reshape({-1}).to(torch::kInt64).contiguous();
+      ASSERT_EQ(y.numel(), static_cast<int64_t>(ref.size()));
+      int64_t bad_acc = 0, bad_out = 0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        bad_acc += acc[static_cast<int64_t>(i)].item<int64_t>() != acc_ref[i];
+        bad_out += y[static_cast<int64_t>(i)].item<int64_t>() != ref[i];
+      }
+      EXPECT_EQ(bad_acc, 0) << candidate_name(c) << " K=" << s.reduction() << " groups=" << s.groups;
+      EXPECT_EQ(bad_out, 0) << candidate_name(c) << " K=" << s.reduction() << " groups=" << s.groups;
+    }
+}
+
+TEST(IntegerPath, CimNoiseAndGainMatchRunLayerPerImage) {
+  SplitMix64 r(11);
+  for (Op op : {Op::MAC4, Op::BWN, Op::XNOR, Op::MF}) {
+    const auto s = make_shape(1, 12, 6, 6, 4, 3, 1, 1, 1);
+    accel::LayerParams p = random_layer({op, Mode::Cim}, s, r);
+    p.cim.noise_lsb = 0.8;
+    p.cim.gain_sigma = 0.05;
+    p.cim.seed = 99;
+    const auto in = random_input(s.input_elems(), r);
+    const auto acc_ref = accel::layer_accumulators(p, in.data());
+    const torch::Tensor acc = int_layer_acc(p, as_tensor(in, s)).reshape({-1}).to(torch::kInt64).contiguous();
+    for (size_t i = 0; i < acc_ref.size(); ++i)
+      ASSERT_EQ(acc[static_cast<int64_t>(i)].item<int64_t>(), acc_ref[i]) << accel::op_name(op) << " at " << i;
+  }
+}
+
+TEST(Quantizers, TrainingAccumulatorsEqualExportedIntegers) {
+  // The training path (STE quantizers, float32) computes the same accumulators as the exported integer layer.
+  torch::manual_seed(3);
+  for (const Candidate& c : all_candidates()) {
+    const auto s = make_shape(1, 6, 6, 6, 5, 3, 1, 1, 1);
+    SearchLayer L(std::string("t"), s, true, std::vector<Candidate>{c}, 5);
+    const torch::Tensor q = torch::randint(0, 128, {3, 6, 6, 6}).to(torch::kFloat32);
+    const double s_in = 0.02;
+    torch::NoGradGuard ng;
+    const auto [acc, d] = L->candidate_acc(0, q, s_in);
+    (void)d;
+    accel::LayerParams p = L->export_params(0, s_in, 0.05);
+    const torch::Tensor ref = int_layer_acc(p, q).to(torch::kFloat32);
+    const double tol = c.mode == Mode::Cim ? 0.0 : 1e-2 * (1.0 + ref.abs().max().item<double>()) * 1e-2;
+    if (c.mode == Mode::Cim) {  // rounding ties at ADC boundaries may differ by one code in float32
+      const double frac = (acc - ref).abs().gt(1.5).to(torch::kFloat32).mean().item<double>();
+      EXPECT_LT(frac, 0.02) << candidate_name(c);
+    } else {
+      EXPECT_LE((acc - ref).abs().max().item<double>(), tol) << candidate_name(c);
+    }
+  }
+}
+
+TEST(Gradients, ReachWeightsAndAlphaInMixedAndSampledModes) {
+  torch::manual_seed(5);
+  const auto s = make_shape(1, 4, 6, 6, 6, 3, 1, 1, 1);
+  for (Combine how : {Combine::Mixed, Combine::Sampled}) {
+    SearchLayer L(std::string("g"), s, true, all_candidates(), 5);
+    L->train();
+    const torch::Tensor q = torch::randint(0, 128, {8, 4, 6, 6}).to(torch::kFloat32);
+    const torch::Tensor y = L->forward(q, 0.02, how, 1.0);
+    (y * torch::randn_like(y)).sum().backward();
+    ASSERT_TRUE(L->weight.grad().defined());
+    ASSERT_TRUE(L->alpha.grad().defined());
+    EXPECT_GT(L->weight.grad().abs().sum().item<double>(), 0.0);
+    EXPECT_GT(L->alpha.grad().abs().sum().item<double>(), 0.0);
+  }
+  // Every candidate on its own passes a gradient to the shared weight.
+  for (const Candidate& c : all_candidates()) {
+    SearchLayer L(std::string("g1"), s, true, std::vector<Candidate>{c}, 5);
+    L->train();
+    const torch::Tensor q = torch::randint(0, 128, {8, 4, 6, 6}).to(torch::kFloat32);
+    const torch::Tensor y = L->forward(q, 0.02, Combine::Fixed);
+    (y * torch::randn_like(y)).sum().backward();
+    EXPECT_GT(L->weight.grad().abs().sum().item<double>(), 0.0) << candidate_name(c);
+  }
+}
+
+TEST(Energy, OneHotAlphaGivesTheCostModelEnergy) {
+  const EnergyTable table = EnergyTable::load_default();
+  const accel::ArrayConfig cfg;
+  SearchNet net(std::string("squeezenet"), 1, 28, 28, 10, all_candidates(), 5);
+  net->set_energies(cfg, table);
+  const auto cands = all_candidates();
+  for (size_t k = 0; k < cands.size(); ++k) {
+    double want = 0;
+    torch::NoGradGuard ng;
+    for (auto& L : net->layers) {
+      L->alpha.zero_();
+      L->alpha[static_cast<int64_t>(k)] = 60.0;  // softmax one-hot to ~1e-26
+      want += accel::layer_energy_pj(cfg, table, L->shape, cands[k].op, cands[k].mode, cim_params_for(cands[k].op, 5));
+    }
+    const double got = net->expected_energy().item<double>();
+    EXPECT_NEAR(got, want, 1e-5 * want) << candidate_name(cands[k]);
+  }
+  // The all-MAC8 reference, and the energy gradient reaches alpha.
+  for (auto& L : net->layers) {
+    torch::NoGradGuard ng;
+    L->alpha.zero_();
+  }
+  net->expected_energy().backward();
+  EXPECT_GT(net->layers[0]->alpha.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_GT(net->ref_energy(), 0.0);
+}
+
+TEST(Search, LargerLambdaGivesLowerExpectedEnergy) {
+  if (!have_fmnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  double prev = 1e300;
+  for (double lam : {0.0, 5.0, 50.0}) {
+    SearchConfig c = tiny("squeezenet", "single");
+    c.lambda = lam;
+    c.alpha_lr = 0.1;
+    const SearchResult r = run_search(c);
+    EXPECT_LE(r.expected_energy_pj, prev * (1 + 1e-9)) << "lambda " << lam;
+    prev = r.expected_energy_pj;
+  }
+}
+
+TEST(Search, EveryModeRunsAndExportMatchesHostRuntime) {
+  if (!have_fmnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  const data::ImageSet test = data::take(data::load_fashion_mnist(data::fashion_mnist_dir(), false), 8);
+  for (const std::string mode : {"sampling", "sequential", "bilevel"}) {
+    SearchConfig c = tiny("shufflenet", mode);
+    c.train_subset = 128;
+    c.finetune_epochs = 1;
+    c.lambda = 1.0;
+    const SearchResult r = run_search(c);
+    ASSERT_EQ(r.exported.check(), "") << mode;
+    EXPECT_EQ(r.layers.size(), 18u);
+    enos::HostRuntime host(r.exported);
+    const torch::Tensor x =
+        quantize_images(test.pixels.data(), test.n, test.c, test.h, test.w, r.exported.input.scale);
+    const torch::Tensor mine = int_network_forward(r.exported, x).to(torch::kInt64).contiguous();
+    for (int i = 0; i < test.n; ++i) {
+      const auto ref = host.infer_pixels(test.image(i));
+      for (int k = 0; k < 10; ++k)
+        ASSERT_EQ(mine[i][k].item<int64_t>(), ref.logits[static_cast<size_t>(k)]) << mode << " image " << i;
+    }
+  }
+}
+
+TEST(Search, FixedUniOperatorTrainsAboveChanceAndResumes) {
+  if (!have_fmnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  const std::string dir = (fs::temp_directory_path() / ("cimsim_enos_resume_" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  SearchConfig c = tiny("squeezenet", "fixed");
+  c.candidates = {parse_candidate("mac8")};
+  c.train_subset = 1024;
+  c.test_subset = 200;
+  c.epochs = 2;
+  c.out_dir = dir;
+  const SearchResult a = run_search(c);
+  EXPECT_GT(a.test_acc_int, 0.4);
+  EXPECT_TRUE(fs::exists(dir + "/checkpoint.pt"));
+  EXPECT_TRUE(fs::exists(dir + "/report.json"));
+  const auto loaded = enos::load_export(dir + "/network.enos.json");
+  EXPECT_EQ(loaded.nodes.size(), a.exported.nodes.size());
+  c.resume = true;  // every epoch is done: resuming reproduces the same network without training
+  const SearchResult b = run_search(c);
+  EXPECT_EQ(b.test_acc_int, a.test_acc_int);
+  EXPECT_EQ(b.history.size(), a.history.size());
+  SearchConfig other = c;
+  other.lr = 0.5;
+  EXPECT_THROW(run_search(other), ConfigError);  // a different configuration cannot resume this checkpoint
+  fs::remove_all(dir);
+}
+
+TEST(BadInput, ClearErrors) {
+  try {
+    parse_candidate("foo");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("foo"), std::string::npos);
+  }
+  EXPECT_THROW(parse_candidate("adder-cim"), ConfigError);
+  EXPECT_THROW(parse_candidate("mac8-analog"), ConfigError);
+  EXPECT_EQ(parse_candidates("mac8,xnor-cim").size(), 2u);
+  EXPECT_EQ(parse_candidates("all").size(), 11u);
+  SplitMix64 r(1);
+  const auto s = make_shape(1, 3, 5, 5, 2, 3, 1, 1, 1);
+  const auto p = random_layer({Op::MAC8, Mode::Digital}, s, r);
+  try {
+    int_layer_forward(p, torch::zeros({1, 4, 5, 5}));
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not match"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(SearchNet(std::string("resnet"), 1, 28, 28, 10, all_candidates(), 5), ConfigError);
+  SearchConfig c;
+  c.mode = "annealing";
+  EXPECT_THROW(run_search(c), ConfigError);
+}
