@@ -82,7 +82,7 @@ int do_sample(const Options& o) {
   os << "  cycles                     " << r.cycles << " (" << run.wall_s << " s wall, "
      << static_cast<double>(r.cycles) / std::max(1e-9, run.wall_s) / 1e6 << " M cycles/s)\n";
   os << "                             cimsim        paper\n";
-  os << "  cycles per sample (1 chain) " << cyc_per_iter << "        " << kPaperCyclesPerSample << "\n";
+  os << "  cycles per sample per chain " << cyc_per_iter << "        " << kPaperCyclesPerSample << "\n";
   os << "  power per chain (uW)        " << power_lane_uw << "       " << kPaperPowerUw << "\n";
   os << "  energy per sample (pJ)      " << pj_per_sample << "        "
      << kPaperPowerUw * 1e-6 * kPaperCyclesPerSample * period_ns * 1e-9 * 1e12 << " (derived)\n";
