@@ -119,6 +119,11 @@ int do_infer(const Options& o) {
     std::printf("warning: the export was searched with energy table %s, this run uses %llu\n",
                 e.meta["energy_table_fingerprint"].dump().c_str(), static_cast<unsigned long long>(table.fingerprint()));
 
+  if (accel::ArrayConfig::with_table(e.array, table).adc_cycles_per_bit != e.array.adc_cycles_per_bit)
+    std::printf("warning: the export assumes adc_cycles_per_bit = %d, the energy table sets %d (CIM cycles and "
+                "leakage will differ from the prediction)\n",
+                e.array.adc_cycles_per_bit, accel::ArrayConfig::with_table(e.array, table).adc_cycles_per_bit);
+
   int rc = 0;
   if (level == Host) {
     std::printf("host reference accuracy: %.2f%% (%d/%d)\n", host_acc, host_correct, set.n);
