@@ -5,7 +5,10 @@
 //   cycle-vcd  the cycle-level model with VCD tracing on
 // SystemC allows one elaboration per process, so `bench_accel` (mode "all") runs itself once per mode.
 // Usage: bench_accel [all|native|lt|cycle|cycle-vcd] [--reps N] [--json out.json]
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -98,7 +101,9 @@ Result run_mode(const std::string& mode, int reps) {
   SocConfig cfg;
   cfg.level = mode == "lt" ? Level::Lt : Level::Cycle;
   std::unique_ptr<VcdTrace> vcd;
-  if (mode == "cycle-vcd") vcd = std::make_unique<VcdTrace>("bench_accel");
+  const std::string vcd_stem =
+      (std::filesystem::temp_directory_path() / ("cimsim_bench_accel_" + std::to_string(::getpid()))).string();
+  if (mode == "cycle-vcd") vcd = std::make_unique<VcdTrace>(vcd_stem);  // removed after the run
   AcceleratorSoc soc("soc", cfg, table, vcd ? vcd->file() : nullptr);
   soc.run_network({p}, x);  // warm-up: uploads the weights (cached afterwards)
   r.ok = true;
@@ -110,7 +115,7 @@ Result run_mode(const std::string& mode, int reps) {
   }
   r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   r.macs = s.macs() * reps;
-  if (vcd) vcd->close();
+  if (vcd) std::filesystem::remove(vcd->close());
   return r;
 }
 

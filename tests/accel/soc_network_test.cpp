@@ -2,9 +2,14 @@
 // repeated runs reuse uploaded weights; VCD tracing produces the documented signals.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "cimsim/soc/memory.hpp"
+#include "cimsim/soc/router.hpp"
 #include "cimsim/soc/vcd_trace.hpp"
 #include "reference/reference.hpp"
 #include "soc_test_util.hpp"
@@ -65,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(Levels, AccelSoc, ::testing::Values(Level::Lt, Level::C
 TEST(AccelSocTrace, VcdHasTheDocumentedSignals) {
   std::string path;
   {
-    VcdTrace vcd("accel_soc_test");
+    // Absolute path under the temp dir: the test never writes into the source tree's traces/.
+    VcdTrace vcd((std::filesystem::temp_directory_path() / ("accel_soc_test_" + std::to_string(::getpid()))).string());
     AcceleratorSoc soc("soc", soc_config(Level::Cycle), table(), vcd.file());
     const std::vector<int8_t> x = random_tensor(4 * 25, 1);
     soc.run_network({random_layer(conv(1, 4, 5, 5, 4, 3, 1, 1), Op::MAC8, Mode::Digital, 2, true, &x)}, x);
@@ -80,6 +86,7 @@ TEST(AccelSocTrace, VcdHasTheDocumentedSignals) {
     EXPECT_NE(v.find(std::string(" ") + name + " "), std::string::npos) << "$var " << name;
   EXPECT_NE(v.find("$enddefinitions"), std::string::npos);
   EXPECT_NE(v.find("#"), std::string::npos);  // has timestamps
+  std::filesystem::remove(path);
 }
 
 TEST(AccelSocTrace, NoTraceFileMeansNoTracing) {
@@ -88,4 +95,32 @@ TEST(AccelSocTrace, NoTraceFileMeansNoTracing) {
   const NetworkResult r =
       soc.run_network({random_layer(conv(1, 4, 5, 5, 4, 3, 1, 1), Op::MAC8, Mode::Digital, 2, true, &x)}, x);
   EXPECT_EQ(r.outputs.size(), 1u);
+}
+
+// The models plugged into a hand-built SoC at other addresses, IRQ left unbound: the driver polls STATUS.
+TEST(AccelSocCustom, OwnSocWithUnboundIrqPolls) {
+  Router router("router");
+  Memory mem("mem", 1 << 20);
+  AcceleratorCycle acc("acc", ArrayConfig{}, table());
+  NetworkResult r;
+  const std::vector<int8_t> x = random_tensor(4 * 36, 2);
+  const LayerParams p = random_layer(conv(1, 4, 6, 6, 8, 3, 1, 1), Op::MAC4, Mode::Cim, 4, true, &x, noisy_cim(1));
+  bool done = false;
+  HostInitiator host("host", [&](HostInitiator& h) {
+    AcceleratorDriver d(h, 0x10000, 0x200000, 1 << 20);
+    d.probe();
+    r = d.run_network({p}, x);
+    done = true;
+    sc_core::sc_stop();
+  });
+  host.socket.bind(router.target_socket);
+  acc.dma.bind(router.target_socket);
+  router.initiator_socket.bind(acc.csr);
+  router.initiator_socket.bind(mem.socket);
+  router.map(0, 0x10000, 0x1000, "acc");
+  router.map(1, 0x200000, 1 << 20, "mem");
+  sc_core::sc_start();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(r.outputs[0], ref::layer(p, x));
+  EXPECT_EQ(r.stats.layers[0].cycles, layer_cost(acc.config(), p.shape, p.op, p.mode, p.cim).cycles);
 }
