@@ -103,6 +103,13 @@ int do_infer(const Options& o) {
     host_correct += ref.back().prediction == set.labels[i];
   }
   const double host_acc = 100.0 * host_correct / set.n;
+  std::vector<int> hist(static_cast<size_t>(e.classes), 0);
+  for (const auto& r : ref) ++hist[static_cast<size_t>(r.prediction)];
+  int distinct = 0;
+  for (int h : hist) distinct += h > 0;
+  if (distinct == 1 && set.n >= 20)
+    std::printf("warning: the host reference predicts class %d for every image (dead or saturated logits?)\n",
+                ref[0].prediction);
 
   json report;
   report["tool"] = "cimsim infer";
@@ -114,6 +121,7 @@ int do_infer(const Options& o) {
   report["tech"] = table.origin();
   report["tech_fingerprint"] = table.fingerprint();
   report["host_accuracy_pct"] = host_acc;
+  report["host_prediction_histogram"] = hist;
   if (e.meta.is_object() && e.meta.contains("energy_table_fingerprint") &&
       e.meta["energy_table_fingerprint"] != json(table.fingerprint()))
     std::printf("warning: the export was searched with energy table %s, this run uses %llu\n",
