@@ -236,6 +236,8 @@ void AcceleratorCycle::compute_step() {
       }
       array.add_conversions(static_cast<uint64_t>(cols_));
     }
+    // The last row tile (CIM: chunk) completes these outputs: requantized as they stream out, no extra cycle.
+    if (rt_ == row_tiles_ - 1) requantize_pixel(base, oc0, ohw);
   }
   if (cim_ && ++sub_ < conv_) return;
   sub_ = 0;
@@ -249,16 +251,18 @@ void AcceleratorCycle::compute_step() {
 }
 
 void AcceleratorCycle::writeback_step() {
-  const LayerShape& s = L_.params.shape;
-  const int64_t total = s.outputs();
-  const int64_t ohw = OH_ * OW_;
-  const int64_t end = std::min<int64_t>(total, wb_pos_ + cfg_.dma_bytes_per_cycle);
+  // B output bytes per cycle leave the activation buffer for the DMA (the transfer itself is issued on the
+  // last cycle of the phase).
+  wb_pos_ = std::min<int64_t>(L_.params.shape.outputs(), wb_pos_ + cfg_.dma_bytes_per_cycle);
+}
+
+void AcceleratorCycle::requantize_pixel(int64_t base, int64_t oc0, int64_t ohw) {
   const Requant& q = L_.params.rq;
-  for (int64_t i = wb_pos_; i < end; ++i) {
-    const size_t oc = static_cast<size_t>((i / ohw) % s.cout);
-    L_.output[static_cast<size_t>(i)] = requantize(acc_[static_cast<size_t>(i)], q.mult[oc], q.shift[oc], q.bias[oc], q.relu);
+  for (int64_t c = 0; c < cols_; ++c) {
+    const size_t i = static_cast<size_t>(base + c * ohw);
+    const size_t oc = static_cast<size_t>(oc0 + c);
+    L_.output[i] = requantize(acc_[i], q.mult[oc], q.shift[oc], q.bias[oc], q.relu);
   }
-  wb_pos_ = end;
 }
 
 void AcceleratorCycle::fail(ErrorCode e) {

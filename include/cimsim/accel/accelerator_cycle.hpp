@@ -8,8 +8,9 @@
 //     LOAD_W    one weight row per cycle into the array (rows of this tile)
 //     FILL      kTileFillCycles
 //     COMPUTE   digital: one output pixel per cycle, rows x cols op_term()s on the array;
-//               CIM: adc_bits x adc_cycles_per_bit cycles per pixel, one cim_code() per column per pixel
-//   WRITEBACK   ceil(outputs / B)  requantize() B outputs per cycle, output to memory by DMA
+//               CIM: adc_bits x adc_cycles_per_bit cycles per pixel, one cim_code() per column per pixel;
+//               the last row tile / chunk requantize()s each finished output as it streams out
+//   WRITEBACK   ceil(outputs / B)  output to memory by DMA
 // Pin-level start/busy/done signals and the IRQ line; per-PE activity counters; optional VCD tracing.
 #include <cstdint>
 #include <vector>
@@ -99,6 +100,7 @@ class AcceleratorCycle : public AcceleratorBase {
   void next_tile();       ///< sets up LOAD_W for the current (g, ct, rt) or goes to WRITEBACK
   void compute_step();    ///< one COMPUTE cycle
   void writeback_step();  ///< one WRITEBACK cycle
+  void requantize_pixel(int64_t base, int64_t oc0, int64_t ohw);  ///< requantize() the finished columns
   void fail(ErrorCode e);
   void end_layer();
   void trace(sc_core::sc_trace_file* tf);
@@ -125,7 +127,7 @@ class AcceleratorCycle : public AcceleratorBase {
   int64_t load_row_ = 0;                ///< next weight row to load
   int64_t pix_ = 0, sub_ = 0;           ///< pixel within the tile pass, conversion sub-cycle (CIM)
   int64_t n_ = 0, oy_ = 0, ox_ = 0;     ///< pixel coordinates
-  int64_t wb_pos_ = 0;                  ///< outputs requantized so far
+  int64_t wb_pos_ = 0;                  ///< output bytes handed to the DMA so far
   std::vector<int32_t> acc_;            ///< accumulators, NCHW over the layer (the accumulator SRAM)
   std::vector<int32_t> rci_, rky_, rkx_;  ///< per tile row: input channel (absolute), ky, kx
   std::vector<int8_t> xrow_;            ///< the activation column fed to the array this cycle
