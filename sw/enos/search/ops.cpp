@@ -341,13 +341,17 @@ torch::Tensor int_layer_acc(const accel::LayerParams& p, const torch::Tensor& x_
                       std::to_string(x_in.dim() == 4 ? x_in.size(3) : -1) + " does not match the layer's " +
                       std::to_string(s.cin) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w));
   torch::NoGradGuard ng;
-  const Tensor x = x_in.to(torch::kFloat64);
+  // Every partial sum of a convolution is an integer bounded by K * max|term|: below 2^24 float32 (oneDNN,
+  // fast) is exact in any summation order; otherwise float64 (exact below 2^53).
+  const bool f32 = s.reduction() * accel::max_abs_term(p.op) < (int64_t{1} << 24);
+  const auto dt = f32 ? torch::kFloat32 : torch::kFloat64;
+  const Tensor x = x_in.to(dt);
   std::vector<double> wv(p.weights.begin(), p.weights.end());
-  const Tensor w = torch::tensor(wv, torch::kFloat64).view({s.cout, s.cin / s.groups, s.kh, s.kw});
+  const Tensor w = torch::tensor(wv, torch::kFloat64).to(dt).view({s.cout, s.cin / s.groups, s.kh, s.kw});
   const Prepped in = prep_input(p.op, x, s.pad, false);
-  if (p.mode == Mode::Digital) return op_sum(p.op, in, w, s, false);
+  if (p.mode == Mode::Digital) return op_sum(p.op, in, w, s, false).to(torch::kFloat64);
   const auto& c = p.cim;
-  const Tensor ps = chunk_sums(p.op, in, w, s, c.rows, false);  // [N, J, cout, oh, ow]
+  const Tensor ps = chunk_sums(p.op, in, w, s, c.rows, false).to(torch::kFloat64);  // [N, J, cout, oh, ow]
   const double half = static_cast<double>(int32_t{1} << (c.adc_bits - 1));
   Tensor v = (ps * half) / static_cast<double>(c.adc_range);
   if (c.gain_sigma != 0.0) {

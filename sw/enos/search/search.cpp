@@ -498,7 +498,7 @@ bool write_pareto(const std::vector<SweepPoint>& pts, const std::string& csv_pat
     std::ofstream g(script);
     g << "set terminal pngcairo size 900,600\nset output '" << tmp_png << "'\n"
       << "set title '" << title << "' noenhanced\nset xlabel 'energy per image (pJ)'\n"
-      << "set ylabel 'test accuracy (%), integer inference'\nset logscale x\nset grid\nset key bottom right\n"
+      << "set ylabel 'test accuracy (%), integer inference'\nset grid\nset key bottom right\n"
       << "plot '" << uni << "' using 1:2 with points pt 7 ps 1.2 title 'uni-operator', \\\n"
       << "     '" << uni << "' using 1:2:3 with labels offset 0,0.8 font ',8' notitle, \\\n"
       << "     '" << mp << "' using 1:2 with linespoints pt 5 title 'mixed-precision (mac8/mac4)', \\\n"
