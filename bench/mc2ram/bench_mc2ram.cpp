@@ -2,6 +2,7 @@
 // (and its clock cycles per second, tracing off), the plain datapath, and a native double-precision MH
 // sampler on the same GMM. Each SystemC level runs in its own child process (one elaboration per process).
 //   bench_mc2ram [--samples N] [--chains C] [--json path]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +31,9 @@ SampleJob job(int chains, uint32_t samples) {
 }
 
 nlohmann::json child(const std::string& level, int chains, uint32_t samples) {
-  const SystemRun r = run_system(job(chains, samples), level == "lt" ? Level::LT : Level::Cycle);
+  const std::string vcd = level == "cycle-vcd" ? "/tmp/bench_mc2ram_trace" : "";
+  const SystemRun r = run_system(job(chains, samples), level == "lt" ? Level::LT : Level::Cycle, vcd);
+  if (!r.vcd_file.empty()) std::remove(r.vcd_file.c_str());
   if (!r.error.empty()) throw std::runtime_error(r.error);
   const double n = static_cast<double>(chains) * samples;
   return {{"level", level},
@@ -87,6 +90,8 @@ int sc_main(int argc, char* argv[]) {
     const double dp_s = now() - t0;
     const nlohmann::json lt = spawn(argv[0], "lt", chains, samples);
     const nlohmann::json cy = spawn(argv[0], "cycle", chains, samples);
+    const uint32_t vcd_samples = std::min<uint32_t>(samples, 20000);  // traces grow ~100 B per cycle
+    const nlohmann::json cv = spawn(argv[0], "cycle-vcd", chains, vcd_samples);
     const double native_rate = n / native_s;
     nlohmann::json rep = {{"gmm", "paper_default (2-D, K=2)"},
                           {"chains", chains},
@@ -95,6 +100,7 @@ int sc_main(int argc, char* argv[]) {
                           {"datapath_samples_per_s", n / dp_s},
                           {"lt", lt},
                           {"cycle", cy},
+                          {"cycle_vcd", cv},
                           {"lt_vs_native", lt["samples_per_s"].get<double>() / native_rate},
                           {"cycle_vs_native", cy["samples_per_s"].get<double>() / native_rate},
                           {"datapath_cycles", f.cycles}};
@@ -106,6 +112,8 @@ int sc_main(int argc, char* argv[]) {
     std::printf("  cycle-level SystemC   %10.3g samples/s (%.2fx native), %.3g clock cycles/s (target >= 1e6)\n",
                 cy["samples_per_s"].get<double>(), rep["cycle_vs_native"].get<double>(),
                 cy["cycles_per_s"].get<double>());
+    std::printf("  cycle-level + VCD     %10.3g samples/s, %.3g clock cycles/s (%u samples/chain)\n",
+                cv["samples_per_s"].get<double>(), cv["cycles_per_s"].get<double>(), vcd_samples);
     if (!json_path.empty()) atomic_write_json(json_path, rep);
   } catch (const std::exception& e) {
     std::cerr << "bench_mc2ram: " << e.what() << "\n";

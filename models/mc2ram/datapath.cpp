@@ -110,14 +110,6 @@ int lse_cycles(int k) {
 int iteration_cycles(int adc_bits, int k, bool early_reject, bool accept) {
   return 2 + (early_reject ? 0 : fine_cycles(adc_bits)) + lse_cycles(k) + (accept ? 1 : 0);
 }
-int step_cycles(const LaneIter* its, int lanes, int adc_bits, int k) {
-  bool fine = false, wb = false;
-  for (int l = 0; l < lanes; ++l) {
-    fine = fine || !its[l].early_reject;
-    wb = wb || its[l].accept;
-  }
-  return iteration_cycles(adc_bits, k, !fine, wb);
-}
 int init_cycles(int adc_bits, int k) { return iteration_cycles(adc_bits, k, false, false); }
 
 // ---------------------------------------------------------------- spec pieces
@@ -341,14 +333,17 @@ FunctionalRun run_functional(const Program& p, const Knobs& k, int lanes, uint32
   FunctionalRun r;
   r.cycles = static_cast<uint64_t>(init_cycles(k.adc_bits, p.k));
   r.states.resize(static_cast<size_t>(lanes) * samples * p.d);
-  std::array<LaneIter, kMaxLanes> it{};
-  for (uint32_t s = 0; s < samples; ++s) {
-    for (int l = 0; l < lanes; ++l) {
-      dp.step_lane(l, it[l]);
+  LaneIter it{};
+  uint64_t longest = 0;
+  for (int l = 0; l < lanes; ++l) {
+    uint64_t lane_cycles = 0;
+    for (uint32_t s = 0; s < samples; ++s) {
+      lane_cycles += static_cast<uint64_t>(dp.step_lane(l, it));
       for (int j = 0; j < p.d; ++j) r.states[(static_cast<size_t>(l) * samples + s) * p.d + j] = dp.state(l)[j];
     }
-    r.cycles += static_cast<uint64_t>(step_cycles(it.data(), lanes, k.adc_bits, p.k));
+    longest = std::max(longest, lane_cycles);
   }
+  r.cycles += longest;
   dp.account_leakage(static_cast<int64_t>(r.cycles));
   r.accepts = dp.accepts();
   r.early_rejects = dp.early_rejects();

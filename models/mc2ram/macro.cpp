@@ -356,26 +356,24 @@ unsigned Macro::transport_dbg(tlm::tlm_generic_payload& gp) {
 }
 
 // ------------------------------------------------------------------------------------------------ output
-bool Macro::emit_step(bool lt) {
+bool Macro::emit_lane(int l, bool lt) {
   if (!dma_en_) {
-    const size_t need = static_cast<size_t>(lanes_) * d_;
-    if (fifo_.size() - fifo_head_ + need > kFifoDepth) return false;
-    for (int l = 0; l < lanes_; ++l)
-      for (int j = 0; j < d_; ++j) fifo_.push_back(static_cast<uint32_t>(dp_.state(l)[j]));
+    if (fifo_.size() - fifo_head_ + static_cast<size_t>(d_) > kFifoDepth) return false;
+    for (int j = 0; j < d_; ++j)  // tagged word: [26:24] chain, [18:16] dim, [15:0] state
+      fifo_.push_back((static_cast<uint32_t>(l) << 24) | (static_cast<uint32_t>(j) << 16) |
+                      (static_cast<uint32_t>(dp_.state(l)[j]) & 0xFFFFu));
     update_irq();
     return true;
   }
-  for (int l = 0; l < lanes_; ++l) {
-    auto& b = dma_buf_[l];
-    b.insert(b.end(), dp_.state(l).begin(), dp_.state(l).begin() + d_);
-    if (b.size() >= kDmaChunk * static_cast<size_t>(d_)) {
-      if (lt) {
-        sc_core::sc_time delay = qk_.get_local_time();
-        flush_lane(l, delay);
-        qk_.set(delay);
-      } else {
-        dma_ev_.notify(sc_core::SC_ZERO_TIME);
-      }
+  auto& buf = dma_buf_[l];
+  buf.insert(buf.end(), dp_.state(l).begin(), dp_.state(l).begin() + d_);
+  if (buf.size() >= kDmaChunk * static_cast<size_t>(d_)) {
+    if (lt) {
+      sc_core::sc_time delay = qk_.get_local_time();
+      flush_lane(l, delay);
+      qk_.set(delay);
+    } else {
+      dma_ev_.notify(sc_core::SC_ZERO_TIME);
     }
   }
   return true;
@@ -421,19 +419,27 @@ void Macro::lt_thread() {
     sc_core::wait(start_ev_);
     qk_.reset();
     const int b = dp_.knobs().adc_bits, k = dp_.program().k;
-    cycles_ = static_cast<uint64_t>(init_cycles(b, k));
-    qk_.inc(period_ * static_cast<double>(cycles_));
+    const uint64_t init = static_cast<uint64_t>(init_cycles(b, k));
+    std::array<uint64_t, kMaxLanes> lane_cycles{};
+    uint64_t annotated = 0;  // max lane time already annotated
+    cycles_ = init;
+    qk_.inc(period_ * static_cast<double>(init));
+    // Lanes are independent sequencers; the LT model visits them round-robin, one iteration each, and
+    // annotates the advance of the slowest lane (the macro's busy time).
     for (step_ = 0; step_ < n_samples_ && !abort_; ++step_) {
-      for (int l = 0; l < lanes_; ++l) dp_.step_lane(l, it_[l]);
-      const int t = step_cycles(it_.data(), lanes_, b, k);
-      cycles_ += static_cast<uint64_t>(t);
-      qk_.inc(period_ * static_cast<double>(t));
-      // FIFO full: synchronize, then re-check before waiting (a pop may have happened during the sync).
-      while (!abort_ && !emit_step(true)) {
-        qk_.sync();
-        if (abort_ || emit_step(true)) break;
-        sc_core::wait(pop_ev_);
+      for (int l = 0; l < lanes_ && !abort_; ++l) {
+        lane_cycles[l] += static_cast<uint64_t>(dp_.step_lane(l, it_[l]));
+        // FIFO full: synchronize, then re-check before waiting (a pop may have happened during the sync).
+        while (!abort_ && !emit_lane(l, true)) {
+          qk_.sync();
+          if (abort_ || emit_lane(l, true)) break;
+          sc_core::wait(pop_ev_);
+        }
       }
+      const uint64_t mx = *std::max_element(lane_cycles.begin(), lane_cycles.begin() + lanes_);
+      qk_.inc(period_ * static_cast<double>(mx - annotated));
+      annotated = mx;
+      cycles_ = init + mx;
       if (qk_.need_sync()) qk_.sync();
     }
     if (abort_) continue;
@@ -462,71 +468,72 @@ void Macro::tick() {
     valid_tr_ = false;
   }
   const int b = dp_.knobs().adc_bits, k = dp_.program().k;
-  bool try_emit = false;
-  switch (stage_) {
-    case ST_INIT:
-      if (++stage_cycle_ >= init_cycles(b, k)) stage_ = ST_PROPOSE;
-      break;
-    case ST_PROPOSE:
-      for (int l = 0; l < lanes_; ++l) dp_.stage_propose(l, it_[l]);
-      stage_ = ST_MAC;
-      break;
-    case ST_MAC: {
-      int fine = 0;
-      for (int l = 0; l < lanes_; ++l) {
-        dp_.stage_mac_coarse(l, it_[l]);
-        if (!it_[l].early_reject) fine = fine_cycles(b);
-      }
-      fine_left_ = fine;
-      lse_left_ = lse_cycles(k);
-      stage_ = fine_left_ > 0 ? ST_FINE : ST_LSE;
-      break;
+  if (stage_ == ST_INIT) {
+    if (++stage_cycle_ >= init_cycles(b, k)) {
+      stage_ = ST_PROPOSE;  // global: lanes running
+      for (int l = 0; l < lanes_; ++l) lane_[l] = LaneFsm{};
     }
-    case ST_FINE:
-      if (--fine_left_ == 0) stage_ = ST_LSE;
-      break;
-    case ST_LSE:
-      if (--lse_left_ == 0) {
-        for (int l = 0; l < lanes_; ++l) {
-          dp_.stage_lse_accept(l, it_[l]);
-          dp_.account_iteration(it_[l]);
-        }
-        if (tf_) accept_tr_ = it_[0].accept;
-        bool wb = false;
-        for (int l = 0; l < lanes_; ++l) wb = wb || it_[l].accept;
-        if (wb) stage_ = ST_WB;
-        else try_emit = true;
+  } else if (stage_ == ST_PROPOSE) {
+    bool all_done = true;
+    for (int l = 0; l < lanes_; ++l) {
+      LaneFsm& f = lane_[l];
+      if (f.done) continue;
+      LaneIter& it = it_[l];
+      bool try_emit = false;
+      switch (f.stage) {
+        case ST_PROPOSE:
+          dp_.stage_propose(l, it);
+          f.stage = ST_MAC;
+          break;
+        case ST_MAC:
+          dp_.stage_mac_coarse(l, it);
+          f.fine_left = it.early_reject ? 0 : fine_cycles(b);
+          f.lse_left = lse_cycles(k);
+          f.stage = f.fine_left > 0 ? ST_FINE : ST_LSE;
+          break;
+        case ST_FINE:
+          if (--f.fine_left == 0) f.stage = ST_LSE;
+          break;
+        case ST_LSE:
+          if (--f.lse_left == 0) {
+            dp_.stage_lse_accept(l, it);
+            dp_.account_iteration(it);
+            if (l == 0 && tf_) accept_tr_ = it.accept;
+            if (it.accept) f.stage = ST_WB;
+            else try_emit = true;
+          }
+          break;
+        case ST_WB:  // state row + cached log-density written back
+        case ST_STALL:
+          try_emit = true;
+          break;
+        default:
+          break;
       }
-      break;
-    case ST_WB:  // state row + cached log-density written back
-      try_emit = true;
-      break;
-    case ST_STALL:
-      try_emit = true;
-      break;
-    default:
-      break;
-  }
-  if (try_emit) {
-    if (emit_step(false)) {
-      valid_tr_ = true;
-      if (++step_ >= n_samples_) {
-        if (dma_en_) {
-          stage_ = ST_FLUSH;
-          dma_final_ = true;
-          dma_ev_.notify(sc_core::SC_ZERO_TIME);
+      if (try_emit) {
+        if (emit_lane(l, false)) {
+          if (l == 0 && tf_) valid_tr_ = true;
+          f.stage = ST_PROPOSE;
+          if (++f.step >= n_samples_) f.done = true;
         } else {
-          finish();
+          f.stage = ST_STALL;
         }
-      } else {
-        stage_ = ST_PROPOSE;
       }
-    } else {
-      stage_ = ST_STALL;
+      all_done = all_done && f.done;
+    }
+    if (all_done) {
+      step_ = n_samples_;
+      if (dma_en_) {
+        stage_ = ST_FLUSH;
+        dma_final_ = true;
+        dma_ev_.notify(sc_core::SC_ZERO_TIME);
+      } else {
+        finish();
+      }
     }
   }
   if (tf_) {
-    stage_tr_ = stage_;
+    stage_tr_ = stage_ == ST_PROPOSE ? (lane_[0].done ? ST_IDLE : lane_[0].stage) : stage_;
     for (int j = 0; j < 2; ++j) prop_tr_[j] = it_[0].prop[j];
     lse_prop_tr_ = it_[0].lse_prop;
     lse_cur_tr_ = dp_.lse(0);

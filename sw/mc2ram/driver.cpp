@@ -256,13 +256,17 @@ SampleResult run_mh(HostInitiator& host, uint64_t base, const SampleJob& job, ui
       host.read(dma_addr, words.data(), words.size() * 4);
     }
   } else {
-    // FIFO order is step-major: (draw, chain, dim); reorder to (chain, draw, dim).
+    // FIFO words are tagged ([26:24] chain, [18:16] dim, [15:0] state); each chain's words arrive in order.
     const auto fifo = drv.drain_fifo(words.size());
     drv.wait_done();
-    for (uint32_t s = 0; s < n; ++s)
-      for (int c = 0; c < ch; ++c)
-        for (int j = 0; j < d; ++j)
-          words[(static_cast<size_t>(c) * n + s) * d + j] = fifo[(static_cast<size_t>(s) * ch + c) * d + j];
+    std::vector<size_t> next(static_cast<size_t>(ch), 0);
+    for (const int32_t w : fifo) {
+      const auto u = static_cast<uint32_t>(w);
+      const size_t c = (u >> 24) & 0x7, j = (u >> 16) & 0x7;
+      if (c >= static_cast<size_t>(ch) || j >= static_cast<size_t>(d) || next[c] >= static_cast<size_t>(n) * d)
+        throw std::runtime_error("mc2ram: malformed FIFO word");
+      words[c * n * d + next[c]++] = static_cast<int16_t>(u & 0xFFFFu);
+    }
   }
   r.draws = diag::Draws(ch, static_cast<int>(n), d);
   for (int c = 0; c < ch; ++c)

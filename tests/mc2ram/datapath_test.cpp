@@ -107,13 +107,6 @@ TEST(Mc2ramDatapath, CycleFormulaGoldens) {
   EXPECT_EQ(iteration_cycles(4, 1, false, false), 3);
   EXPECT_EQ(iteration_cycles(9, 3, false, false), 2 + 2 + 2);
   EXPECT_EQ(init_cycles(8, 2), 4);
-  LaneIter its[2];
-  its[0].early_reject = true;
-  its[1].early_reject = false;
-  its[1].accept = false;
-  EXPECT_EQ(step_cycles(its, 2, 8, 2), 4);  // one lane needs the fine cycle
-  its[0].accept = true;
-  EXPECT_EQ(step_cycles(its, 2, 8, 2), 5);
 }
 
 TEST(Mc2ramDatapath, LutAndLogUniformGoldens) {

@@ -90,9 +90,6 @@ struct LaneIter {
 int fine_cycles(int adc_bits);
 int lse_cycles(int k);
 int iteration_cycles(int adc_bits, int k, bool early_reject, bool accept);
-/// Cycles of one lock-step step of `lanes` lanes: the fine ADC cycles run if any lane needs them, the
-/// write-back cycle if any lane accepted.
-int step_cycles(const LaneIter* its, int lanes, int adc_bits, int k);
 /// Cycles of the initial evaluation of the starting states (a full evaluation without accept).
 int init_cycles(int adc_bits, int k);
 
@@ -148,6 +145,8 @@ class Datapath {
   uint64_t accepts_ = 0, early_ = 0;
 };
 
+/// Lanes (chains) are independent column groups, each with its own sequencer: a run lasts
+/// init_cycles + max over lanes of the sum of that lane's iteration cycles.
 /// A whole job on the datapath alone (no SystemC): what the LT model computes, without the bus. Used by the
 /// study tool and the benchmark's "datapath only" rate. states: (lane, sample, dim) row-major, d dims.
 struct FunctionalRun {

@@ -70,7 +70,7 @@ class Macro : public sc_core::sc_module {
   void tick();
   void clk_low();
   void dma_thread();
-  bool emit_step(bool lt);  ///< FIFO/DMA output of the current step; false if the FIFO is full
+  bool emit_lane(int lane, bool lt);  ///< FIFO/DMA output of a lane's sample; false if the FIFO is full
   void finish();
   void flush_lane(int lane, sc_core::sc_time& delay);
 
@@ -97,8 +97,14 @@ class Macro : public sc_core::sc_module {
   std::array<uint32_t, kMaxLanes> dma_first_{};  // first sample index held in dma_buf_[lane]
   bool dma_error_ = false, dma_final_ = false, abort_ = false;
 
-  // cycle-level FSM
-  int stage_ = ST_IDLE, stage_cycle_ = 0, step_len_ = 0, fine_left_ = 0, lse_left_ = 0;
+  // cycle-level FSM: a global phase (init, running, flush) and one sequencer per lane
+  struct LaneFsm {
+    int stage = ST_PROPOSE, fine_left = 0, lse_left = 0;
+    uint32_t step = 0;
+    bool done = false;
+  };
+  int stage_ = ST_IDLE, stage_cycle_ = 0;
+  std::array<LaneFsm, kMaxLanes> lane_{};
   std::array<LaneIter, kMaxLanes> it_{};
 
   // trace variables

@@ -29,7 +29,7 @@ inline constexpr uint32_t RNG_PERIOD = 0x04C;   // RW: period in words (0 = idea
 inline constexpr uint32_t CELL_MISMATCH = 0x050;  // RW: Q16.16 relative sigma, >= 0
 inline constexpr uint32_t BL_NOISE = 0x054;     // RW: Q16.16 sigma in Mahalanobis units, >= 0
 inline constexpr uint32_t VDD_MV = 0x058;       // RW: 500..1100 mV
-inline constexpr uint32_t FIFO_DATA = 0x060;    // RO: pops one sample word (int32); debug reads do not pop
+inline constexpr uint32_t FIFO_DATA = 0x060;    // RO: pops [26:24] chain,[18:16] dim,[15:0] state; debug reads do not pop
 inline constexpr uint32_t FIFO_LEVEL = 0x064;   // RO: words in the FIFO
 inline constexpr uint32_t FIFO_THRESH = 0x068;  // RW: IRQ FIFO bit when level >= thresh (1..kFifoDepth)
 inline constexpr uint32_t DMA_ADDR_LO = 0x070;  // RW

@@ -107,10 +107,10 @@ RefResult run_reference(const RefConfig& c) {
     for (int j = 0; j < 8; ++j) x[l][j] = j < c.d ? std::clamp(x[l][j], -32768, 32767) : 0;
     cur[l] = lanes[l].eval(x[l].data(), codes);
   }
-  r.cycles = static_cast<uint64_t>(2 + fine(c.adc_bits) + lsec(c.k));
+  const uint64_t init = static_cast<uint64_t>(2 + fine(c.adc_bits) + lsec(c.k));
+  std::vector<uint64_t> lane_cycles(static_cast<size_t>(c.lanes), 0);
   const int64_t four_max = 4 * ((int64_t{1} << c.rng_bits) - 1);
   for (uint32_t s = 0; s < c.samples; ++s) {
-    bool any_full = false, any_acc = false;
     for (int l = 0; l < c.lanes; ++l) {
       const Lane& ln = lanes[l];
       const uint64_t base = static_cast<uint64_t>(s) * (4 * c.d + 1);
@@ -143,17 +143,18 @@ RefResult run_reference(const RefConfig& c) {
         early = best + int64_t{c.k - 1} * T.lse[0] <= int64_t{cur[l]} + lu;
       }
       if (early) ++r.early_rejects;
-      any_full = any_full || !early;
-      if (int64_t{prop} > int64_t{cur[l]} + lu) {
+      const bool acc = int64_t{prop} > int64_t{cur[l]} + lu;
+      if (acc) {
         x[l] = y;
         cur[l] = prop;
         ++r.accepts;
-        any_acc = true;
       }
+      // each lane has its own sequencer: 2 + fine (unless early reject) + LSE + write-back (if accepted)
+      lane_cycles[l] += static_cast<uint64_t>(2 + (early ? 0 : fine(c.adc_bits)) + lsec(c.k) + (acc ? 1 : 0));
       for (int j = 0; j < c.d; ++j) r.states[(static_cast<size_t>(l) * c.samples + s) * c.d + j] = x[l][j];
     }
-    r.cycles += static_cast<uint64_t>(2 + (any_full ? fine(c.adc_bits) : 0) + lsec(c.k) + (any_acc ? 1 : 0));
   }
+  r.cycles = init + *std::max_element(lane_cycles.begin(), lane_cycles.end());
   return r;
 }
 
