@@ -35,7 +35,7 @@ std::vector<RegisterDef> register_map() {
   add("VERSION", reg::VERSION, Access::RO, kVersionValue, 0, "Register map version: major in bits 31:16, minor in bits 15:0");
   add("CTRL", reg::CTRL, Access::RW, 0, 0x3,
       "bit0 START: run LAYER_COUNT descriptors from DESC_ADDR (rejected with a generic error while busy); "
-      "bit1 SOFT_RESET: abort-free reset of STATUS, IRQ_STATUS and counters (rejected while busy). Reads 0");
+      "bit1 SOFT_RESET: clears STATUS, IRQ_STATUS, CUR_LAYER, PERF_SEL and the counters (rejected while busy). Reads 0");
   add("STATUS", reg::STATUS, Access::RO, 0, 0,
       "bit0 BUSY, bit1 DONE, bit2 ERROR, bits15:8 ERR_CODE (see Error codes), bits31:16 ERR_LAYER");
   add("DESC_ADDR_LO", reg::DESC_ADDR_LO, Access::RW, 0, 0xFFFFFFFFu,
