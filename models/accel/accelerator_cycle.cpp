@@ -270,7 +270,6 @@ void AcceleratorCycle::fail(ErrorCode e) {
   enter(State::Idle, 0);
   tr_state_ = static_cast<int>(State::Error);
   busy.write(false);
-  tr_busy_ = false;
   done.write(true);
   pulse_done_ = true;
 }
@@ -283,7 +282,6 @@ void AcceleratorCycle::end_layer() {
   enter(State::Idle, 0);
   tr_state_ = static_cast<int>(State::Done);
   busy.write(false);
-  tr_busy_ = false;
   done.write(true);
   pulse_done_ = true;
 }
@@ -301,7 +299,6 @@ void AcceleratorCycle::tick() {
     start_pending_ = false;
     start.write(true);
     busy.write(true);
-    tr_busy_ = true;
     begin_run();
     nlayers_ = layer_count();
     layer_ = 0;

@@ -136,7 +136,7 @@ class AcceleratorCycle : public AcceleratorBase {
 
   // traced scalars (sampled by the VCD writer only when tracing is on)
   int tr_state_ = 0, tr_layer_ = 0, tr_op_ = 0, tr_mode_ = 0;
-  bool tr_busy_ = false, tr_dma_ = false;
+  bool tr_dma_ = false;
 };
 
 }  // namespace cimsim::accel
