@@ -52,7 +52,7 @@ struct SearchConfig {
   double val_fraction = 0.2;             ///< bilevel: held-out share of the training subset for alpha
   int batch = 64;
   double lr = 2e-3;                      ///< weights (Adam)
-  double alpha_lr = 2e-2;                ///< architecture logits (Adam)
+  double alpha_lr = 0.3;                 ///< architecture logits (Adam); 0.02 leaves alpha ~uniform in short budgets
   double warmup_frac = 0.2;              ///< share of search steps before alpha starts to move
   double tau_start = 4.0, tau_end = 0.5; ///< sampling: Gumbel-softmax temperature, annealed geometrically
   double kl_weight = 1e-3;               ///< sampling: weight of KL(posterior || uniform prior) per layer
