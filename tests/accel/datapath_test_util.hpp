@@ -57,29 +57,10 @@ inline LayerParams rand_layer(SplitMix64& g, const LayerShape& s, Op op, Mode mo
 }
 
 inline LayerShape conv(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int groups) {
-  LayerShape s;
-  s.kind = LayerKind::Conv2d;
-  s.n = n;
-  s.cin = cin;
-  s.h = h;
-  s.w = w;
-  s.cout = cout;
-  s.kh = k;
-  s.kw = k;
-  s.stride = stride;
-  s.pad = pad;
-  s.groups = groups;
-  return s;
+  return LayerShape::conv(n, cin, h, w, cout, k, stride, pad, groups);
 }
 
-inline LayerShape fc(int n, int cin, int cout) {
-  LayerShape s;
-  s.kind = LayerKind::FullyConnected;
-  s.n = n;
-  s.cin = cin;
-  s.cout = cout;
-  return s;
-}
+inline LayerShape fc(int n, int cin, int cout) { return LayerShape::fc(n, cin, cout); }
 
 /// The shapes every operator x mode is checked on.
 inline std::vector<LayerShape> test_shapes() {

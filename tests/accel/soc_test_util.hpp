@@ -40,27 +40,10 @@ inline tlm::tlm_response_status reg_read(AcceleratorSoc& soc, uint32_t off, uint
 }
 
 inline LayerShape conv(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int groups = 1) {
-  LayerShape s;
-  s.n = n;
-  s.cin = cin;
-  s.h = h;
-  s.w = w;
-  s.cout = cout;
-  s.kh = s.kw = k;
-  s.stride = stride;
-  s.pad = pad;
-  s.groups = groups;
-  return s;
+  return LayerShape::conv(n, cin, h, w, cout, k, stride, pad, groups);
 }
 
-inline LayerShape fc(int n, int cin, int cout) {
-  LayerShape s;
-  s.kind = LayerKind::FullyConnected;
-  s.n = n;
-  s.cin = cin;
-  s.cout = cout;
-  return s;
-}
+inline LayerShape fc(int n, int cin, int cout) { return LayerShape::fc(n, cin, cout); }
 
 /// A set of shapes covering 1x1, depthwise, stride 2, padding, odd sizes, batch 2 and FC.
 inline std::vector<LayerShape> test_shapes() {

@@ -88,6 +88,30 @@ struct LayerShape {
   int64_t weight_elems() const { return static_cast<int64_t>(cout) * reduction(); }
   /// Empty string if the shape is possible; else a sentence saying why not.
   std::string check() const;
+
+  /// A square-kernel convolution (groups = cin for depthwise).
+  static LayerShape conv(int n, int cin, int h, int w, int cout, int k, int stride = 1, int pad = 0, int groups = 1) {
+    LayerShape s;
+    s.n = n;
+    s.cin = cin;
+    s.h = h;
+    s.w = w;
+    s.cout = cout;
+    s.kh = s.kw = k;
+    s.stride = stride;
+    s.pad = pad;
+    s.groups = groups;
+    return s;
+  }
+  /// A fully-connected layer (a 1x1 convolution on a 1x1 map).
+  static LayerShape fc(int n, int cin, int cout) {
+    LayerShape s;
+    s.kind = LayerKind::FullyConnected;
+    s.n = n;
+    s.cin = cin;
+    s.cout = cout;
+    return s;
+  }
 };
 
 struct Requant {
