@@ -24,7 +24,7 @@ if [[ -x "$cimsim" ]] && $cimsim search --help >/dev/null 2>&1; then
   echo
   echo "== 3. ENOS search (short) and inference on the simulator =="
   $cimsim search --net shufflenet --mode sampling --candidates mac8,mac4,deepshift,bwn,mac4-cim,bwn-cim \
-    --lambda 1 --train-subset 4000 --test-subset 1000 --epochs 1 --finetune-epochs 1 --seed 1 \
+    --lambda 1 --train-subset 12000 --test-subset 2000 --epochs 2 --finetune-epochs 1 --seed 1 \
     --out-dir out/search
   $cimsim infer --export out/search/network.enos.json --level lt --images 300 --report out/infer-report.json
 else

@@ -26,6 +26,10 @@ void add_common(CLI::App* sub, Common& o) {
   sub->add_option("--candidates", o.candidates,
                   "comma-separated candidates, e.g. mac8,mac4,bwn-cim (default all 11; fixed mode uses the first)")
       ->capture_default_str();
+  c.warmup_epochs = 1;
+  sub->add_option("--warmup-epochs", c.warmup_epochs,
+                  "supernet warm-up epochs before the search (alpha frozen, uniform single-path sampling; fixed mode: "
+                  "extra training epochs)")->capture_default_str();
   sub->add_option("--epochs", c.epochs, "search epochs (fixed mode: training epochs)")->capture_default_str();
   sub->add_option("--finetune-epochs", c.finetune_epochs, "epochs after discretization")->capture_default_str();
   sub->add_option("--train-subset", c.train_subset, "training images used (<= 0: all)")->capture_default_str();

@@ -311,3 +311,108 @@ TEST(BadInput, ClearErrors) {
   c.mode = "annealing";
   EXPECT_THROW(run_search(c), ConfigError);
 }
+
+// ---- fixes of the second round (untrainable candidates, supernet warm-up)
+
+TEST(Ops, XnorPassesAGradientToItsInput) {
+  // Clipped-identity STE of the activation sign: d xb / d x = 1/32 inside |x| < 32, not zero.
+  torch::manual_seed(11);
+  const auto s = make_shape(1, 4, 6, 6, 6, 3, 1, 1, 1);
+  for (const char* name : {"xnor", "xnor-cim"}) {
+    SearchLayer L(std::string("x"), s, true, std::vector<Candidate>{parse_candidate(name)}, 5);
+    L->train();
+    const torch::Tensor q = torch::randint(0, 20, {8, 4, 6, 6}).to(torch::kFloat32).requires_grad_(true);
+    const torch::Tensor y = L->forward(q, 0.02, Combine::Fixed);
+    (y * torch::randn_like(y)).sum().backward();
+    ASSERT_TRUE(q.grad().defined()) << name;
+    EXPECT_GT(q.grad().abs().sum().item<double>(), 0.0) << name;
+  }
+}
+
+TEST(Ops, XnorIsNotOfferedAtTheClassifier) {
+  // The classifier reads the global average of ReLU outputs (> 0): XNOR would binarize it to all +1.
+  SearchNet all("squeezenet", 1, 28, 28, 10, all_candidates(), 5);
+  const auto& fc = all->layers.back();
+  EXPECT_EQ(fc->cands.size(), all_candidates().size() - 2);
+  for (const auto& c : fc->cands) EXPECT_NE(c.op, Op::XNOR);
+  EXPECT_EQ(all->layers.front()->cands.size(), all_candidates().size());
+  SearchNet uni("squeezenet", 1, 28, 28, 10, {parse_candidate("xnor")}, 5);
+  ASSERT_EQ(uni->layers.back()->cands.size(), 1u);
+  EXPECT_EQ(uni->layers.back()->cands[0].op, Op::MAC8);
+  EXPECT_EQ(uni->layers.front()->cands[0].op, Op::XNOR);
+}
+
+TEST(Ops, CimAdcRangeLetsChunkSumsThrough) {
+  // A 64-row MF-CIM chunk over post-ReLU inputs: the first fixed full scale (1024) saturated nearly every code;
+  // the K-aware range keeps most codes inside the ADC range and not all equal.
+  torch::manual_seed(13);
+  const auto s = make_shape(1, 64, 4, 4, 16, 1, 1, 0, 1);  // K = 64: one chunk
+  EXPECT_EQ(cim_params_for(Op::MF, 5).adc_range, 1024);
+  for (const char* name : {"mf-cim", "bwn-cim", "mac4-cim", "xnor-cim"}) {
+    const Candidate c = parse_candidate(name);
+    SearchLayer L(std::string("c"), s, true, std::vector<Candidate>{c}, 5);
+    EXPECT_EQ(L->cim[0].adc_range, cim_params_for(c.op, 5, 64).adc_range);
+    torch::NoGradGuard ng;
+    // post-ReLU codes: half zero, the rest ~ uniform in 1..63
+    const torch::Tensor q =
+        torch::randint(1, 64, {16, 64, 4, 4}).to(torch::kFloat32) * (torch::rand({16, 64, 4, 4}) > 0.5).to(torch::kFloat32);
+    const auto [acc, d] = L->candidate_acc(0, q, 0.02);
+    (void)d;
+    const double sat = (acc.abs() >= 15.5).to(torch::kFloat32).mean().item<double>();
+    EXPECT_LT(sat, 0.2) << name;
+    EXPECT_GT(acc.std().item<double>(), 0.5) << name;
+  }
+}
+
+namespace {
+/// Plain training of a whole uni-operator network on one fixed batch of Fashion-MNIST images; returns the
+/// (first, last) loss.
+std::pair<double, double> overfit_one_batch(const char* cand, int steps) {
+  const data::ImageSet tr = data::take(data::load_fashion_mnist(data::fashion_mnist_dir(), false), 64);
+  torch::manual_seed(1);
+  SearchNet net("squeezenet", 1, 28, 28, 10, {parse_candidate(cand)}, 5);
+  const torch::Tensor x = quantize_images(tr.pixels.data(), tr.n, tr.c, tr.h, tr.w, net->input_scale);
+  std::vector<int64_t> l(tr.labels.begin(), tr.labels.end());
+  const torch::Tensor y = torch::tensor(l, torch::kInt64);
+  torch::optim::Adam opt(net->weight_params(), torch::optim::AdamOptions(2e-3));
+  net->train();
+  double first = 0, last = 0;
+  for (int i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    const double s_out = net->layers.back()->out_obs->scale();
+    const torch::Tensor loss = torch::cross_entropy_loss(net->forward(x, Combine::Fixed) * s_out, y);
+    loss.backward();
+    opt.step();
+    for (auto& L : net->layers) L->clamp_gamma();
+    (i == 0 ? first : last) = loss.item<double>();
+  }
+  return {first, last};
+}
+}  // namespace
+
+TEST(Ops, UniXnorAndAdderNetworksLowerTheLossOnOneBatch) {
+  if (!have_fmnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  for (const char* cand : {"xnor", "adder", "mf-cim"}) {
+    const auto [first, last] = overfit_one_batch(cand, 40);
+    EXPECT_LT(last, 0.75 * first) << cand << ": " << first << " -> " << last;
+  }
+}
+
+TEST(Search, WarmupEpochKeepsAlphaUniformAndSamplesEveryPath) {
+  if (!have_fmnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  SearchConfig c = tiny("squeezenet", "sampling");
+  c.warmup_epochs = 1;
+  c.epochs = 0;
+  const SearchResult r = run_search(c);
+  ASSERT_EQ(r.history.size(), 1u);
+  EXPECT_EQ(r.history[0].at("phase"), "warmup");
+  for (const auto& l : r.layers)
+    for (double p : l.probs) EXPECT_NEAR(p, 1.0 / static_cast<double>(l.probs.size()), 1e-9) << l.name;
+  EXPECT_GT(r.warmup_sec_per_epoch, 0.0);
+  // with a search epoch after the warm-up, alpha moves
+  c.epochs = 1;
+  const SearchResult s = run_search(c);
+  ASSERT_EQ(s.history.size(), 2u);
+  EXPECT_EQ(s.history[1].at("phase"), "search");
+  EXPECT_LT(s.posterior_entropy, r.posterior_entropy);
+}

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   base.train_subset = 3000;
   base.test_subset = 2000;
   base.epochs = 2;
+  base.warmup_epochs = 1;
   base.finetune_epochs = 1;
   bool mp = true;
   bool reuse = false;
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   app.add_option("--lambdas", lambdas)->delimiter(',')->capture_default_str();
   app.add_option("--train-subset", base.train_subset)->capture_default_str();
   app.add_option("--test-subset", base.test_subset)->capture_default_str();
+  app.add_option("--warmup-epochs", base.warmup_epochs)->capture_default_str();
   app.add_option("--epochs", base.epochs)->capture_default_str();
   app.add_option("--finetune-epochs", base.finetune_epochs)->capture_default_str();
   app.add_option("--seed", base.seed)->capture_default_str();

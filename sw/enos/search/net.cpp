@@ -29,7 +29,17 @@ int SearchNetImpl::conv(const std::string& name, int in, int cout, int k, int st
   s.stride = stride;
   s.pad = pad;
   s.groups = groups;
-  SearchLayer L(name, s, relu, cands_, adc_bits_);
+  // XNOR binarizes its input to x > 0 ? +1 : -1. The classifier reads the global average of ReLU outputs,
+  // which is > 0 almost everywhere: its binarized input is all +1 and carries no information (uni-XNOR networks
+  // stayed at chance). XNOR is therefore not offered at the fully connected layer (MAC8 replaces it where it
+  // was the only candidate: the usual full-precision classifier of binary networks).
+  std::vector<Candidate> lc = cands_;
+  if (s.kind == accel::LayerKind::FullyConnected) {
+    lc.erase(std::remove_if(lc.begin(), lc.end(), [](const Candidate& c) { return c.op == accel::Op::XNOR; }),
+             lc.end());
+    if (lc.empty()) lc.push_back({accel::Op::MAC8, accel::Mode::Digital});
+  }
+  SearchLayer L(name, s, relu, lc, adc_bits_);
   register_module(name, L);
   if (obs) L->out_obs = obs;
   if (std::find(observers.begin(), observers.end(), L->out_obs) == observers.end()) observers.push_back(L->out_obs);

@@ -87,6 +87,31 @@ accel::CimParams cim_params_for(Op op, int adc_bits) {
   return c;
 }
 
+accel::CimParams cim_params_for(Op op, int adc_bits, int64_t reduction) {
+  accel::CimParams c = cim_params_for(op, adc_bits);
+  // Typical |partial sum| m of one chunk of Kc = min(K, rows) terms, in partial-sum units, for int8 post-ReLU
+  // inputs (codes ~ 0..127, about half zero) and trained weights:
+  //   XNOR  +-1 terms, roughly zero mean             m = sqrt(Kc)
+  //   MAC4  x4 in 0..7 times w4 in [-7, 7] (|.| ~ 3)  m = 9 sqrt(Kc)
+  //   BWN   +-x, |x| ~ 32                             m = 32 sqrt(Kc)
+  //   MF    sign(x)|w| has a non-zero mean (half the inputs > 0, |w| ~ 48 of 127): m = 24 Kc
+  // Full scale = the power of two >= 2 m (at least 2). The fixed per-operator ranges of the first version
+  // (MF 1024) clipped every MF chunk of a 64-row layer (mean ~1500): MF-CIM networks stayed at chance.
+  const double kc = static_cast<double>(std::max<int64_t>(1, std::min<int64_t>(reduction, c.rows)));
+  double m = 0;
+  switch (op) {
+    case Op::XNOR: m = std::sqrt(kc); break;
+    case Op::MAC4: m = 9 * std::sqrt(kc); break;
+    case Op::BWN: m = 32 * std::sqrt(kc); break;
+    case Op::MF: m = 24 * kc; break;
+    default: return c;
+  }
+  int32_t r = 2;
+  while (r < 2 * m && r < (1 << 30)) r *= 2;
+  c.adc_range = r;
+  return c;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Shared operator arithmetic (training: STE tensors; integer path: exact float64)
 
@@ -185,7 +210,7 @@ SearchLayerImpl::SearchLayerImpl(std::string name_, const accel::LayerShape& sha
   for (size_t k = 0; k < cands.size(); ++k) {
     bns.push_back(register_module("bn" + std::to_string(k),
                                   torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(shape.cout).momentum(0.1))));
-    cim.push_back(cim_params_for(cands[k].op, adc_bits));
+    cim.push_back(cim_params_for(cands[k].op, adc_bits, fan_in));
   }
   out_obs = std::make_shared<Observer>();
   energy_pj.assign(cands.size(), 0.0);
@@ -269,6 +294,10 @@ torch::Tensor SearchLayerImpl::forward(const Tensor& q, double s_in, Combine how
       const Tensor yk = candidate_out(static_cast<int>(k), q, s_in) * p[static_cast<int64_t>(k)];
       y = y.defined() ? y + yk : yk;
     }
+  } else if (how == Combine::Uniform) {  // supernet warm-up: one path, alpha untouched
+    const int k = static_cast<int>(torch::randint(static_cast<int64_t>(cands.size()), {1}).item<int64_t>());
+    last_sampled = k;
+    y = candidate_out(k, q, s_in);
   } else {  // Gumbel-softmax, straight-through: one candidate computed, gradient to alpha through its prob.
     const Tensor u = torch::rand_like(alpha).clamp(1e-10, 1.0 - 1e-10);
     const Tensor soft = torch::softmax((alpha - torch::log(-torch::log(u))) / tau, 0);

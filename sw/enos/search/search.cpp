@@ -57,7 +57,8 @@ void validate(const SearchConfig& c) {
     throw ConfigError("unknown network '" + c.net + "' (squeezenet, shufflenet)");
   if (c.dataset != "fashion-mnist" && c.dataset != "cifar10" && c.dataset != "cifar100")
     throw ConfigError("unknown dataset '" + c.dataset + "' (fashion-mnist, cifar10, cifar100)");
-  if (c.epochs < 0 || c.finetune_epochs < 0 || c.epochs + c.finetune_epochs < 1)
+  if (c.epochs < 0 || c.finetune_epochs < 0 || c.warmup_epochs < 0 ||
+      c.warmup_epochs + c.epochs + c.finetune_epochs < 1)
     throw ConfigError("epochs must be >= 0 with at least one epoch in total");
   if (c.batch < 2) throw ConfigError("batch must be >= 2 (BatchNorm)");
   if (c.lambda < 0 || c.budget_pj < 0) throw ConfigError("lambda and budget must be >= 0");
@@ -76,6 +77,7 @@ nlohmann::json config_json(const SearchConfig& c) {
           {"lambda", c.lambda},
           {"budget_pj", c.budget_pj},
           {"lambda_budget", c.lambda_budget},
+          {"warmup_epochs", c.warmup_epochs},
           {"epochs", c.epochs},
           {"finetune_epochs", c.finetune_epochs},
           {"train_subset", c.train_subset},
@@ -131,6 +133,7 @@ nlohmann::json SearchResult::report() const {
           {"expected_energy_pj", expected_energy_pj},
           {"posterior_entropy", posterior_entropy},
           {"search_sec_per_epoch", search_sec_per_epoch},
+          {"warmup_sec_per_epoch", warmup_sec_per_epoch},
           {"finetune_sec_per_epoch", finetune_sec_per_epoch},
           {"total_sec", total_sec},
           {"peak_rss_bytes", peak_rss_bytes},
@@ -229,7 +232,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     start_epoch = static_cast<int>(ep.item<int64_t>());
     ar.read("history", hist);
     for (auto& h : nlohmann::json::parse(hist.toStringRef())) history.push_back(h);
-    discretized = fixed || start_epoch >= cfg.epochs;
+    discretized = fixed || start_epoch >= cfg.warmup_epochs + cfg.epochs;
   }
   auto save_ckpt = [&](int epochs_done) {
     torch::serialize::OutputArchive ar;
@@ -252,28 +255,30 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     fs::rename(tmp, ckpt, ec);
     if (ec) throw IoError("cannot write checkpoint '" + ckpt + "': " + ec.message());
     atomic_write_json(cfg.out_dir + "/checkpoint.json",
-                      {{"epochs_done", epochs_done}, {"epochs_total", cfg.epochs + cfg.finetune_epochs},
+                      {{"epochs_done", epochs_done}, {"epochs_total", cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs},
                        {"discretized", discretized}, {"config", config_json(cfg)}, {"history", history}});
   };
 
   // ---- training
-  const int total_epochs = cfg.epochs + cfg.finetune_epochs;
+  const int W = fixed ? 0 : cfg.warmup_epochs;  // fixed mode: warm-up epochs are plain training epochs
+  const int total_epochs = cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs;
   const int64_t steps = std::max<int64_t>(1, Dtr.n() / cfg.batch);
   const int64_t search_steps_total = fixed ? 0 : steps * cfg.epochs;
   const int64_t warmup_steps = static_cast<int64_t>(cfg.warmup_frac * static_cast<double>(search_steps_total));
-  double search_sec = 0, tune_sec = 0;
-  int search_eps = 0, tune_eps = 0;
+  double search_sec = 0, tune_sec = 0, warmup_sec = 0;
+  int search_eps = 0, tune_eps = 0, warmup_eps = 0;
   int64_t val_pos = 0;
   std::vector<int> val_perm;
   if (Dval.x.defined()) val_perm = data::permutation(static_cast<int>(Dval.n()), cfg.seed * 31 + 7);
 
   for (int epoch = start_epoch; epoch < total_epochs; ++epoch) {
-    const bool searching = !fixed && epoch < cfg.epochs;
-    if (!searching && !discretized) {
+    const bool warming = !fixed && epoch < W;
+    const bool searching = !fixed && epoch >= W && epoch < W + cfg.epochs;
+    if (!searching && !warming && !discretized) {
       net->discretize();
       discretized = true;
     }
-    const std::string phase = fixed ? "train" : (searching ? "search" : "finetune");
+    const std::string phase = fixed ? "train" : (warming ? "warmup" : (searching ? "search" : "finetune"));
     torch::manual_seed(cfg.seed * 1000003ull + static_cast<uint64_t>(epoch));
     const std::vector<int> perm = data::permutation(static_cast<int>(Dtr.n()), cfg.seed * 7919ull + epoch);
     net->train();
@@ -281,7 +286,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     double loss_sum = 0, energy_last = net->chosen_energy();
     int64_t correct = 0, seen = 0;
     for (int64_t s = 0; s < steps; ++s) {
-      const int64_t gstep = static_cast<int64_t>(epoch) * steps + s;
+      const int64_t gstep = static_cast<int64_t>(epoch - W) * steps + s;  // step within the search
       const bool alpha_on = searching && gstep >= warmup_steps;
       std::vector<int64_t> ix(perm.begin() + s * cfg.batch, perm.begin() + (s + 1) * cfg.batch);
       const Tensor idx = torch::tensor(ix, torch::kInt64);
@@ -290,7 +295,12 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
       Tensor logits, loss;
       opt_w.zero_grad();
       opt_a.zero_grad();
-      if (!searching) {
+      if (warming) {  // single-path uniform sampling: every candidate's weights and BN get trained
+        logits = net->forward(xb, Combine::Uniform) * s_out;
+        loss = torch::cross_entropy_loss(logits, yb);
+        loss.backward();
+        opt_w.step();
+      } else if (!searching) {
         logits = net->forward(xb, Combine::Fixed) * s_out;
         loss = torch::cross_entropy_loss(logits, yb);
         loss.backward();
@@ -357,13 +367,16 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
       loss_sum += loss.item<double>();
       correct += logits.argmax(1).eq(yb).sum().item<int64_t>();
       seen += yb.size(0);
-      if (!searching) energy_last = net->chosen_energy();
+      if (!searching && !warming) energy_last = net->chosen_energy();
       if (progress)
         progress({phase, epoch + 1, total_epochs, s + 1, steps, loss_sum / static_cast<double>(s + 1),
                   static_cast<double>(correct) / static_cast<double>(seen), energy_last});
     }
     const double dt = now_s() - t0;
-    if (searching) {
+    if (warming) {
+      warmup_sec += dt;
+      ++warmup_eps;
+    } else if (searching) {
       search_sec += dt;
       ++search_eps;
     } else {
@@ -420,6 +433,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   r.ref_energy_pj = Eref;
   r.expected_energy_pj = fixed ? r.energy_pj : net->expected_energy().item<double>();
   r.search_sec_per_epoch = search_eps ? search_sec / search_eps : 0;
+  r.warmup_sec_per_epoch = warmup_eps ? warmup_sec / warmup_eps : 0;
   r.finetune_sec_per_epoch = tune_eps ? tune_sec / tune_eps : 0;
   r.total_sec = now_s() - t_start;
   r.peak_rss_bytes = peak_rss();

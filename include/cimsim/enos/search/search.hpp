@@ -32,6 +32,9 @@ std::vector<Candidate> parse_candidates(const std::string& list);
 std::vector<Candidate> all_candidates();
 /// The CIM parameters used for an operator's CIM candidate (rows 64, `adc_bits`, per-operator ADC range).
 accel::CimParams cim_params_for(accel::Op op, int adc_bits);
+/// CIM parameters for a layer of reduction length K: the ADC full scale is sized to the partial sum of one
+/// chunk of min(K, rows) terms of this operator (see docs/enos.md, "ADC full scale").
+accel::CimParams cim_params_for(accel::Op op, int adc_bits, int64_t reduction);
 
 struct SearchConfig {
   std::string net = "squeezenet";        ///< squeezenet | shufflenet
@@ -45,6 +48,8 @@ struct SearchConfig {
   double lambda = 0.0;                   ///< loss CE + lambda * E / E_ref   (used when budget_pj <= 0)
   double budget_pj = 0.0;                ///< > 0: loss CE + lambda_budget * max(0, E / budget - 1)
   double lambda_budget = 4.0;
+  int warmup_epochs = 0;                 ///< before the search: alpha frozen, one candidate per layer sampled
+                                         ///< uniformly per step (single path); fixed mode: extra training epochs
   int epochs = 2;                        ///< search epochs (fixed mode: training epochs)
   int finetune_epochs = 1;               ///< after discretization (fixed mode: extra training epochs)
   int train_subset = 6000;               ///< first N training images (<= 0: all)
@@ -53,7 +58,7 @@ struct SearchConfig {
   int batch = 64;
   double lr = 2e-3;                      ///< weights (Adam)
   double alpha_lr = 0.3;                 ///< architecture logits (Adam); 0.02 leaves alpha ~uniform in short budgets
-  double warmup_frac = 0.2;              ///< share of search steps before alpha starts to move
+  double warmup_frac = 0.0;              ///< share of search steps before alpha starts to move (on top of warmup_epochs)
   double tau_start = 4.0, tau_end = 0.5; ///< sampling: Gumbel-softmax temperature, annealed geometrically
   double kl_weight = 1e-3;               ///< sampling: weight of KL(posterior || uniform prior) per layer
   int adc_bits = 5;
@@ -85,6 +90,7 @@ struct SearchResult {
   double expected_energy_pj = 0;         ///< sum p*E at the end of the search
   double posterior_entropy = 0;          ///< mean over layers of H(softmax(alpha)) in nats
   double search_sec_per_epoch = 0;
+  double warmup_sec_per_epoch = 0;
   double finetune_sec_per_epoch = 0;
   double total_sec = 0;
   int64_t peak_rss_bytes = 0;

@@ -27,7 +27,9 @@ struct Observer {
 };
 
 /// How a layer combines its candidates in a forward pass.
-enum class Combine { Mixed, Sampled, Fixed };
+/// Mixed: softmax-weighted sum (DARTS); Sampled: Gumbel-softmax straight-through; Fixed: the chosen candidate;
+/// Uniform: one candidate drawn uniformly per step (supernet warm-up, no gradient to alpha).
+enum class Combine { Mixed, Sampled, Fixed, Uniform };
 
 /// One conv/FC layer with one shared real weight and one BatchNorm (affine, gamma >= 1e-3) per candidate.
 /// Activations enter and leave as integer-valued float tensors (int8 codes) with per-tensor scales.
