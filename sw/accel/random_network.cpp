@@ -72,20 +72,9 @@ std::vector<int8_t> builtin_input(uint64_t seed) { return random_tensor(8 * 16 *
 
 std::vector<LayerParams> builtin_network(uint64_t seed, const std::vector<int8_t>& input) {
   auto conv = [](int cin, int h, int cout, int k, int stride, int pad, int groups) {
-    LayerShape s;
-    s.cin = cin;
-    s.h = s.w = h;
-    s.cout = cout;
-    s.kh = s.kw = k;
-    s.stride = stride;
-    s.pad = pad;
-    s.groups = groups;
-    return s;
+    return LayerShape::conv(1, cin, h, h, cout, k, stride, pad, groups);
   };
-  LayerShape fc;
-  fc.kind = LayerKind::FullyConnected;
-  fc.cin = 32 * 4 * 4;
-  fc.cout = 10;
+  const LayerShape fc = LayerShape::fc(1, 32 * 4 * 4, 10);
   CimParams cim;
   cim.rows = 32;
   cim.adc_bits = 6;
