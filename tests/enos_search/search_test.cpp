@@ -207,9 +207,13 @@ TEST(Energy, OneHotAlphaGivesTheCostModelEnergy) {
     double want = 0;
     torch::NoGradGuard ng;
     for (auto& L : net->layers) {
+      // the layer's own list (XNOR is not offered at the classifier: its first candidate stands in there)
+      size_t j = 0;
+      for (size_t i = 0; i < L->cands.size(); ++i)
+        if (L->cands[i].op == cands[k].op && L->cands[i].mode == cands[k].mode) j = i;
       L->alpha.zero_();
-      L->alpha[static_cast<int64_t>(k)] = 60.0;  // softmax one-hot to ~1e-26
-      want += accel::layer_energy_pj(cfg, table, L->shape, cands[k].op, cands[k].mode, cim_params_for(cands[k].op, 5));
+      L->alpha[static_cast<int64_t>(j)] = 60.0;  // softmax one-hot to ~1e-26
+      want += accel::layer_energy_pj(cfg, table, L->shape, L->cands[j].op, L->cands[j].mode, L->cim[j]);
     }
     const double got = net->expected_energy().item<double>();
     EXPECT_NEAR(got, want, 1e-5 * want) << candidate_name(cands[k]);
@@ -331,12 +335,12 @@ TEST(Ops, XnorPassesAGradientToItsInput) {
 
 TEST(Ops, XnorIsNotOfferedAtTheClassifier) {
   // The classifier reads the global average of ReLU outputs (> 0): XNOR would binarize it to all +1.
-  SearchNet all("squeezenet", 1, 28, 28, 10, all_candidates(), 5);
+  SearchNet all(std::string("squeezenet"), 1, 28, 28, 10, all_candidates(), 5);
   const auto& fc = all->layers.back();
   EXPECT_EQ(fc->cands.size(), all_candidates().size() - 2);
   for (const auto& c : fc->cands) EXPECT_NE(c.op, Op::XNOR);
   EXPECT_EQ(all->layers.front()->cands.size(), all_candidates().size());
-  SearchNet uni("squeezenet", 1, 28, 28, 10, {parse_candidate("xnor")}, 5);
+  SearchNet uni(std::string("squeezenet"), 1, 28, 28, 10, std::vector<Candidate>{parse_candidate("xnor")}, 5);
   ASSERT_EQ(uni->layers.back()->cands.size(), 1u);
   EXPECT_EQ(uni->layers.back()->cands[0].op, Op::MAC8);
   EXPECT_EQ(uni->layers.front()->cands[0].op, Op::XNOR);
@@ -370,7 +374,7 @@ namespace {
 std::pair<double, double> overfit_one_batch(const char* cand, int steps) {
   const data::ImageSet tr = data::take(data::load_fashion_mnist(data::fashion_mnist_dir(), false), 64);
   torch::manual_seed(1);
-  SearchNet net("squeezenet", 1, 28, 28, 10, {parse_candidate(cand)}, 5);
+  SearchNet net(std::string("squeezenet"), 1, 28, 28, 10, std::vector<Candidate>{parse_candidate(cand)}, 5);
   const torch::Tensor x = quantize_images(tr.pixels.data(), tr.n, tr.c, tr.h, tr.w, net->input_scale);
   std::vector<int64_t> l(tr.labels.begin(), tr.labels.end());
   const torch::Tensor y = torch::tensor(l, torch::kInt64);
@@ -390,12 +394,37 @@ std::pair<double, double> overfit_one_batch(const char* cand, int steps) {
 }
 }  // namespace
 
-TEST(Ops, UniXnorAndAdderNetworksLowerTheLossOnOneBatch) {
+TEST(Ops, UniXnorAdderMfCimNetworksLowerTheLossOnOneBatch) {
   if (!have_fmnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
   for (const char* cand : {"xnor", "adder", "mf-cim"}) {
     const auto [first, last] = overfit_one_batch(cand, 40);
-    EXPECT_LT(last, 0.75 * first) << cand << ": " << first << " -> " << last;
+    EXPECT_LT(last, 0.85 * first) << cand << ": " << first << " -> " << last;
   }
+}
+
+TEST(Ops, AdderWeightGradientDependsOnTheInput) {
+  // With sign(x - w) as the weight gradient, inputs below every |w| give -sign(w) * sum(g) whatever x is.
+  // The AdderNet full-precision gradient (x - w) depends on x.
+  torch::manual_seed(17);
+  const auto s = make_shape(1, 4, 5, 5, 3, 3, 1, 1, 1);
+  auto grad_for = [&](const torch::Tensor& q) {
+    SearchLayer L(std::string("a"), s, false, std::vector<Candidate>{parse_candidate("adder")}, 5);
+    L->train();
+    const auto [acc, d] = L->candidate_acc(0, q, 0.02);
+    (void)d;
+    acc.sum().backward();
+    return L->weight.grad().clone();
+  };
+  const torch::Tensor q1 = torch::randint(0, 3, {4, 4, 5, 5}).to(torch::kFloat32);
+  const torch::Tensor q2 = torch::randint(0, 3, {4, 4, 5, 5}).to(torch::kFloat32);
+  torch::manual_seed(17);
+  const torch::Tensor g1 = grad_for(q1);
+  torch::manual_seed(17);
+  const torch::Tensor g2 = grad_for(q2);
+  // old form: only the few weights with |w| <= 2 (a few %) could differ
+  const double differ =
+      ((g1 - g2).abs() > 1e-4 * g1.abs().max().item<double>()).to(torch::kFloat32).mean().item<double>();
+  EXPECT_GT(differ, 0.5);
 }
 
 TEST(Search, WarmupEpochKeepsAlphaUniformAndSamplesEveryPath) {
@@ -407,7 +436,7 @@ TEST(Search, WarmupEpochKeepsAlphaUniformAndSamplesEveryPath) {
   ASSERT_EQ(r.history.size(), 1u);
   EXPECT_EQ(r.history[0].at("phase"), "warmup");
   for (const auto& l : r.layers)
-    for (double p : l.probs) EXPECT_NEAR(p, 1.0 / static_cast<double>(l.probs.size()), 1e-9) << l.name;
+    for (double p : l.probs) EXPECT_NEAR(p, 1.0 / static_cast<double>(l.probs.size()), 1e-6) << l.name;
   EXPECT_GT(r.warmup_sec_per_epoch, 0.0);
   // with a search epoch after the warm-up, alpha moves
   c.epochs = 1;

@@ -168,7 +168,18 @@ Tensor op_sum(Op op, const Prepped& in, const Tensor& w, const accel::LayerShape
       const Tensor ws = train ? ste(torch::sign(w), torch::clamp(w / 32, -1, 1)) : torch::sign(w);
       return conv(in.a, w.abs(), s.stride, s.pad, s.groups) + conv(in.b, ws, s.stride, s.pad, s.groups);
     }
-    case Op::ADDER: return adder_conv(in.a, w, s.stride, s.groups, s.out_h(), s.out_w());
+    case Op::ADDER: {
+      if (!train) return adder_conv(in.a, w, s.stride, s.groups, s.out_h(), s.out_w());
+      // AdderNet gradients. d(-|x - w|)/dw = sign(x - w) is -sign(w) wherever |w| > x, i.e. almost everywhere
+      // for int8 post-ReLU inputs against weights of magnitude up to 127: the weight gradient then ignores the
+      // data and the network stayed at chance. The full-precision form (x - w) restores it. It is the gradient
+      // of conv(x, w) - |w|^2 / 2 (per output channel), added as a zero-valued straight-through term; the
+      // input keeps sign(w - x) (= HardTanh(w - x) on integer codes) through cdist.
+      const Tensor y = adder_conv(in.a, w.detach(), s.stride, s.groups, s.out_h(), s.out_w());
+      const Tensor sw = conv(in.a.detach(), w, s.stride, 0, s.groups) -
+                        0.5 * w.pow(2).sum({1, 2, 3}).view({1, -1, 1, 1});
+      return y + (sw - sw.detach());
+    }
     default: return conv(in.a, w, s.stride, s.pad, s.groups);
   }
 }
