@@ -90,6 +90,7 @@ nlohmann::json config_json(const SearchConfig& c) {
           {"tau_start", c.tau_start},
           {"tau_end", c.tau_end},
           {"kl_weight", c.kl_weight},
+          {"bn_recal_batches", c.bn_recal_batches},
           {"adc_bits", c.adc_bits},
           {"train_noise_lsb", c.train_noise_lsb},
           {"seed", c.seed},
@@ -395,6 +396,30 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     if (write) save_ckpt(epoch + 1);
   }
   if (!discretized) net->discretize();
+
+  // ---- BatchNorm recalibration of the chosen candidates. The running statistics are an EMA (momentum 0.1) of
+  // batch statistics taken while the weights moved; for the adder (-sum|x - w| carries a per-channel offset
+  // -sum|w| that shifts with every weight step) they lagged so far behind that the eval-mode network was at
+  // chance while training accuracy was 70 %. Re-estimate them with the final weights: cumulative average over
+  // up to `bn_recal_batches` training batches (fixed order), no gradient, observers restored afterwards.
+  if (cfg.bn_recal_batches > 0) {
+    torch::NoGradGuard ng;
+    const std::vector<double> obs = net->observer_values();
+    for (auto& L : net->layers) {
+      auto& bn = L->bns[static_cast<size_t>(L->chosen)];
+      bn->reset_running_stats();
+      bn->options.momentum(c10::nullopt);
+    }
+    net->train();
+    const std::vector<int> perm = data::permutation(static_cast<int>(Dtr.n()), cfg.seed * 7919ull + 424242);
+    const int64_t nb = std::min<int64_t>(cfg.bn_recal_batches, steps);
+    for (int64_t s = 0; s < nb; ++s) {
+      std::vector<int64_t> ix(perm.begin() + s * cfg.batch, perm.begin() + (s + 1) * cfg.batch);
+      net->forward(Dtr.x.index_select(0, torch::tensor(ix, torch::kInt64)), Combine::Fixed);
+    }
+    for (auto& L : net->layers) L->bns[static_cast<size_t>(L->chosen)]->options.momentum(0.1);
+    net->set_observer_values(obs);
+  }
 
   // ---- evaluation
   SearchResult r;

@@ -60,6 +60,7 @@ struct SearchConfig {
   double alpha_lr = 0.3;                 ///< architecture logits (Adam); 0.02 leaves alpha ~uniform in short budgets
   double warmup_frac = 0.0;              ///< share of search steps before alpha starts to move (on top of warmup_epochs)
   double tau_start = 4.0, tau_end = 0.5; ///< sampling: Gumbel-softmax temperature, annealed geometrically
+  int bn_recal_batches = 20;             ///< after training: re-estimate the chosen candidates' BN statistics (0: off)
   double kl_weight = 1e-3;               ///< sampling: weight of KL(posterior || uniform prior) per layer
   int adc_bits = 5;
   double train_noise_lsb = 0.0;          ///< CIM: Gaussian noise (ADC LSB) injected during training
