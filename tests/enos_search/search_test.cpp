@@ -42,17 +42,8 @@ int8_t random_weight(Op op, SplitMix64& r) {
 }
 
 accel::LayerShape make_shape(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int groups) {
-  accel::LayerShape s;
-  s.kind = (k == 1 && h == 1 && w == 1) ? accel::LayerKind::FullyConnected : accel::LayerKind::Conv2d;
-  s.n = n;
-  s.cin = cin;
-  s.h = h;
-  s.w = w;
-  s.cout = cout;
-  s.kh = s.kw = k;
-  s.stride = stride;
-  s.pad = pad;
-  s.groups = groups;
+  accel::LayerShape s = accel::LayerShape::conv(n, cin, h, w, cout, k, stride, pad, groups);
+  if (k == 1 && h == 1 && w == 1) s.kind = accel::LayerKind::FullyConnected;
   return s;
 }
 

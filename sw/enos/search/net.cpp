@@ -18,17 +18,8 @@ int SearchNetImpl::add_tensor(const std::string& name, int c, int h, int w) {
 int SearchNetImpl::conv(const std::string& name, int in, int cout, int k, int stride, int pad, int groups, bool relu,
                         std::shared_ptr<Observer> obs) {
   const GTensor ti = tensors.at(static_cast<size_t>(in));
-  accel::LayerShape s;
-  s.kind = (k == 1 && ti.h == 1 && ti.w == 1 && groups == 1) ? accel::LayerKind::FullyConnected
-                                                             : accel::LayerKind::Conv2d;
-  s.cin = ti.c;
-  s.h = ti.h;
-  s.w = ti.w;
-  s.cout = cout;
-  s.kh = s.kw = k;
-  s.stride = stride;
-  s.pad = pad;
-  s.groups = groups;
+  accel::LayerShape s = accel::LayerShape::conv(1, ti.c, ti.h, ti.w, cout, k, stride, pad, groups);
+  if (k == 1 && ti.h == 1 && ti.w == 1 && groups == 1) s.kind = accel::LayerKind::FullyConnected;
   // XNOR binarizes its input to x > 0 ? +1 : -1. The classifier reads the global average of ReLU outputs,
   // which is > 0 almost everywhere: its binarized input is all +1 and carries no information (uni-XNOR networks
   // stayed at chance). XNOR is therefore not offered at the fully connected layer (MAC8 replaces it where it
