@@ -194,19 +194,8 @@ NetworkResult AcceleratorDriver::run_network(const std::vector<LayerParams>& lay
     act[i + 1] = scratch_.alloc(static_cast<uint64_t>(layers[i].shape.outputs()));
   std::vector<Descriptor> descs;
   for (size_t i = 0; i < layers.size(); ++i) descs.push_back(make_descriptor(layers[i], act[i], act[i + 1]));
-  const uint64_t table = write_descriptors(descs);
   host_.write(act[0], input.data(), input.size());
-  host_.sync();
-  const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-  NetworkResult r;
-  r.stats = run(table, static_cast<uint32_t>(layers.size()));
-  r.sim_time = sc_core::sc_time_stamp() - t0;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    std::vector<int8_t> out(static_cast<size_t>(layers[i].shape.outputs()));
-    host_.read(act[i + 1], out.data(), out.size());
-    r.outputs.push_back(std::move(out));
-  }
-  return r;
+  return run_and_collect(layers, descs, std::vector<uint64_t>(act.begin() + 1, act.end()));
 }
 
 NetworkResult AcceleratorDriver::run_layers(const std::vector<LayerParams>& layers,
@@ -227,6 +216,12 @@ NetworkResult AcceleratorDriver::run_layers(const std::vector<LayerParams>& laye
     descs.push_back(make_descriptor(layers[i], in, out));
     outs.push_back(out);
   }
+  return run_and_collect(layers, descs, outs);
+}
+
+NetworkResult AcceleratorDriver::run_and_collect(const std::vector<LayerParams>& layers,
+                                                 const std::vector<Descriptor>& descs,
+                                                 const std::vector<uint64_t>& outs) {
   const uint64_t table = write_descriptors(descs);
   host_.sync();
   const sc_core::sc_time t0 = sc_core::sc_time_stamp();

@@ -110,6 +110,9 @@ class AcceleratorDriver {
   HostInitiator& host() { return host_; }
 
  private:
+  /// Writes the descriptor table, runs it and reads back every layer's output from `outs`.
+  NetworkResult run_and_collect(const std::vector<LayerParams>& layers, const std::vector<Descriptor>& descs,
+                                const std::vector<uint64_t>& outs);
   HostInitiator& host_;
   uint64_t csr_;
   BumpAllocator const_, scratch_;
