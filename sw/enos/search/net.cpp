@@ -154,11 +154,7 @@ torch::Tensor SearchNetImpl::forward(const Tensor& x, Combine how, double tau, i
       }
       case NodeKind::AvgPool: out = round_ste(torch::avg_pool2d(a, n.kernel, n.stride)); break;
       case NodeKind::GlobalAvgPool: out = round_ste(a.mean({2, 3}, true)); break;
-      case NodeKind::ChannelShuffle: {
-        const int64_t N = a.size(0), C = a.size(1), H = a.size(2), W = a.size(3);
-        out = a.view({N, n.groups, C / n.groups, H, W}).transpose(1, 2).reshape({N, C, H, W});
-        break;
-      }
+      case NodeKind::ChannelShuffle: out = shuffle_channels(a, n.groups); break;
       case NodeKind::Split: out = a.narrow(1, n.begin, n.end - n.begin); break;
       case NodeKind::Flatten: out = a.reshape({a.size(0), -1, 1, 1}); break;
       case NodeKind::Concat: {

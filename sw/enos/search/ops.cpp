@@ -467,11 +467,7 @@ torch::Tensor int_network_forward(const NetworkExport& e, const torch::Tensor& x
         out = avg_round(torch::avg_pool2d(a, n.kernel, n.stride, 0, false, true, 1), int64_t{n.kernel} * n.kernel);
         break;
       case NodeKind::GlobalAvgPool: out = avg_round(a.sum({2, 3}, true), a.size(2) * a.size(3)); break;
-      case NodeKind::ChannelShuffle: {
-        const int64_t N = a.size(0), C = a.size(1), H = a.size(2), W = a.size(3);
-        out = a.view({N, n.groups, C / n.groups, H, W}).transpose(1, 2).reshape({N, C, H, W});
-        break;
-      }
+      case NodeKind::ChannelShuffle: out = shuffle_channels(a, n.groups); break;
       case NodeKind::Split: out = a.narrow(1, n.begin, n.end - n.begin); break;
       case NodeKind::Flatten: out = a.reshape({a.size(0), -1, 1, 1}); break;
       case NodeKind::Concat: {

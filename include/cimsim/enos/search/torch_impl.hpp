@@ -131,5 +131,10 @@ torch::Tensor int_layer_acc(const accel::LayerParams& p, const torch::Tensor& x)
 torch::Tensor int_network_forward(const NetworkExport& e, const torch::Tensor& x);
 /// Quantized input codes for uint8 images (N x c x h x w), as the runtime quantizes them.
 torch::Tensor quantize_images(const uint8_t* pixels, int64_t n, int c, int h, int w, double scale);
+/// Channel shuffle of an NCHW tensor with `groups` groups (the host op, shared by the float and integer paths).
+inline torch::Tensor shuffle_channels(const torch::Tensor& a, int64_t groups) {
+  const int64_t N = a.size(0), C = a.size(1), H = a.size(2), W = a.size(3);
+  return a.view({N, groups, C / groups, H, W}).transpose(1, 2).reshape({N, C, H, W});
+}
 
 }  // namespace cimsim::enos::search
