@@ -34,6 +34,9 @@ struct ArrayConfig {
   int64_t act_buffer_bytes = 128 * 1024;
   int dma_bytes_per_cycle = 16;          ///< system-memory bandwidth seen by the DMA
   int adc_cycles_per_bit = 1;            ///< SAR ADC cycles per bit (table params.accel.adc_cycles_per_bit)
+  int vector_lanes = 16;                 ///< vector/pooling unit: int8 elements processed per cycle
+  bool double_buffer = false;            ///< DMA of the next tile overlapped with compute of this one
+  double clock_hz = 0;                   ///< accelerator clock; 0: the energy table's clock_hz
 
   /// Empty if usable; else why not (every field >= 1).
   std::string check() const;
