@@ -23,7 +23,9 @@ struct LayerReportRow {
 
 /// The component columns, in report order (every component any row has, fixed order first).
 std::vector<std::string> report_components(const std::vector<LayerReportRow>& rows);
-/// CSV text: header + one row per layer + a "total" row. Numbers printed exactly (integers) or with %.6g.
+/// CSV text: header + one row per layer + a "total" row (sums; its utilisation is the cycle-weighted mean).
+/// Integers printed exactly; utilisation and pJ with %.6f (pJ to the attojoule). Names quoted per RFC 4180
+/// where they contain a comma or quote.
 std::string layer_report_csv(const std::vector<LayerReportRow>& rows);
 /// Writes the CSV atomically. Throws IoError naming the path.
 void write_layer_report_csv(const std::string& path, const std::vector<LayerReportRow>& rows);
@@ -33,7 +35,9 @@ void plot_layer_energy(const std::string& png_path, const std::vector<LayerRepor
                        const std::string& title);
 
 /// A one-line progress indicator on stderr ("label  k/n  12%  ETA 3 s"), shown only when the run has lasted
-/// longer than `after_s` seconds and stderr is a terminal or CIMSIM_PROGRESS=1. done() ends the line.
+/// longer than `after_s` seconds and stderr is a terminal or CIMSIM_PROGRESS=1 (CIMSIM_PROGRESS=0: never).
+/// On a terminal the line is rewritten in place (at most 5 times a second); otherwise one line per update is
+/// written (at most once a second). done() ends the line.
 class ProgressLine {
  public:
   ProgressLine(std::string label, int64_t total, double after_s = 2.0);
@@ -45,7 +49,7 @@ class ProgressLine {
   int64_t total_;
   double after_s_;
   double t0_;
-  bool shown_ = false, enabled_;
+  bool shown_ = false, enabled_, tty_;
   double last_ = -1;
 };
 
