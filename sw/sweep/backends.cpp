@@ -213,7 +213,7 @@ int submit_slurm(const Spec& s, const Context& c, bool dry_run, std::ostream& os
   jobs.push_back({{"job_id", job}, {"array", array_ranges(todo)}, {"tasks", todo.size()}, {"script", script}});
   atomic_write_json(jobs_path, jobs);
   os << "submitted Slurm job " << job << ": " << todo.size() << " array tasks (--array=" << array_ranges(todo)
-     << "); follow with: cimsim sweep " << s.path << " --status, merge with --collect\n";
+     << (s.resources.max_parallel > 0 ? "%" + std::to_string(s.resources.max_parallel) : "") << "); follow with: cimsim sweep " << s.path << " --status, merge with --collect\n";
   return 0;
 }
 

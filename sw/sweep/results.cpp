@@ -290,7 +290,9 @@ int run_point(const Spec& s, const std::string& out, const Point& p, const std::
   json rec = {{"index", p.index}, {"point", p.name},     {"block", p.block},     {"params", params},
               {"args", p.args},   {"fingerprint", p.fingerprint}, {"status", "running"},
               {"host", hostname()}, {"started", utc_now()}};
-  if (const char* j = std::getenv("SLURM_JOB_ID")) rec["slurm_job_id"] = j;
+  if (const char* j = std::getenv("SLURM_ARRAY_JOB_ID")) rec["slurm_job_id"] = j;
+  else if (const char* j = std::getenv("SLURM_JOB_ID")) rec["slurm_job_id"] = j;
+  if (const char* t = std::getenv("SLURM_ARRAY_TASK_ID")) rec["slurm_array_task_id"] = t;
   atomic_write_json(dir + "/point.json", rec);
 
   std::vector<std::string> argv = {exe};
