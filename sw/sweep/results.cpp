@@ -306,6 +306,7 @@ int run_point(const Spec& s, const std::string& out, const Point& p, const std::
     error = e.what();
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& d : s.drop) fs::remove(dir + "/" + d, ec);
   std::string sha;
   const std::string rp = dir + "/" + s.report;
   if (error.empty() && rc != 0) {

@@ -183,7 +183,16 @@ Spec parse_spec(const std::string& text, const std::string& path) {
   else
     out_args = {"--out-dir", "{dir}"};
   if (const YAML::Node o = root["output"]; o.IsDefined()) {
-    check_keys(c, o, "output", {"args", "report"});
+    check_keys(c, o, "output", {"args", "report", "drop"});
+    if (o["drop"].IsDefined()) {
+      if (!o["drop"].IsSequence()) c.fail(o["drop"], "output.drop", "must be a list of file names");
+      for (const auto& d : o["drop"]) {
+        const std::string f = scalar(c, d, "output.drop");
+        if (!std::regex_match(f, std::regex("[A-Za-z0-9._-]+")) || f == "." || f == ".." || f == "point.json")
+          c.fail(d, "output.drop", "must be a plain file name inside the point folder, got '" + f + "'");
+        s.drop.push_back(f);
+      }
+    }
     if (o["args"].IsDefined()) {
       if (!o["args"].IsSequence()) c.fail(o["args"], "output.args", "must be a list of arguments");
       out_args.clear();
@@ -193,6 +202,8 @@ Spec parse_spec(const std::string& text, const std::string& path) {
   }
   if (s.report.empty() || s.report.find("..") != std::string::npos || s.report[0] == '/')
     c.fail(root["output"], "output.report", "must be a relative path inside the point folder");
+  for (const auto& d : s.drop)
+    if (d == s.report) c.fail(root["output"], "output.drop", "would delete the report " + d);
   std::set<std::string> reserved;
   for (const auto& a : out_args)
     if (a.rfind("--", 0) == 0) reserved.insert(a.substr(2));

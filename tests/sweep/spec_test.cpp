@@ -132,6 +132,12 @@ TEST(SweepSpec, ErrorsNameFileLineAndKey) {
             std::string::npos);
   EXPECT_NE(error_of("name: a\n  command: [\n").find("s.yaml:2: malformed YAML"), std::string::npos);
   EXPECT_NE(error_of("- 1\n- 2\n").find("must be a YAML mapping"), std::string::npos);
+  EXPECT_NE(error_of("name: a\ncommand: run\npoints:\n  - grid: {seed: [1]}\noutput: {drop: [../x]}\n")
+                .find("s.yaml:5: output.drop: must be a plain file name"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: a\ncommand: sample\npoints:\n  - grid: {seed: [1]}\noutput: {drop: [report.json]}\n")
+                .find("output.drop: would delete the report"),
+            std::string::npos);
   EXPECT_THROW(load_spec("/nonexistent/spec.yaml"), IoError);
 }
 
@@ -178,16 +184,19 @@ TEST(SweepRunner, DoneFailedForeignAndCorruptReports) {
   std::ofstream(exe) << "#!/bin/sh\n"
                         "echo run >> " << (d / "count").string() << "\n"
                         "[ \"$7\" = 13 ] && { echo 'bad seed 13' >&2; exit 2; }\n"
-                        "printf '{\"totals\": {\"cycles\": %s}}\\n' \"$7\" > \"$3\"\n";
+                        "printf '{\"totals\": {\"cycles\": %s}}\\n' \"$7\" > \"$3\"\n"
+                        "echo big > \"$(dirname \"$3\")/big.txt\"\n";
   fs::permissions(exe, fs::perms::owner_all);
   const Spec s = parse_spec("name: r\ncommand: run\npoints:\n  - grid: {array: 4x4, seed: [1, 13, 2]}\n"
-                            "metrics: {cycles: /totals/cycles}\n", "s.yaml");
+                            "metrics: {cycles: /totals/cycles}\noutput: {drop: [big.txt]}\n", "s.yaml");
   const std::string out = (d / "out").string();
   auto runs = [&] { return std::count(std::istreambuf_iterator<char>(*std::make_unique<std::ifstream>(d / "count")),
                                       std::istreambuf_iterator<char>(), '\n'); };
   EXPECT_EQ(run_point(s, out, s.points[0], exe), 0);
   EXPECT_EQ(read_status(s, out, s.points[0]).state, State::Done);
   EXPECT_EQ(read_status(s, out, s.points[0]).report["totals"]["cycles"], 1);
+  EXPECT_FALSE(fs::exists(point_dir(out, s.points[0]) + "/big.txt"));  // output.drop
+  EXPECT_TRUE(fs::exists(point_dir(out, s.points[0]) + "/stdout.log"));
   EXPECT_EQ(run_point(s, out, s.points[0], exe), 0);  // done: not rerun
   EXPECT_EQ(runs(), 1);
   EXPECT_EQ(run_point(s, out, s.points[1], exe), 1);

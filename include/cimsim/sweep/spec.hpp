@@ -61,6 +61,7 @@ struct Spec {
   std::string command;  ///< cimsim subcommand
   std::string out;      ///< output root (relative to the working directory unless absolute)
   std::string report = "report.json";  ///< report file inside a point folder
+  std::vector<std::string> drop;       ///< files deleted from a point folder after its run (large outputs)
   Options options;      ///< fixed options of every point
   std::vector<std::string> param_columns;
   std::vector<Point> points;
