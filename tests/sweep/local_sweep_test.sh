@@ -7,7 +7,7 @@
 #  - --slurm without sbatch exits 2, a failing sbatch exits 3, --slurm --dry-run writes the array script.
 # Usage: local_sweep_test.sh CIMSIM WORKDIR
 set -euo pipefail
-CIMSIM=$(readlink -f "$1"); W=$2
+CIMSIM=$(readlink -f "$1"); W=$2; SRC=$(dirname "$(readlink -f "$0")")
 rm -rf "$W"; mkdir -p "$W"; cd "$W"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_rc() {  # expect_rc RC LOG PATTERN -- command...
@@ -18,19 +18,11 @@ expect_rc() {  # expect_rc RC LOG PATTERN -- command...
 }
 done_count() { grep -l '"status": "done"' out/points/*/point.json 2>/dev/null | wc -l; }
 
-cat > spec.yaml <<'EOF'
-name: t4
-command: run
-options: {level: cycle}
-points:
-  - grid: {array: [4x4, 8x8], seed: [1, 2]}
-metrics: {cycles: /totals/cycles, energy_pj: /totals/energy_pj, check: /check}
-plots: [{file: cycles.png, x: array, y: cycles, group: seed, kind: line}]
-EOF
+cp "$SRC/tiny-run.yaml" spec.yaml
 
 # --- bad input: nothing runs, exit 2, the message names the file/key or the point
 sed 's/^metrics:/metrix:/' spec.yaml > bad-key.yaml
-expect_rc 2 e1.log "bad-key.yaml:6: metrix: unknown key" -- "$CIMSIM" sweep bad-key.yaml --out bad1
+expect_rc 2 e1.log "bad-key.yaml:8: metrix: unknown key" -- "$CIMSIM" sweep bad-key.yaml --out bad1
 sed -e 's/array: \[4x4, 8x8\]/arrey: [4x4, 8x8]/' -e '/^plots:/d' spec.yaml > bad-opt.yaml
 expect_rc 2 e2.log "point 0 (p000-arrey4x4-seed1): .cimsim run. has no option --arrey" -- \
   "$CIMSIM" sweep bad-opt.yaml --out bad2
@@ -57,17 +49,17 @@ md5sum -c --quiet done-before.md5 || fail "a finished point was rerun"
 
 # --- independent reference: direct runs, table built by python3 from the reports
 for a in 4x4 8x8; do for s in 1 2; do
-  "$CIMSIM" run --level cycle --array $a --seed $s --report ref-$a-$s.json > /dev/null
+  "$CIMSIM" run --level lt --array $a --seed $s --report ref-$a-$s.json > /dev/null
 done; done
 /usr/bin/python3 - > expected.csv <<'EOF'
 import json
-print("index,point,block,array,seed,status,cycles,energy_pj,check")
+print("index,point,block,array,seed,status,cycles,energy_pj,dma,check")
 i = 0
 for a in ["4x4", "8x8"]:
     for s in [1, 2]:
         r = json.load(open(f"ref-{a}-{s}.json"))
         t = r["totals"]
-        print(f"{i},p{i:03d}-array{a}-seed{s},0,{a},{s},done,{t['cycles']},{json.dumps(t['energy_pj'])},{r['check']}")
+        print(f"{i},p{i:03d}-array{a}-seed{s},0,{a},{s},done,{t['cycles']},{json.dumps(t['energy_pj'])},{json.dumps(t['components_pj']['dma'])},{r['check']}")
         i += 1
 EOF
 # energy_pj: both sides print the shortest round-trip decimal of the same double (nlohmann / python json).
@@ -103,6 +95,6 @@ printf '#!/bin/sh\necho "sbatch: error: Invalid partition name specified" >&2\ne
 chmod +x fakebin/sbatch
 expect_rc 3 s2.log "sbatch failed (exit status 1)" -- env PATH="$W/fakebin" "$CIMSIM" sweep spec.yaml --slurm --out sout
 expect_rc 0 s3.log "not submitted (--dry-run)" -- env PATH="$W/nobin" "$CIMSIM" sweep spec.yaml --slurm --dry-run --out sout
-grep -q '^#SBATCH --array=0-3$' sout/slurm/t4.sbatch || { cat sout/slurm/t4.sbatch; fail "array line"; }
+grep -q '^#SBATCH --array=0-3%2$' sout/slurm/t4.sbatch || { cat sout/slurm/t4.sbatch; fail "array line"; }
 grep -q -- "--point \"\$SLURM_ARRAY_TASK_ID\"" sout/slurm/t4.sbatch || fail "runner line"
 echo "local sweep test: OK"

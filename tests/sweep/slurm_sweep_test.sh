@@ -5,7 +5,7 @@
 # apt-get). If a Slurm cluster already answers here (sinfo), it is used as is and left running.
 # Usage: slurm_sweep_test.sh CIMSIM WORKDIR
 set -euo pipefail
-CIMSIM=$(readlink -f "$1"); W=$2
+CIMSIM=$(readlink -f "$1"); W=$2; SRC=$(dirname "$(readlink -f "$0")")
 rm -rf "$W"; mkdir -p "$W"; cd "$W"
 fail() { echo "FAIL: $*" >&2; [ -f /var/log/slurm/slurmctld.log ] && tail -20 /var/log/slurm/slurmctld.log >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
@@ -70,21 +70,13 @@ EOF
 fi
 echo "slurm up (started here: $started)"
 
-cat > spec.yaml <<'EOF'
-name: s4
-command: run
-options: {level: lt}
-points:
-  - grid: {array: [4x4, 8x8], seed: [1, 2]}
-resources: {cpus: 1, mem: 200M, time: "00:05:00", max_parallel: 2}
-metrics: {cycles: /totals/cycles, energy_pj: /totals/energy_pj, dma: /totals/components_pj/dma, check: /check}
-EOF
+cp "$SRC/tiny-run.yaml" spec.yaml
 "$CIMSIM" sweep spec.yaml --jobs 2 --out local > local.log 2>&1 || { cat local.log; fail "local sweep"; }
 "$CIMSIM" sweep spec.yaml --slurm --out slurm > submit.log 2>&1 || { cat submit.log; fail "submission"; }
 cat submit.log
 JID=$(sed -n 's/^submitted Slurm job \([0-9]*\):.*/\1/p' submit.log)
 [ -n "$JID" ] || fail "no job id"
-grep -q '^#SBATCH --array=0-3%2$' slurm/slurm/s4.sbatch || fail "array line"
+grep -q '^#SBATCH --array=0-3%2$' slurm/slurm/t4.sbatch || fail "array line"
 for _ in $(seq 600); do [ -z "$(squeue -h -j "$JID" 2>/dev/null)" ] && break; sleep 0.2; done
 [ -z "$(squeue -h -j "$JID")" ] || fail "job $JID still queued after 120 s"
 "$CIMSIM" sweep spec.yaml --status --out slurm > status.log
