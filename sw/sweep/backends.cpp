@@ -188,7 +188,12 @@ int submit_slurm(const Spec& s, const Context& c, bool dry_run, std::ostream& os
   std::error_code ec;
   fs::create_directories(c.out + "/slurm/logs", ec);
   if (ec) throw IoError("cannot create " + c.out + "/slurm/logs: " + ec.message());
-  atomic_write(script, sbatch_script(s, c, todo));
+  // The array tasks read a snapshot of the spec: editing the spec while the job waits in the queue cannot
+  // shift the point indices under it.
+  Context snap = c;
+  snap.spec = c.out + "/slurm/" + s.name + ".spec.yaml";
+  atomic_write(snap.spec, read_file(c.spec));
+  atomic_write(script, sbatch_script(s, snap, todo));
   if (dry_run) {
     os << "wrote " << script << " (" << todo.size() << " array tasks, --array=" << array_ranges(todo)
        << "); not submitted (--dry-run). Submit with: sbatch " << script << "\n";

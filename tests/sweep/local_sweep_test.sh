@@ -8,7 +8,7 @@
 # Usage: local_sweep_test.sh CIMSIM WORKDIR
 set -euo pipefail
 CIMSIM=$(readlink -f "$1"); W=$2; SRC=$(dirname "$(readlink -f "$0")")
-rm -rf "$W"; mkdir -p "$W"; cd "$W"
+rm -rf "$W"; mkdir -p "$W"; cd "$W"; W=$(pwd -P)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_rc() {  # expect_rc RC LOG PATTERN -- command...
   local want=$1 log=$2 pat=$3; shift 4
@@ -97,4 +97,5 @@ expect_rc 3 s2.log "sbatch failed (exit status 1)" -- env PATH="$W/fakebin" "$CI
 expect_rc 0 s3.log "not submitted (--dry-run)" -- env PATH="$W/nobin" "$CIMSIM" sweep spec.yaml --slurm --dry-run --out sout
 grep -q '^#SBATCH --array=0-3%2$' sout/slurm/t4.sbatch || { cat sout/slurm/t4.sbatch; fail "array line"; }
 grep -q -- "--point \"\$SLURM_ARRAY_TASK_ID\"" sout/slurm/t4.sbatch || fail "runner line"
+grep -q -- "sweep '$W/sout/slurm/t4.spec.yaml' --out" sout/slurm/t4.sbatch && cmp -s spec.yaml sout/slurm/t4.spec.yaml || fail "spec snapshot"
 echo "local sweep test: OK"

@@ -6,7 +6,7 @@
 # Usage: slurm_sweep_test.sh CIMSIM WORKDIR
 set -euo pipefail
 CIMSIM=$(readlink -f "$1"); W=$2; SRC=$(dirname "$(readlink -f "$0")")
-rm -rf "$W"; mkdir -p "$W"; cd "$W"
+rm -rf "$W"; mkdir -p "$W"; cd "$W"; W=$(pwd -P)
 fail() { echo "FAIL: $*" >&2; [ -f /var/log/slurm/slurmctld.log ] && tail -20 /var/log/slurm/slurmctld.log >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 
