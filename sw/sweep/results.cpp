@@ -166,9 +166,11 @@ void draw_plot(const Spec& s, const std::vector<PointStatus>& st, const Plot& pl
     sc << ") rotate by -30\nset xrange [-0.5:" << cats.size() - 0.5 << "]\n";
   }
   sc << "plot ";
-  const std::string style = pl.kind == "line" ? "linespoints pt 7 lw 1.5" : "points pt 7 ps 1.2";
+  const std::string style = pl.kind == "line" ? "linespoints lw 1.5" : "points ps 1.2";
+  static const int kPointTypes[] = {7, 5, 9, 13, 11};  // gnuplot repeats its 8 colours: vary the symbol too
   for (size_t g = 0; g < groups.size(); ++g)
-    sc << (g ? ", \\\n     " : "") << "'data.dat' index " << g << " using 1:2 with " << style << " title "
+    sc << (g ? ", \\\n     " : "") << "'data.dat' index " << g << " using 1:2 with " << style << " pt "
+       << kPointTypes[(g / 8) % 5] << " title "
        << gnuplot_quote(pl.group.empty() ? pl.y : pl.group + "=" + groups[g]);
   if (pl.kind == "pareto") {
     // Non-dominated points (better = smaller or larger per axis, as the spec says), along x.
