@@ -121,6 +121,8 @@ int run_local(const Spec& s, const Context& c, int jobs, std::ostream& os, bool 
     if (rc == 0) {
       ++ok;
       event = "point " + std::to_string(p.index) + " " + p.name + " done";
+    } else if (rc == 75) {  // another runner holds the point (a second sweep on the same output)
+      event = "point " + std::to_string(p.index) + " " + p.name + " skipped: another process is running it";
     } else {
       ++failed;
       const PointStatus st = read_status(s, c.out, p);
