@@ -173,20 +173,11 @@ void draw_plot(const Spec& s, const std::vector<PointStatus>& st, const Plot& pl
        << kPointTypes[(g / 8) % 5] << " title "
        << gnuplot_quote(pl.group.empty() ? pl.y : pl.group + "=" + groups[g]);
   if (pl.kind == "pareto") {
-    // Non-dominated points (better = smaller or larger per axis, as the spec says), along x.
-    std::vector<const Row*> front;
-    auto better = [](double a, double b, bool min) { return min ? a <= b : a >= b; };
-    for (const auto& a : rows) {
-      bool dominated = false;
-      for (const auto& b : rows)
-        if (&a != &b && better(b.xv, a.xv, pl.x_min) && better(b.y, a.y, pl.y_min) && (b.xv != a.xv || b.y != a.y))
-          dominated = true;
-      if (!dominated) front.push_back(&a);
-    }
-    std::stable_sort(front.begin(), front.end(), [](const Row* a, const Row* b) { return a->xv < b->xv; });
+    std::vector<std::pair<double, double>> xy;
+    for (const auto& r : rows) xy.push_back({r.xv, r.y});
     std::ostringstream f;
     f.precision(17);
-    for (const Row* r : front) f << r->xv << " " << r->y << "\n";
+    for (size_t i : pareto_front(xy, pl.x_min, pl.y_min)) f << xy[i].first << " " << xy[i].second << "\n";
     files.push_back({"front.dat", f.str()});
     sc << ", \\\n     'front.dat' using 1:2 with linespoints lw 2 lc rgb 'black' pt 6 ps 2 title 'Pareto front'";
   }
@@ -195,6 +186,20 @@ void draw_plot(const Spec& s, const std::vector<PointStatus>& st, const Plot& pl
 }
 
 }  // namespace
+
+std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& xy, bool x_min, bool y_min) {
+  auto better = [](double a, double b, bool min) { return min ? a <= b : a >= b; };
+  std::vector<size_t> front;
+  for (size_t i = 0; i < xy.size(); ++i) {
+    bool dominated = false;
+    for (size_t j = 0; j < xy.size() && !dominated; ++j)
+      dominated = j != i && better(xy[j].first, xy[i].first, x_min) && better(xy[j].second, xy[i].second, y_min) &&
+                  xy[j] != xy[i];
+    if (!dominated) front.push_back(i);
+  }
+  std::stable_sort(front.begin(), front.end(), [&](size_t a, size_t b) { return xy[a].first < xy[b].first; });
+  return front;
+}
 
 const char* state_name(State s) {
   switch (s) {

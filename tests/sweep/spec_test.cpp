@@ -231,3 +231,13 @@ TEST(SweepRunner, DoneFailedForeignAndCorruptReports) {
   EXPECT_EQ(sum["results"][1]["error"], "exit status 2: bad seed 13");
   fs::remove_all(d);
 }
+
+TEST(SweepMerge, ParetoFrontByHand) {
+  // (energy, accuracy): lower energy and higher accuracy are better. Dominated: (3, 0.5) by (2, 0.6),
+  // (4, 0.7) by (4, 0.8); the duplicate (1, 0.4) pair stays (neither dominates the other).
+  const std::vector<std::pair<double, double>> xy = {{3, 0.5}, {1, 0.4}, {2, 0.6}, {4, 0.7}, {4, 0.8}, {1, 0.4}};
+  EXPECT_EQ(pareto_front(xy, true, false), (std::vector<size_t>{1, 5, 2, 4}));
+  // Both minimised: only the (1, 0.4) points.
+  EXPECT_EQ(pareto_front(xy, true, true), (std::vector<size_t>{1, 5}));
+  EXPECT_TRUE(pareto_front({}, true, true).empty());
+}

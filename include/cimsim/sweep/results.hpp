@@ -43,6 +43,9 @@ std::string metric_cell(const nlohmann::json& report, const Metric& m);
 /// no timestamps (same results, same bytes).
 std::string merged_csv(const Spec& s, const std::vector<PointStatus>& st);
 
+/// Indices of the non-dominated points (better = smaller x if x_min, else larger; likewise y), sorted by x.
+std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& xy, bool x_min, bool y_min);
+
 struct Collected {
   size_t done = 0, failed = 0, running = 0, pending = 0;
   std::vector<std::string> written;  ///< files written
