@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -73,6 +74,8 @@ bool check_points(const Spec& s, std::ostream& os) {
 }
 
 int do_sweep(const Options& o) {
+  // Point logs and recorded errors without the SystemC banner (children inherit it; a user's value wins).
+  ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
   Spec s = load_spec(o.spec);
   if (!o.out.empty()) s.out = o.out;
   Context c;
