@@ -227,15 +227,17 @@ int main(int argc, char** argv) {
      << (from_sweep.empty() ? "" : "Runs: the points of the sweep in `" + from_sweep +
                                        "` (data/sweeps/enos-study.yaml; labels -sN = seed N), tables by `enos_study "
                                        "--from-sweep " + from_sweep + "`; the setup line above is the tool's "
-                                       "defaults, the spec's options are authoritative.\n\n")
-     << "Reproduce: `build/tools/enos/enos_study --out-dir enos-study --doc docs/enos-results.md --train-subset "
+                                       "defaults, the spec's options are authoritative.\n\n");
+  std::ostringstream repro;  // how to rerun the study in one process (not for tables from a sweep)
+  repro << "Reproduce: `build/tools/enos/enos_study --out-dir enos-study --doc docs/enos-results.md --train-subset "
      << base.train_subset << " --warmup-epochs " << base.warmup_epochs << " --epochs " << base.epochs
      << " --finetune-epochs " << base.finetune_epochs << " --test-subset " << base.test_subset << " --lambdas ";
-  for (size_t i = 0; i < lambdas.size(); ++i) md << (i ? "," : "") << lambdas[i];
-  md << " --nets " << nets_s << " --modes " << modes_s << " --alpha-lr " << base.alpha_lr << (reuse ? " --reuse-baselines" : "") << "`\n(one run: `cimsim search --net squeezenet --mode "
+  for (size_t i = 0; i < lambdas.size(); ++i) repro << (i ? "," : "") << lambdas[i];
+  repro << " --nets " << nets_s << " --modes " << modes_s << " --alpha-lr " << base.alpha_lr << (reuse ? " --reuse-baselines" : "") << "`\n(one run: `cimsim search --net squeezenet --mode "
      << "sampling --lambda 1 --train-subset " << base.train_subset << " --warmup-epochs " << base.warmup_epochs
      << " --epochs " << base.epochs
      << " --finetune-epochs " << base.finetune_epochs << " --out-dir out`).\n\n";
+  if (from_sweep.empty()) md << repro.str();
   for (const auto& net : split_list(nets_s)) {
     const Run* plain = nullptr;
     for (const auto& r : runs)
