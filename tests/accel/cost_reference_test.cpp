@@ -678,6 +678,11 @@ void check_plan(const Graph& graph, const ProgramPlan& plan, const ArrayConfig& 
     const NodePlan& np = plan.nodes[i];
     const LayerParams& lp = graph.nodes[i].params;
     const Placement& pl = np.place;
+    if (np.cost.bands.size() > 1) ++cov.multi_band;
+    if (!pl.in_dram || !pl.out_dram) ++cov.resident_io;
+    if (pl.weights_resident) ++cov.weights_resident;
+    if (np.cost.weights_streamed) ++cov.streamed;
+    if (lp.mode == Mode::Cim) ++cov.cim;
     EXPECT_EQ(np.cost.place.in_dram, pl.in_dram);
     EXPECT_EQ(np.cost.place.out_dram, pl.out_dram);
     EXPECT_EQ(np.cost.place.weights_resident, pl.weights_resident);
@@ -763,13 +768,16 @@ TEST(AccelCostReference, ProgramNodeCostsFollowTheReference) {
       // DRAM traffic of the steady state: only the graph input and output move (constants are pinned).
       for (const Band& b : np.cost.bands) {
         if (!in_is_graph_input) { EXPECT_EQ(b.in_bytes + b.in2_bytes, 0) << "node " << i; }
-        if (!out_is_graph_output) EXPECT_EQ(b.out_bytes, 0) << "node " << i;
+        if (!out_is_graph_output) { EXPECT_EQ(b.out_bytes, 0) << "node " << i; }
         EXPECT_EQ(b.w_bytes, 0) << "node " << i;
       }
       if (!in_is_graph_input && !out_is_graph_output) { EXPECT_EQ(np.cost.counts.at("dram"), 0) << "node " << i; }
     }
   }
   report(cov, "program nodes");
+  EXPECT_GT(cov.cases, 300);
+  EXPECT_GT(cov.multi_band, 10);
+  EXPECT_GT(cov.resident_io, 100);
   EXPECT_GT(resident_intermediates, 60);
   EXPECT_GT(pinned, 20);
   EXPECT_TRUE(cov.failures.empty());
