@@ -121,6 +121,18 @@ std::string diff(const LayerCost& m, const RefCost& r, Op op, Mode mode, int adc
   for (const auto& [k, v] : model_e)
     if (!ref_e.count(k)) o << " energy_aj has an unknown component " << k << ";";
   chk("total_aj", m.total_aj(table()), ref_total_aj(ref_e));
+  // terms(): count x rate per term, summed per component, is the same energy.
+  std::map<std::string, int64_t> from_terms;
+  for (const CostTerm& t : m.terms(table())) from_terms[t.component] += t.count * t.aj_each;
+  for (const auto& [k, v] : ref_e) chk(("terms " + k).c_str(), from_terms.count(k) ? from_terms.at(k) : 0, v);
+  chk("macs()", m.macs(), r.counts.at("compute"));
+  chk("dram_bytes()", m.dram_bytes(), r.counts.at("dram") + r.counts.at("descriptor"));
+  // Utilisation = MACs / (lanes x cycles), lanes R*C (digital) or cim_rows*cim_cols (CIM).
+  const double lanes = mode == Mode::Cim ? static_cast<double>(m.cfg.cim_rows) * m.cfg.cim_cols
+                                         : static_cast<double>(m.cfg.rows) * m.cfg.cols;
+  const double util = static_cast<double>(r.counts.at("compute")) / (lanes * static_cast<double>(r.cycles));
+  if (std::abs(m.utilisation() - util) > 1e-12 * std::max(1.0, util))
+    o << " utilisation: model " << m.utilisation() << " ref " << util << ";";
   chk("operator_aj", m.operator_aj(table()), ref_e.at("compute") + ref_e.at("adc") + ref_e.at("dac"));
   return o.str();
 }
@@ -593,7 +605,7 @@ TEST(AccelCostReference, GoldenVectorMaxPoolEnergy) {
   expect_both(cfg, s, Op::MAC8, Mode::Digital, CimParams{}, Placement{});
 }
 
-TEST(AccelCostReference, SramCurveAtHorowitzPoints) {
+TEST(AccelCostReference, RatesFromTheTable) {
   // The reference's interpolation reproduces the doc's figures: 64 KiB -> 3.449, 128 KiB -> 4.759 pJ/B; clamped
   // outside 8 KiB .. 1 MiB.
   EXPECT_NEAR(ref_sram_pj(table(), 64 * 1024, false), 3.449, 5e-4);
@@ -602,16 +614,31 @@ TEST(AccelCostReference, SramCurveAtHorowitzPoints) {
   EXPECT_DOUBLE_EQ(ref_sram_pj(table(), 8 << 20, false), 12.5);
   // Model's rates agree with the reference at random capacities.
   SplitMix64 g(0x5A40176);
-  for (int i = 0; i < 200; ++i) {
+  const int64_t points[] = {8 * 1024, 32 * 1024, 1 << 20, 8 * 1024 - 1, 8 * 1024 + 1, (1 << 20) + 1};
+  const double clocks[] = {0.0, 1e9, 3e8, 7e8, 1.3e9, 4e9};
+  for (int i = 0; i < 206; ++i) {
     ArrayConfig cfg;
-    cfg.weight_buffer_bytes = log_uniform(g, 1, 16 << 20);
-    cfg.act_buffer_bytes = log_uniform(g, 1, 16 << 20);
+    cfg.weight_buffer_bytes = i < 6 ? points[i] : log_uniform(g, 1, 16 << 20);
+    cfg.act_buffer_bytes = i < 6 ? points[5 - i] : log_uniform(g, 1, 16 << 20);
+    cfg.clock_hz = pick(g, clocks);
     const EnergyRates mr = EnergyRates::from(table(), cfg);
     const RefRates rr = RefRates::from(table(), to_ref(cfg));
     EXPECT_EQ(mr.wbuf_read, rr.wb_read) << cfg.weight_buffer_bytes;
     EXPECT_EQ(mr.wbuf_write, rr.wb_write) << cfg.weight_buffer_bytes;
     EXPECT_EQ(mr.abuf_read, rr.ab_read) << cfg.act_buffer_bytes;
     EXPECT_EQ(mr.abuf_write, rr.ab_write) << cfg.act_buffer_bytes;
+    EXPECT_EQ(mr.leakage, rr.leakage) << cfg.clock_hz;
+    for (int o = 0; o < kNumOps; ++o) {
+      EXPECT_EQ(mr.digital[o], rr.digital[o]) << o;
+      EXPECT_EQ(mr.cim[o], rr.cim[o]) << o;
+    }
+    for (int b = 1; b <= 16; ++b) EXPECT_EQ(mr.adc[b], rr.adc[b]) << b;
+    EXPECT_EQ(mr.dac, rr.dac4);
+    EXPECT_EQ(mr.requant, rr.requant);
+    EXPECT_EQ(mr.cim_write, rr.cim_write);
+    EXPECT_EQ(mr.dram, rr.dram);
+    EXPECT_EQ(mr.vec_op, rr.vec_op);
+    EXPECT_EQ(mr.vec_rescale, rr.vec_rescale);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <utility>
 
 namespace cimsim::accel::testref {
@@ -71,19 +72,19 @@ int64_t ref_aj(double pj) { return std::llround(pj * 1e6); }
 
 double ref_sram_pj(const EnergyTable& t, int64_t bytes, bool write) {
   const std::string prefix = write ? "common.sram.write_per_byte_by_kib." : "common.sram.read_per_byte_by_kib.";
-  std::vector<std::pair<double, double>> pts;
+  std::map<double, double> curve;  // KiB -> pJ/byte, ordered by capacity
   for (const auto& [path, pj] : t.entries())
-    if (path.compare(0, prefix.size(), prefix) == 0) pts.emplace_back(std::strtod(path.c_str() + prefix.size(), nullptr), pj);
-  std::sort(pts.begin(), pts.end());
+    if (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix)
+      curve[std::strtod(path.c_str() + prefix.size(), nullptr)] = pj;
   const double kib = static_cast<double>(bytes) / 1024.0;
-  if (kib <= pts.front().first) return pts.front().second;
-  if (kib >= pts.back().first) return pts.back().second;
-  size_t i = 1;
-  while (pts[i].first < kib) ++i;
-  const auto [x0, y0] = pts[i - 1];
-  const auto [x1, y1] = pts[i];
-  const double f = (std::log(kib) - std::log(x0)) / (std::log(x1) - std::log(x0));
-  return std::exp(std::log(y0) + f * (std::log(y1) - std::log(y0)));
+  auto hi = curve.lower_bound(kib);  // first point at or above the capacity
+  if (hi == curve.begin()) return hi->second;                 // below the smallest point: clamped
+  if (hi == curve.end()) return std::prev(hi)->second;        // above the largest point: clamped
+  if (hi->first == kib) return hi->second;
+  const auto lo = std::prev(hi);
+  // Straight line in log-log: y = y_lo * (x / x_lo)^slope, slope = ln(y_hi / y_lo) / ln(x_hi / x_lo).
+  const double slope = std::log(hi->second / lo->second) / std::log(hi->first / lo->first);
+  return lo->second * std::pow(kib / lo->first, slope);
 }
 
 RefRates RefRates::from(const EnergyTable& t, const RefConfig& cfg) {
