@@ -440,6 +440,44 @@ TEST(AccelCostReference, RejectsUnsupportedCimLikeTheSpec) {
   EXPECT_EQ(cov.config_error, 200);
 }
 
+TEST(AccelCostReference, LargeStandardLayers) {
+  // ResNet-18 / MobileNet-sized layers (tensors larger than the default 128 KiB activation buffer, so tiled into
+  // many bands; constants larger than the 64 KiB weight buffer, so streamed) under default and varied hardware.
+  const LayerShape shapes[] = {
+      LayerShape::conv(2, 3, 224, 224, 64, 7, 2, 3),           // conv1
+      LayerShape::conv(1, 64, 56, 56, 64, 3, 1, 1),            // layer1
+      LayerShape::conv(1, 128, 28, 28, 256, 3, 2, 1),          // layer3 downsampling
+      LayerShape::conv(4, 256, 14, 14, 512, 1, 2, 0),          // 1x1 shortcut, batch 4
+      LayerShape::conv(1, 144, 56, 56, 144, 3, 2, 1, 144),     // MobileNet-v2 depthwise
+      LayerShape::fc(8, 512, 1000),                            // classifier, batch 8
+      LayerShape::vector(LayerKind::MaxPool, 2, 64, 112, 112, 3, 2, 1),
+      LayerShape::vector(LayerKind::Add, 1, 128, 28, 28),
+      LayerShape::vector(LayerKind::GlobalAvgPool, 4, 512, 7, 7),
+  };
+  SplitMix64 g(0x1A760178);
+  Coverage cov;
+  for (const LayerShape& s : shapes) {
+    for (int v = 0; v < 6; ++v) {
+      ArrayConfig cfg;
+      if (v >= 2) cfg = rand_config(g);
+      cfg.double_buffer = v % 2 == 1;
+      Op op = Op::MAC8;
+      Mode mode = Mode::Digital;
+      CimParams cim;
+      if (v >= 2) rand_op(g, cfg, s, op, mode, cim);
+      Placement p;
+      if (v >= 4) {
+        p.in_dram = v == 4;
+        p.out_dram = v == 5;
+      }
+      check_case(cfg, s, op, mode, cim, p, cov);
+    }
+  }
+  report(cov, "large layers");
+  EXPECT_GT(cov.multi_band, 10);
+  EXPECT_GT(cov.streamed, 3);
+}
+
 // --- hand-computed goldens (reference and model both checked against the arithmetic) --------------------------
 
 namespace {
