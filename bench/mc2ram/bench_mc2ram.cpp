@@ -78,7 +78,7 @@ int sc_main(int argc, char* argv[]) {
     // Native MH (double precision, same GMM, same chains and sample count).
     double acc = 0;
     double t0 = now();
-    const diag::Draws d = native_mh(j.gmm, chains, static_cast<int>(samples), compile_gmm(j.gmm).step, j.seed, &acc);
+    const diag::Draws d = native_mh(j.gmm, chains, static_cast<int>(samples), compile_gmm(j.gmm).steps, j.seed, &acc);
     const double native_s = now() - t0;
     volatile double sink = d.data[d.data.size() / 2];
     (void)sink;

@@ -21,6 +21,7 @@
 
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
+#include "cimsim/core/rng.hpp"
 
 namespace cimsim::diag {
 namespace {
@@ -427,6 +428,169 @@ std::vector<double> component_mass(const Draws& d, const Gmm& gmm) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+namespace {
+double normal_cdf(double x) { return 0.5 * std::erfc(-x * 0.7071067811865476); }
+}  // namespace
+
+MixtureFit mixture_fit(const Draws& d, const Gmm& gmm, int bins) {
+  check_draws(d, 0, "mixture_fit");
+  gmm.validate();
+  if (gmm.d() != d.dims)
+    throw ConfigError("mixture_fit: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
+                      std::to_string(d.dims));
+  if (bins < 1 || bins > 100000) throw ConfigError("mixture_fit: bins must be 1..100000");
+  const int kk = gmm.k(), dd = d.dims;
+  constexpr double kSpan = 4.0;
+  // Per component: B_k = L_k^-1 (lower triangular, row-major), log(w_k) - D/2 log 2pi - log|L_k|.
+  std::vector<double> binv(static_cast<size_t>(kk) * dd * dd, 0.0), mu(static_cast<size_t>(kk) * dd), lwc(kk);
+  std::vector<Eigen::MatrixXd> bm(kk);
+  for (int k = 0; k < kk; ++k) {
+    const Eigen::LLT<Eigen::MatrixXd> llt(gmm.covs[k]);
+    const Eigen::MatrixXd l = llt.matrixL();
+    bm[k] = l.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(dd, dd));
+    double ld = 0;
+    for (int i = 0; i < dd; ++i) ld += std::log(l(i, i));
+    lwc[k] = std::log(gmm.weights[k]) - 0.5 * dd * std::log(2 * M_PI) - ld;
+    for (int i = 0; i < dd; ++i) {
+      mu[static_cast<size_t>(k) * dd + i] = gmm.means[k](i);
+      for (int j = 0; j <= i; ++j) binv[(static_cast<size_t>(k) * dd + i) * dd + j] = bm[k](i, j);
+    }
+  }
+  const int cells = bins + 2;  // [0] below -span, [1..bins], [bins+1] above +span
+  const double bw = 2 * kSpan / bins;
+  std::vector<double> hist(static_cast<size_t>(kk) * dd * cells, 0.0);
+  std::vector<double> rs(kk, 0.0), rx(static_cast<size_t>(kk) * dd, 0.0), rxx(static_cast<size_t>(kk) * dd, 0.0);
+  std::vector<double> z(static_cast<size_t>(kk) * dd), lc(kk), r(kk);
+  const size_t n = static_cast<size_t>(d.chains) * d.draws;
+  size_t finite = 0;
+  for (size_t s = 0; s < n; ++s) {
+    const double* x = &d.data[s * dd];
+    bool ok = true;
+    for (int j = 0; j < dd; ++j) ok = ok && std::isfinite(x[j]);
+    if (!ok) continue;
+    ++finite;
+    double mx = -INFINITY;
+    for (int k = 0; k < kk; ++k) {
+      double q = 0;
+      const double* b = &binv[static_cast<size_t>(k) * dd * dd];
+      const double* m = &mu[static_cast<size_t>(k) * dd];
+      double* zk = &z[static_cast<size_t>(k) * dd];
+      for (int i = 0; i < dd; ++i) {
+        double v = 0;
+        for (int j = 0; j <= i; ++j) v += b[i * dd + j] * (x[j] - m[j]);
+        zk[i] = v;
+        q += v * v;
+        const double f = (v + kSpan) / bw;
+        const int c = f < 0 ? 0 : f >= bins ? bins + 1 : 1 + static_cast<int>(f);
+        hist[(static_cast<size_t>(k) * dd + i) * cells + c] += 1;
+      }
+      lc[k] = lwc[k] - 0.5 * q;
+      mx = std::max(mx, lc[k]);
+    }
+    double sum = 0;
+    for (int k = 0; k < kk; ++k) sum += r[k] = std::exp(lc[k] - mx);
+    for (int k = 0; k < kk; ++k) {
+      const double w = r[k] / sum;
+      rs[k] += w;
+      for (int j = 0; j < dd; ++j) {
+        const double dx = x[j] - mu[static_cast<size_t>(k) * dd + j];
+        rx[static_cast<size_t>(k) * dd + j] += w * dx;
+        rxx[static_cast<size_t>(k) * dd + j] += w * dx * dx;
+      }
+    }
+  }
+  MixtureFit f;
+  if (finite == 0) {
+    f.sliced_tv_mean = f.sliced_tv_max = 1;
+    f.mass.assign(kk, 0.0);
+    f.mass_err.assign(kk, NAN);
+    f.mean_err_sd.assign(kk, NAN);
+    f.sd_rel_err.assign(kk, NAN);
+    return f;
+  }
+  const double nf = static_cast<double>(n);  // non-finite draws count as mass outside every window
+  double tv_sum = 0;
+  std::vector<double> p(cells);
+  for (int k = 0; k < kk; ++k)
+    for (int i = 0; i < dd; ++i) {
+      // Law of z_i = e_i^T B_k (x - mu_k) under component j: N(e_i^T B_k (mu_j - mu_k), e_i^T B_k S_j B_k^T e_i).
+      std::fill(p.begin(), p.end(), 0.0);
+      const Eigen::RowVectorXd bi = bm[k].row(i);
+      for (int j = 0; j < kk; ++j) {
+        const double m = bi.dot(gmm.means[j] - gmm.means[k]);
+        const double sd = std::sqrt(bi * gmm.covs[j] * bi.transpose());
+        double prev = 0;
+        for (int c = 0; c <= bins; ++c) {
+          const double cdf = normal_cdf((-kSpan + c * bw - m) / sd);
+          p[c] += gmm.weights[j] * (cdf - prev);
+          prev = cdf;
+        }
+        p[bins + 1] += gmm.weights[j] * (1 - prev);
+      }
+      double tv = 0;
+      const double* h = &hist[(static_cast<size_t>(k) * dd + i) * cells];
+      for (int c = 0; c < cells; ++c) tv += std::abs(p[c] - h[c] / nf);
+      tv = 0.5 * (tv + static_cast<double>(n - finite) / nf);
+      tv_sum += tv;
+      f.sliced_tv_max = std::max(f.sliced_tv_max, tv);
+    }
+  f.sliced_tv_mean = tv_sum / (kk * dd);
+  for (int k = 0; k < kk; ++k) {
+    const double m = rs[k] / nf;
+    f.mass.push_back(m);
+    f.mass_err.push_back(m - gmm.weights[k]);
+    double me = 0, se = 0;
+    for (int j = 0; j < dd; ++j) {
+      const double sd = std::sqrt(gmm.covs[k](j, j));
+      const double mean_dev = rs[k] > 0 ? rx[static_cast<size_t>(k) * dd + j] / rs[k] : NAN;
+      const double var = rs[k] > 0 ? rxx[static_cast<size_t>(k) * dd + j] / rs[k] : NAN;
+      me = std::max(me, std::abs(mean_dev) / sd);
+      se = std::max(se, std::abs(std::sqrt(var) / sd - 1.0));
+      if (std::isnan(mean_dev)) me = se = NAN;
+    }
+    f.mean_err_sd.push_back(me);
+    f.sd_rel_err.push_back(se);
+  }
+  return f;
+}
+
+Draws iid_draws(const Gmm& gmm, int chains, int draws, uint64_t seed) {
+  gmm.validate();
+  if (chains < 1 || draws < 1) throw ConfigError("iid_draws: chains and draws must be >= 1");
+  const int kk = gmm.k(), dd = gmm.d();
+  std::vector<Eigen::MatrixXd> l(kk);
+  for (int k = 0; k < kk; ++k) l[k] = Eigen::LLT<Eigen::MatrixXd>(gmm.covs[k]).matrixL();
+  std::vector<double> cum(kk);
+  double acc = 0;
+  for (int k = 0; k < kk; ++k) cum[k] = acc += gmm.weights[k];
+  Draws out(chains, draws, dd);
+  SplitMix64 rng(mix64(seed ^ 0x1D1D1D1Dull));
+  std::vector<double> e(dd);
+  for (size_t s = 0; s < out.data.size() / dd; ++s) {
+    const double u = rng.uniform() * acc;
+    int k = 0;
+    while (k + 1 < kk && u >= cum[k]) ++k;
+    for (int j = 0; j < dd; ++j) e[j] = rng.gauss();
+    for (int i = 0; i < dd; ++i) {
+      double v = gmm.means[k](i);
+      for (int j = 0; j <= i; ++j) v += l[k](i, j) * e[j];
+      out.data[s * dd + i] = v;
+    }
+  }
+  return out;
+}
+
+nlohmann::json MixtureFit::to_json() const {
+  auto arr = [](const std::vector<double>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double x : v) a.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr));
+    return a;
+  };
+  return {{"sliced_tv_mean", sliced_tv_mean}, {"sliced_tv_max", sliced_tv_max}, {"mass", arr(mass)},
+          {"mass_err", arr(mass_err)},        {"mean_err_sd", arr(mean_err_sd)}, {"sd_rel_err", arr(sd_rel_err)}};
+}
+
+// ---------------------------------------------------------------------------------------------------------
 nlohmann::json Summary::to_json() const {
   auto arr = [](const std::vector<double>& v) {
     nlohmann::json a = nlohmann::json::array();
@@ -458,6 +622,9 @@ nlohmann::json Summary::to_json() const {
   j["grid_fit"] = {{"tv", fin(fit.tv)}, {"kl", fin(fit.kl)}};
   j["component_mass"] = arr(mass);
   j["component_mass_expected"] = arr(mass_expected);
+  j["mixture_fit"] = mix.to_json();
+  j["mixture_fit_iid_floor"] = mix_floor.to_json();
+  j["warnings"] = warnings;
   return j;
 }
 
@@ -484,6 +651,22 @@ Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
   s.fit = grid_fit(d, gmm);
   s.mass = component_mass(d, gmm);
   s.mass_expected = gmm.weights;
+  s.mix = mixture_fit(d, gmm);
+  s.mix_floor = mixture_fit(iid_draws(gmm, d.chains, d.draws, 0xF100Full), gmm);
+  auto fmt = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g", v);
+    return std::string(b);
+  };
+  for (int k = 0; k < d.dims; ++k) {
+    const std::string x = "x" + std::to_string(k);
+    if (std::isnan(s.rhat[k]) || std::isnan(s.ess_bulk[k]))
+      s.warnings.push_back(x + ": R-hat/ESS undefined (constant, too short or non-finite draws)");
+    if (s.rhat[k] > kRhatWarn)
+      s.warnings.push_back(x + ": R-hat " + fmt(s.rhat[k]) + " > 1.01: chains disagree (not mixed)");
+    if (s.ess_bulk[k] < kEssWarn) s.warnings.push_back(x + ": bulk ESS " + fmt(s.ess_bulk[k]) + " < 400");
+    if (s.ess_tail[k] < kEssWarn) s.warnings.push_back(x + ": tail ESS " + fmt(s.ess_tail[k]) + " < 400");
+  }
   return s;
 }
 
@@ -506,22 +689,32 @@ std::string num(double v) {
 
 void write_draws_csv(const std::string& path, const Draws& d) {
   check_draws(d, 0, "write_draws_csv");
+  AtomicFileWriter f(path);
   std::string out = "chain,draw";
   for (int k = 0; k < d.dims; ++k) out += ",x" + std::to_string(k);
   out += '\n';
-  out.reserve(out.size() + d.data.size() * 20);
+  constexpr size_t kChunk = 1 << 20;
+  out.reserve(kChunk + 4096);
+  char buf[32];
   for (int c = 0; c < d.chains; ++c)
     for (int t = 0; t < d.draws; ++t) {
-      out += std::to_string(c);
+      auto r = std::to_chars(buf, buf + sizeof buf, c);
+      out.append(buf, r.ptr);
       out += ',';
-      out += std::to_string(t);
+      r = std::to_chars(buf, buf + sizeof buf, t);
+      out.append(buf, r.ptr);
       for (int k = 0; k < d.dims; ++k) {
         out += ',';
         append_num(out, d.at(c, t, k));
       }
       out += '\n';
+      if (out.size() >= kChunk) {
+        f.write(out);
+        out.clear();
+      }
     }
-  atomic_write(path, out);
+  f.write(out);
+  f.commit();
 }
 
 // ---------------------------------------------------------------------------------------------------------
