@@ -14,9 +14,8 @@ void EnergyLedger::add(std::string_view component, int64_t count, int64_t aj_eac
 }
 
 void EnergyLedger::add_energy(std::string_view component, int64_t count, int64_t aj_total, int layer) {
-  auto key = std::make_pair(layer, std::string(component));
-  auto it = cells_.find(key);
-  if (it == cells_.end()) it = cells_.emplace(std::move(key), Cell{}).first;
+  auto it = cells_.find(std::pair<int, std::string_view>(layer, component));
+  if (it == cells_.end()) it = cells_.emplace(std::make_pair(layer, std::string(component)), Cell{}).first;
   it->second.count += count;
   it->second.aj += aj_total;
 }
@@ -51,7 +50,7 @@ int64_t EnergyLedger::layer_aj(int layer) const {
 }
 
 EnergyLedger::Cell EnergyLedger::cell(int layer, std::string_view component) const {
-  auto it = cells_.find(std::make_pair(layer, std::string(component)));
+  auto it = cells_.find(std::pair<int, std::string_view>(layer, component));
   return it == cells_.end() ? Cell{} : it->second;
 }
 

@@ -189,7 +189,8 @@ nlohmann::json load_json_or_yaml(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw ConfigError(path + ": malformed JSON: " + e.what());
   } catch (const nlohmann::json::out_of_range& e) {
-    throw ConfigError(path + ": number out of range: " + e.what());
+    throw ConfigError(path + ": a number under \"" + last_key + "\" is out of the range of a double (" + e.what() +
+                      ")");
   }
 }
 

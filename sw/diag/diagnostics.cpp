@@ -144,7 +144,8 @@ double rhat_basic(const Chains& c) {
   return std::sqrt(var_plus / w);
 }
 
-// In-place iterative radix-2 FFT (size a power of two). inverse: conjugate twiddles, no 1/n scaling.
+// In-place iterative radix-2 FFT (size a power of two), twiddles from a table computed once per call.
+// inverse: conjugate twiddles, no 1/n scaling.
 void fft(std::vector<std::complex<double>>& a, bool inverse) {
   const size_t n = a.size();
   for (size_t i = 1, j = 0; i < n; ++i) {
@@ -153,60 +154,116 @@ void fft(std::vector<std::complex<double>>& a, bool inverse) {
     j ^= bit;
     if (i < j) std::swap(a[i], a[j]);
   }
+  std::vector<std::complex<double>> tw(n / 2);
+  for (size_t k = 0; k < n / 2; ++k) {
+    const double ang = 2 * 3.14159265358979323846 * static_cast<double>(k) / static_cast<double>(n);
+    tw[k] = std::complex<double>(std::cos(ang), inverse ? std::sin(ang) : -std::sin(ang));
+  }
   for (size_t len = 2; len <= n; len <<= 1) {
-    const double ang = 2 * 3.14159265358979323846 / static_cast<double>(len) * (inverse ? 1 : -1);
-    const std::complex<double> wl(std::cos(ang), std::sin(ang));
-    for (size_t i = 0; i < n; i += len) {
-      std::complex<double> w(1.0, 0.0);
-      for (size_t k = 0; k < len / 2; ++k) {
-        const std::complex<double> u = a[i + k], v = a[i + k + len / 2] * w;
+    const size_t half = len / 2, stride = n / len;
+    for (size_t i = 0; i < n; i += len)
+      for (size_t k = 0; k < half; ++k) {
+        const std::complex<double> u = a[i + k], v = a[i + k + half] * tw[k * stride];
         a[i + k] = u + v;
-        a[i + k + len / 2] = u - v;
-        w *= wl;
+        a[i + k + half] = u - v;
       }
-    }
   }
 }
 
-// Biased autocovariance gamma(t) = (1/n) sum_{i} (x_i - m)(x_{i+t} - m), t = 0..n-1, via zero-padded FFT.
-std::vector<double> autocovariance(const std::vector<double>& x) {
+// Biased autocovariances g(t) = (1/n) sum_{i} (x_i - m)(x_{i+t} - m), t = 0..n-1, of two series of equal
+// length n at once (one zero-padded complex FFT carries x in the real and y in the imaginary part: their
+// spectra are separated by conjugate symmetry, and the inverse of |X|^2 + i |Y|^2 returns both).
+void autocovariance2(const std::vector<double>& x, const std::vector<double>* y, std::vector<double>& gx,
+                     std::vector<double>* gy) {
   const size_t n = x.size();
   size_t sz = 1;
   while (sz < 2 * n) sz <<= 1;
-  const double m = mean_of(x);
+  const double mx = mean_of(x), my = y ? mean_of(*y) : 0.0;
   std::vector<std::complex<double>> a(sz, 0.0);
-  for (size_t i = 0; i < n; ++i) a[i] = x[i] - m;
+  for (size_t i = 0; i < n; ++i) a[i] = std::complex<double>(x[i] - mx, y ? (*y)[i] - my : 0.0);
   fft(a, false);
-  for (auto& v : a) v = std::norm(v);
-  fft(a, true);
-  std::vector<double> g(n);
-  for (size_t t = 0; t < n; ++t) g[t] = a[t].real() / static_cast<double>(sz) / static_cast<double>(n);
+  std::vector<std::complex<double>> p(sz);
+  for (size_t k = 0; k < sz; ++k) {
+    const std::complex<double> zk = a[k], zc = std::conj(a[(sz - k) % sz]);
+    const std::complex<double> xk = 0.5 * (zk + zc), yk = std::complex<double>(0, -0.5) * (zk - zc);
+    p[k] = std::complex<double>(std::norm(xk), std::norm(yk));
+  }
+  fft(p, true);
+  gx.resize(n);
+  for (size_t t = 0; t < n; ++t) gx[t] = p[t].real() / static_cast<double>(sz) / static_cast<double>(n);
+  if (gy) {
+    gy->resize(n);
+    for (size_t t = 0; t < n; ++t) (*gy)[t] = p[t].imag() / static_cast<double>(sz) / static_cast<double>(n);
+  }
+}
+
+std::vector<double> autocovariance(const std::vector<double>& x) {
+  std::vector<double> g;
+  autocovariance2(x, nullptr, g, nullptr);
   return g;
 }
 
 // Multi-chain ESS on (already split) chains: combined autocorrelation rho_t = 1 - (W - mean_m gamma_m(t)) /
 // var_plus, Geyer's initial positive sequence of pair sums, made monotone, tau = -1 + 2 sum P_k,
 // ESS = M N / tau, capped at M N log10(M N).
+// The autocovariances are computed lazily: lag blocks by direct sums (O(M N) per lag) while Geyer's sequence
+// needs few lags (the common case: linear time), all lags by FFT (O(M N log N)) once more than kDirectLags are
+// needed. Both give the same biased estimator gamma(t) = (1/n) sum_i (x_i - m)(x_{i+t} - m).
 double ess_chains(const Chains& c) {
+  constexpr size_t kDirectLags = 256, kBlock = 16;
   const size_t m = c.size();
   const size_t n = c[0].size();
   if (n < 4 || !all_finite(c) || is_constant(c)) return kNaN;
-  std::vector<std::vector<double>> acov;
+  std::vector<std::vector<double>> centred;
   std::vector<double> means;
-  double w = 0;
   for (const auto& x : c) {
-    acov.push_back(autocovariance(x));
     means.push_back(mean_of(x));
-    w += acov.back()[0] * static_cast<double>(n) / static_cast<double>(n - 1);
+    std::vector<double> v(x.size());
+    for (size_t i = 0; i < x.size(); ++i) v[i] = x[i] - means.back();
+    centred.push_back(std::move(v));
   }
-  w /= static_cast<double>(m);
+  std::vector<double> gsum;  // sum over chains of gamma_m(t), t = 0 .. gsum.size() - 1
+  bool full = false;
+  auto ensure = [&](size_t t) {
+    while (t >= gsum.size()) {
+      if (t >= kDirectLags && !full) {
+        std::vector<double> all(n, 0.0), g1, g2;
+        for (size_t q = 0; q < m; q += 2) {
+          autocovariance2(c[q], q + 1 < m ? &c[q + 1] : nullptr, g1, q + 1 < m ? &g2 : nullptr);
+          for (size_t i = 0; i < n; ++i) all[i] += g1[i] + (q + 1 < m ? g2[i] : 0.0);
+        }
+        gsum.swap(all);
+        full = true;
+        break;
+      }
+      // One pass per chain for a block of kBlock lags (independent accumulators: vectorizes).
+      const size_t l0 = gsum.size();
+      const size_t nl = std::min(kBlock, n - l0);
+      double g[kBlock] = {};
+      for (const auto& v : centred) {
+        const double* a = v.data();
+        double acc[kBlock] = {};
+        const size_t main = n > l0 + kBlock ? n - l0 - kBlock + 1 : 0;  // i where every lag of the block fits
+        for (size_t i = 0; i < main; ++i) {
+          const double ai = a[i];
+          const double* b = a + i + l0;
+          for (size_t j = 0; j < kBlock; ++j) acc[j] += ai * b[j];
+        }
+        for (size_t i = main; i < n; ++i)
+          for (size_t j = 0; j < nl && i + l0 + j < n; ++j) acc[j] += a[i] * a[i + l0 + j];
+        for (size_t j = 0; j < nl; ++j) g[j] += acc[j] / static_cast<double>(n);
+      }
+      for (size_t j = 0; j < nl; ++j) gsum.push_back(g[j]);
+    }
+  };
+  ensure(0);
+  double w = gsum[0] / static_cast<double>(m) * static_cast<double>(n) / static_cast<double>(n - 1);
   double var_plus = w * static_cast<double>(n - 1) / static_cast<double>(n);
   if (m > 1) var_plus += var_of(means);
   if (!(var_plus > 0)) return kNaN;
   auto rho = [&](size_t t) {
-    double g = 0;
-    for (const auto& a : acov) g += a[t];
-    g /= static_cast<double>(m);
+    ensure(t);
+    const double g = gsum[t] / static_cast<double>(m);
     return 1.0 - (w - g) / var_plus;
   };
   // Pair sums P_k = rho_{2k} + rho_{2k+1}; keep while positive; then enforce P_k <= P_{k-1}.
@@ -231,10 +288,56 @@ Chains indicator(const Chains& c, double q) {
   return out;
 }
 
-double ess_quantile(const Chains& c, double p) {
-  std::vector<double> s = pooled(c);
-  std::sort(s.begin(), s.end());
-  return ess_chains(split_chains(indicator(c, quantile_sorted(s, p))));
+double ess_quantile(const Chains& c, const std::vector<double>& sorted, double p) {
+  return ess_chains(split_chains(indicator(c, quantile_sorted(sorted, p))));
+}
+
+// What R-hat, ESS and MCSE of one dimension share: the chains, the pooled draws sorted, the rank-normalized
+// split chains (each computed once; summarize uses all of them).
+struct DimStats {
+  Chains c;
+  std::vector<double> sorted;
+  Chains rank_split;
+  bool valid = false;  // finite and not constant
+  DimStats(const Draws& d, int dim) : c(chains_of(d, dim)) {
+    valid = all_finite(c) && !is_constant(c);
+    if (!valid) return;
+    sorted = pooled(c);
+    std::sort(sorted.begin(), sorted.end());
+    rank_split = rank_normalize(split_chains(c));
+  }
+};
+
+double rhat_of(const DimStats& s, int draws) {
+  if (draws < 4 || !s.valid) return kNaN;
+  const double bulk = rhat_basic(s.rank_split);
+  const double med = quantile_sorted(s.sorted, 0.5);
+  Chains folded = s.c;
+  for (auto& v : folded)
+    for (double& x : v) x = std::abs(x - med);
+  const double tail = rhat_basic(rank_normalize(split_chains(folded)));
+  if (std::isnan(tail)) return bulk;
+  return std::max(bulk, tail);
+}
+
+double ess_bulk_of(const DimStats& s, int draws) {
+  if (draws < 8 || !s.valid) return kNaN;
+  return ess_chains(s.rank_split);
+}
+
+double ess_tail_of(const DimStats& s, int draws) {
+  if (draws < 8 || !s.valid) return kNaN;
+  const double a = ess_quantile(s.c, s.sorted, 0.05), b = ess_quantile(s.c, s.sorted, 0.95);
+  if (std::isnan(a)) return b;
+  if (std::isnan(b)) return a;
+  return std::min(a, b);
+}
+
+double mcse_of(const DimStats& s, int draws) {
+  if (draws < 8 || !all_finite(s.c)) return kNaN;
+  if (is_constant(s.c)) return 0.0;
+  const double ess = ess_chains(split_chains(s.c));  // ESS of the untransformed draws
+  return std::sqrt(var_of(pooled(s.c)) / ess);
 }
 
 }  // namespace
@@ -258,45 +361,22 @@ std::vector<double> autocorrelation(const std::vector<double>& x, int max_lag) {
 
 double split_rhat(const Draws& d, int dim) {
   check_draws(d, dim, "split_rhat");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 4 || !all_finite(c) || is_constant(c)) return kNaN;
-  const Chains sp = split_chains(c);
-  const double bulk = rhat_basic(rank_normalize(sp));
-  std::vector<double> s = pooled(c);
-  std::sort(s.begin(), s.end());
-  const double med = quantile_sorted(s, 0.5);
-  Chains folded = c;
-  for (auto& v : folded)
-    for (double& x : v) x = std::abs(x - med);
-  const double tail = rhat_basic(rank_normalize(split_chains(folded)));
-  if (std::isnan(tail)) return bulk;
-  return std::max(bulk, tail);
+  return rhat_of(DimStats(d, dim), d.draws);
 }
 
 double ess_bulk(const Draws& d, int dim) {
   check_draws(d, dim, "ess_bulk");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 8 || !all_finite(c) || is_constant(c)) return kNaN;
-  return ess_chains(rank_normalize(split_chains(c)));
+  return ess_bulk_of(DimStats(d, dim), d.draws);
 }
 
 double ess_tail(const Draws& d, int dim) {
   check_draws(d, dim, "ess_tail");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 8 || !all_finite(c) || is_constant(c)) return kNaN;
-  const double a = ess_quantile(c, 0.05), b = ess_quantile(c, 0.95);
-  if (std::isnan(a)) return b;
-  if (std::isnan(b)) return a;
-  return std::min(a, b);
+  return ess_tail_of(DimStats(d, dim), d.draws);
 }
 
 double mcse_mean(const Draws& d, int dim) {
   check_draws(d, dim, "mcse_mean");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 8 || !all_finite(c)) return kNaN;
-  if (is_constant(c)) return 0.0;
-  const double ess = ess_chains(split_chains(c));  // ESS of the untransformed draws
-  return std::sqrt(var_of(pooled(c)) / ess);
+  return mcse_of(DimStats(d, dim), d.draws);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -640,13 +720,14 @@ Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
   s.dims = d.dims;
   s.acceptance = acceptance;
   for (int k = 0; k < d.dims; ++k) {
-    const std::vector<double> v = pooled(chains_of(d, k));
+    const DimStats ds(d, k);
+    const std::vector<double> v = pooled(ds.c);
     s.mean.push_back(mean_of(v));
     s.sd.push_back(std::sqrt(var_of(v)));
-    s.rhat.push_back(split_rhat(d, k));
-    s.ess_bulk.push_back(ess_bulk(d, k));
-    s.ess_tail.push_back(ess_tail(d, k));
-    s.mcse.push_back(mcse_mean(d, k));
+    s.rhat.push_back(rhat_of(ds, d.draws));
+    s.ess_bulk.push_back(ess_bulk_of(ds, d.draws));
+    s.ess_tail.push_back(ess_tail_of(ds, d.draws));
+    s.mcse.push_back(mcse_of(ds, d.draws));
   }
   s.fit = grid_fit(d, gmm);
   s.mass = component_mass(d, gmm);

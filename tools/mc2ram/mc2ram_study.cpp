@@ -104,8 +104,8 @@ diag::Gmm family_gmm(const std::string& name) {
   if (name == "aniso4") {
     g.weights = {0.6, 0.4};
     Eigen::VectorXd m0(4), m1(4), sd0(4), sd1(4);
-    m0 << -2.0, 0.0, 1.0, 0.0;
-    m1 << 2.0, 0.3, -1.0, 0.1;
+    m0 << -1.0, 0.0, 0.5, 0.0;
+    m1 << 1.0, 0.1, -0.5, 0.03;
     sd0 << 1.0, 0.1, 2.0, 0.05;
     sd1 << 0.7, 0.15, 1.4, 0.07;
     g.means = {m0, m1};
@@ -139,7 +139,8 @@ std::string family_what(const std::string& name) {
   if (name == "paper") return "the paper's 2-D, 2-component GMM (`Gmm::paper_default`)";
   if (name == "aniso4")
     return "an anisotropic 4-D, 2-component GMM (sds 0.05..2 within one GMM, correlation 0.9 between dims 0 and 2 "
-           "and -0.5 between dims 1 and 3, weights 0.6/0.4; `family_gmm(\"aniso4\")` in the tool)";
+           "and -0.5 between dims 1 and 3, modes ~2.5 sd apart, weights 0.6/0.4; `family_gmm(\"aniso4\")` in the "
+           "tool)";
   return "an 8-D, 4-component GMM (weights 0.4/0.3/0.2/0.1, modes 3 units apart along three axes, random "
          "covariances with eigenvalues ~0.5..1.3; `family_gmm(\"d8k4\")` in the tool)";
 }

@@ -44,7 +44,17 @@ class EnergyLedger {
   std::string to_csv() const;
 
  private:
-  std::map<std::pair<int, std::string>, Cell, std::less<>> cells_;
+  // Ordered by (layer, component); transparent so lookups by string_view allocate nothing (hot path of the
+  // MC2RAM datapath: several adds per MH iteration).
+  struct KeyLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      if (a.first != b.first) return a.first < b.first;
+      return std::string_view(a.second) < std::string_view(b.second);
+    }
+  };
+  std::map<std::pair<int, std::string>, Cell, KeyLess> cells_;
 };
 
 }  // namespace cimsim
