@@ -3,7 +3,12 @@
 #include "cimsim/diag/diagnostics.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <complex>
 #include <cstdio>
@@ -670,6 +675,32 @@ nlohmann::json MixtureFit::to_json() const {
           {"mass_err", arr(mass_err)},        {"mean_err_sd", arr(mean_err_sd)}, {"sd_rel_err", arr(sd_rel_err)}};
 }
 
+namespace {
+// Runs the tasks on min(hardware threads, tasks) threads (a shared counter hands them out); the first
+// exception is rethrown after all threads have joined.
+void run_tasks(const std::vector<std::function<void()>>& tasks) {
+  const size_t nt = std::min<size_t>(tasks.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  std::exception_ptr err;
+  std::mutex mu;
+  auto worker = [&] {
+    for (size_t i; (i = next++) < tasks.size();) {
+      try {
+        tasks[i]();
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(mu);
+        if (!err) err = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < nt; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+  if (err) std::rethrow_exception(err);
+}
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------------------
 nlohmann::json Summary::to_json() const {
   auto arr = [](const std::vector<double>& v) {
@@ -719,21 +750,31 @@ Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
   s.draws = d.draws;
   s.dims = d.dims;
   s.acceptance = acceptance;
-  for (int k = 0; k < d.dims; ++k) {
-    const DimStats ds(d, k);
-    const std::vector<double> v = pooled(ds.c);
-    s.mean.push_back(mean_of(v));
-    s.sd.push_back(std::sqrt(var_of(v)));
-    s.rhat.push_back(rhat_of(ds, d.draws));
-    s.ess_bulk.push_back(ess_bulk_of(ds, d.draws));
-    s.ess_tail.push_back(ess_tail_of(ds, d.draws));
-    s.mcse.push_back(mcse_of(ds, d.draws));
-  }
-  s.fit = grid_fit(d, gmm);
-  s.mass = component_mass(d, gmm);
+  const size_t nd = static_cast<size_t>(d.dims);
+  s.mean.assign(nd, 0.0);
+  s.sd = s.rhat = s.ess_bulk = s.ess_tail = s.mcse = s.mean;
+  // Independent tasks (one per dimension, the fits) on up to hardware_concurrency threads; every task writes
+  // only its own slots, so the result does not depend on the schedule.
+  std::vector<std::function<void()>> tasks;
+  for (int k = 0; k < d.dims; ++k)
+    tasks.emplace_back([&, k] {
+      const DimStats ds(d, k);
+      const std::vector<double> v = pooled(ds.c);
+      s.mean[k] = mean_of(v);
+      s.sd[k] = std::sqrt(var_of(v));
+      s.rhat[k] = rhat_of(ds, d.draws);
+      s.ess_bulk[k] = ess_bulk_of(ds, d.draws);
+      s.ess_tail[k] = ess_tail_of(ds, d.draws);
+      s.mcse[k] = mcse_of(ds, d.draws);
+    });
+  tasks.emplace_back([&] {
+    s.fit = grid_fit(d, gmm);
+    s.mass = component_mass(d, gmm);
+  });
+  tasks.emplace_back([&] { s.mix = mixture_fit(d, gmm); });
+  tasks.emplace_back([&] { s.mix_floor = mixture_fit(iid_draws(gmm, d.chains, d.draws, 0xF100Full), gmm); });
+  run_tasks(tasks);
   s.mass_expected = gmm.weights;
-  s.mix = mixture_fit(d, gmm);
-  s.mix_floor = mixture_fit(iid_draws(gmm, d.chains, d.draws, 0xF100Full), gmm);
   auto fmt = [](double v) {
     char b[32];
     std::snprintf(b, sizeof b, "%.4g", v);
