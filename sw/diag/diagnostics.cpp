@@ -13,6 +13,8 @@
 #include <complex>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -45,6 +47,12 @@ void check_draws(const Draws& d, int dim, const char* who) {
   if (dim < 0 || dim >= d.dims)
     throw ConfigError(std::string(who) + ": dim " + std::to_string(dim) + " out of range [0, " +
                       std::to_string(d.dims) + ")");
+}
+
+void check_same_dims(const Gmm& gmm, const Draws& d, const char* who) {
+  if (gmm.d() != d.dims)
+    throw ConfigError(std::string(who) + ": the GMM has dimension " + std::to_string(gmm.d()) +
+                      " but the draws have " + std::to_string(d.dims));
 }
 
 using Chains = std::vector<std::vector<double>>;  // [chain][draw]
@@ -82,20 +90,44 @@ bool is_constant(const Chains& c) {
 }
 
 // Rank-normalization: pooled average ranks r (ties share the mean rank), z = Phi^-1((r - 3/8) / (S + 1/4)).
+// Stable ascending order of finite doubles by an LSD radix sort (four 16-bit digits of an order-preserving
+// 64-bit key): linear time, where a comparison sort of 1 M (value, index) pairs dominated the diagnostics.
+std::vector<uint32_t> sort_order(const std::vector<double>& v) {
+  const size_t n = v.size();
+  std::vector<uint64_t> key(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t u;
+    std::memcpy(&u, &v[i], sizeof u);
+    key[i] = (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
+  }
+  std::vector<uint32_t> idx(n), tmp(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
+  std::vector<size_t> count(65537);
+  for (int pass = 0; pass < 4; ++pass) {
+    const int sh = 16 * pass;
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t i = 0; i < n; ++i) ++count[((key[i] >> sh) & 0xFFFF) + 1];
+    if (count[((key[0] >> sh) & 0xFFFF) + 1] == n) continue;  // one digit value: already ordered by this pass
+    for (size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
+    for (size_t i = 0; i < n; ++i) tmp[count[(key[idx[i]] >> sh) & 0xFFFF]++] = idx[i];
+    idx.swap(tmp);
+  }
+  return idx;
+}
+
 Chains rank_normalize(const Chains& c) {
-  std::vector<std::pair<double, size_t>> all;
-  for (size_t m = 0; m < c.size(); ++m)
-    for (size_t i = 0; i < c[m].size(); ++i) all.emplace_back(c[m][i], m * c[0].size() + i);
-  std::sort(all.begin(), all.end());
-  const double s = static_cast<double>(all.size());
-  std::vector<double> z(all.size());
+  std::vector<double> flat;
+  for (const auto& v : c) flat.insert(flat.end(), v.begin(), v.end());
+  const std::vector<uint32_t> order = sort_order(flat);
+  const double s = static_cast<double>(flat.size());
+  std::vector<double> z(flat.size());
   const boost::math::normal_distribution<double> nd;
-  for (size_t a = 0; a < all.size();) {
+  for (size_t a = 0; a < order.size();) {
     size_t b = a;
-    while (b < all.size() && all[b].first == all[a].first) ++b;
+    while (b < order.size() && flat[order[b]] == flat[order[a]]) ++b;
     const double rank = 0.5 * static_cast<double>(a + 1 + b);  // mean of ranks a+1 .. b
     const double zv = boost::math::quantile(nd, (rank - 0.375) / (s + 0.25));
-    for (size_t t = a; t < b; ++t) z[all[t].second] = zv;
+    for (size_t t = a; t < b; ++t) z[order[t]] = zv;
     a = b;
   }
   Chains out = c;
@@ -307,8 +339,10 @@ struct DimStats {
   DimStats(const Draws& d, int dim) : c(chains_of(d, dim)) {
     valid = all_finite(c) && !is_constant(c);
     if (!valid) return;
-    sorted = pooled(c);
-    std::sort(sorted.begin(), sorted.end());
+    const std::vector<double> all = pooled(c);
+    sorted.resize(all.size());
+    const std::vector<uint32_t> order = sort_order(all);
+    for (size_t i = 0; i < all.size(); ++i) sorted[i] = all[order[i]];
     rank_split = rank_normalize(split_chains(c));
   }
 };
@@ -417,9 +451,7 @@ int cell_of(double x, double lo, double w, int grid) {
 GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid, double span) {
   check_draws(d, 0, "grid_fit");
   const GmmEvaluator ev(gmm);
-  if (gmm.d() != d.dims)
-    throw ConfigError("grid_fit: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "grid_fit");
   if (grid < 1) throw ConfigError("grid_fit: grid must be >= 1 (got " + std::to_string(grid) + ")");
   if (!(span > 0) || !std::isfinite(span)) throw ConfigError("grid_fit: span must be > 0");
   const Eigen::VectorXd mu = gmm.mean();
@@ -497,9 +529,7 @@ GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid, double span) {
 std::vector<double> component_mass(const Draws& d, const Gmm& gmm) {
   check_draws(d, 0, "component_mass");
   const GmmEvaluator ev(gmm);
-  if (gmm.d() != d.dims)
-    throw ConfigError("component_mass: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "component_mass");
   std::vector<double> mass(static_cast<size_t>(gmm.k()), 0.0);
   Eigen::VectorXd x(d.dims);
   for (int c = 0; c < d.chains; ++c)
@@ -520,9 +550,7 @@ double normal_cdf(double x) { return 0.5 * std::erfc(-x * 0.7071067811865476); }
 MixtureFit mixture_fit(const Draws& d, const Gmm& gmm, int bins) {
   check_draws(d, 0, "mixture_fit");
   gmm.validate();
-  if (gmm.d() != d.dims)
-    throw ConfigError("mixture_fit: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "mixture_fit");
   if (bins < 1 || bins > 100000) throw ConfigError("mixture_fit: bins must be 1..100000");
   const int kk = gmm.k(), dd = d.dims;
   constexpr double kSpan = 4.0;
@@ -742,9 +770,7 @@ nlohmann::json Summary::to_json() const {
 Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
   check_draws(d, 0, "summarize");
   gmm.validate();
-  if (gmm.d() != d.dims)
-    throw ConfigError("summarize: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "summarize");
   Summary s;
   s.chains = d.chains;
   s.draws = d.draws;
@@ -940,9 +966,7 @@ int thin_step(long total, long cap) { return static_cast<int>(std::max<long>(1, 
 void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, const std::string& title) {
   check_draws(d, 0, "plot_samples");
   const GmmEvaluator ev(gmm);
-  if (gmm.d() != d.dims)
-    throw ConfigError("plot_samples: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "plot_samples");
   const Eigen::VectorXd mu = gmm.mean();
   const Eigen::MatrixXd cov = gmm.covariance();
   const double span = 4.0;
