@@ -51,10 +51,10 @@ expect2() {  # expect2 <pattern> <args...>
   grep -q -- "$pat" "$tmp/e.log" || { cat "$tmp/e.log"; fail "message lacks '$pat' for $*"; }
   [[ ! -e "$tmp/out.json" && ! -e "$tmp/out.csv" ]] || fail "output written for $*"
 }
-sed 's/rows: 16/rows: 0/' "$src/data/arch/default.yaml" > "$tmp/bad-arch.yaml"
+sed -e 's/rows: 16/rows: 0/' -e "s|tech: .*|tech: $src/data/tech/45nm.json|" "$src/data/arch/default.yaml" > "$tmp/bad-arch.yaml"
 expect2 "bad-arch.yaml" --arch "$tmp/bad-arch.yaml"
 expect2 "array.rows" --arch "$tmp/bad-arch.yaml"
-sed 's/weight_bytes: 65536/weight_bytes: 64/' "$src/data/arch/default.yaml" > "$tmp/tiny.yaml"
+sed -e 's/weight_bytes: 65536/weight_bytes: 64/' -e "s|tech: .*|tech: $src/data/tech/45nm.json|" "$src/data/arch/default.yaml" > "$tmp/tiny.yaml"
 expect2 "buffers.weight_bytes" --arch "$tmp/tiny.yaml"
 printf 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\nc1, 4, 4, 7, 7, 3, 8, 1,\n' > "$tmp/big-kernel.csv"
 expect2 "big-kernel.csv" --topology "$tmp/big-kernel.csv"

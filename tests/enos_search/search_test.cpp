@@ -195,16 +195,19 @@ TEST(Energy, OneHotAlphaGivesTheCostModelEnergy) {
   net->set_energies(cfg, table);
   const auto cands = all_candidates();
   for (size_t k = 0; k < cands.size(); ++k) {
-    double want = 0;
+    double want = net->vector_energy_pj();  // the program's vector-unit ops (operator-independent)
     torch::NoGradGuard ng;
-    for (auto& L : net->layers) {
+    for (size_t l = 0; l < net->layers.size(); ++l) {
+      auto& L = net->layers[l];
       // the layer's own list (XNOR is not offered at the classifier: its first candidate stands in there)
       size_t j = 0;
       for (size_t i = 0; i < L->cands.size(); ++i)
         if (L->cands[i].op == cands[k].op && L->cands[i].mode == cands[k].mode) j = i;
       L->alpha.zero_();
       L->alpha[static_cast<int64_t>(j)] = 60.0;  // softmax one-hot to ~1e-26
-      want += accel::layer_energy_pj(cfg, table, L->shape, L->cands[j].op, L->cands[j].mode, L->cim[j]);
+      // each layer under its placement in the program plan (resident activations, pinned constants)
+      want += accel::layer_energy_pj(cfg, table, L->shape, L->cands[j].op, L->cands[j].mode, L->cim[j],
+                                     net->layer_place[l]);
     }
     const double got = net->expected_energy().item<double>();
     EXPECT_NEAR(got, want, 1e-5 * want) << candidate_name(cands[k]);

@@ -59,7 +59,7 @@ for a in ["4x4", "8x8"]:
     for s in [1, 2]:
         r = json.load(open(f"ref-{a}-{s}.json"))
         t = r["totals"]
-        print(f"{i},p{i:03d}-array{a}-seed{s},0,{a},{s},done,{t['cycles']},{json.dumps(t['energy_pj'])},{json.dumps(t['components_pj']['dma'])},{r['check']}")
+        print(f"{i},p{i:03d}-array{a}-seed{s},0,{a},{s},done,{t['cycles']},{json.dumps(t['energy_pj'])},{json.dumps(t['components_pj']['dram'])},{r['check']}")
         i += 1
 EOF
 # energy_pj: both sides print the shortest round-trip decimal of the same double (nlohmann / python json).
