@@ -147,7 +147,7 @@ std::string find_prefix() {
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) starts.push_back(exe);
   for (const fs::path& s : starts) {
-    fs::path dir = fs::absolute(s, ec).parent_path();
+    fs::path dir = fs::absolute(s, ec).lexically_normal().parent_path();
     for (int up = 0; up < 4 && !dir.empty(); ++up, dir = dir.parent_path()) {
       if (fs::is_regular_file(dir / CIMSIM_REL_DATA_DIR / "tech" / "45nm.json", ec)) return dir.string();
       if (dir == dir.root_path()) break;

@@ -26,7 +26,7 @@ sc_core::sc_time checked_period(const EnergyTable& t, const std::string& who) {
   const double units = period_s / res_s;
   if (!(units >= 1.0 - 1e-9) || std::abs(units - std::round(units)) > 1e-6 * units) {
     std::ostringstream os;
-    os << who << ": clock period " << sc_core::sc_time(period_s, sc_core::SC_SEC).to_string() << " (clock_hz "
+    os << who << ": clock period " << period_s * 1e9 << " ns (clock_hz "
        << t.clock_hz() << " from " << t.origin() << ") is not a whole multiple of the SystemC time resolution "
        << sc_core::sc_get_time_resolution().to_string()
        << "; call sc_core::sc_set_time_resolution() with a finer resolution (e.g. 1 ps) before creating any sc_time";
