@@ -32,7 +32,7 @@ install(TARGETS ${_cimsim_targets} EXPORT cimsimTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(TARGET cimsim)
-  install(TARGETS cimsim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(TARGETS cimsim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} OPTIONAL)
 endif()
 
 # Headers: the models, SoC pieces and drivers; not the testbench assembly (accel/soc.hpp) nor the ENOS search
