@@ -11,14 +11,7 @@ using namespace reg;
 std::vector<RegisterDef> register_map() {
   std::vector<RegisterDef> m;
   auto add = [&m](const char* name, uint32_t off, Access a, uint32_t reset, uint32_t mask, const char* doc) {
-    RegisterDef d;
-    d.name = name;
-    d.offset = off;
-    d.access = a;
-    d.reset = reset;
-    d.write_mask = mask;
-    d.doc = doc;
-    m.push_back(std::move(d));
+    m.push_back(RegisterDef{name, off, a, reset, mask, doc, {}, {}, {}});
   };
   add("ID", ID, Access::RO, kIdValue, 0, "identification 'MC2R'");
   add("CTRL", CTRL, Access::RW, 0, 0x7, "bit0 START (self-clearing), bit1 SOFT_RESET, bit2 DMA_EN");

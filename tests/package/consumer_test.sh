@@ -31,5 +31,6 @@ cmake --install "$tmp/consumer" --prefix "$prefix" >/dev/null
 # run the installed consumer from elsewhere, with no data override: the library finds <prefix>/share/cimsim
 cd "$tmp"
 env -u CIMSIM_DATA -u CIMSIM_TECH SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1 "$prefix/bin/plug_into_your_soc" | tee "$tmp/run.log"
-grep -q "energy table: $prefix/share/cimsim/tech/45nm.json" "$tmp/run.log" || fail "energy table not from the prefix"
+grep -q "energy table (found by the library): $prefix/share/cimsim/tech/45nm.json" "$tmp/run.log" ||
+  fail "the library did not find the energy table under the prefix"
 echo "consumer OK"
