@@ -69,5 +69,6 @@ foreach(tgt cimsim_mc2ram_sw cimsim_diag cimsim_accel_sw cimsim_accel cimsim_acc
 endforeach()
 # relocatable: the prefix is taken relative to the .pc file's own folder
 file(RELATIVE_PATH _pc_up "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+string(REGEX REPLACE "/$" "" _pc_up "${_pc_up}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/cimsim.pc.in ${PROJECT_BINARY_DIR}/cimsim.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cimsim.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
