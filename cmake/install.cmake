@@ -8,22 +8,36 @@
 #                               firmware driver sources (share/cimsim/firmware)
 include(CMakePackageConfigHelpers)
 
-# name in the cimsim:: namespace for every installed library
-set(_cimsim_exports
-  cimsim_core:core cimsim_soc:soc
-  cimsim_accel_datapath:accel_datapath cimsim_accel_regs:accel_regs cimsim_accel:accel
-  cimsim_mc2ram_datapath:mc2ram_datapath cimsim_mc2ram:mc2ram
-  cimsim_accel_sw:accel_driver cimsim_diag:diag cimsim_mc2ram_sw:mc2ram_driver cimsim_fw:firmware)
+# The installed libraries: the public ones below and every cimsim_* library they link (found by walking the
+# link graph, so a new internal library is exported without editing this list). Export names drop "cimsim_";
+# the drivers get clearer names.
+set(_todo cimsim_core cimsim_soc cimsim_accel cimsim_mc2ram cimsim_accel_sw cimsim_mc2ram_sw cimsim_fw)
 set(_cimsim_targets)
-foreach(pair ${_cimsim_exports})
-  string(REPLACE ":" ";" pair "${pair}")
-  list(GET pair 0 tgt)
-  list(GET pair 1 exp)
-  if(TARGET ${tgt})
-    set_target_properties(${tgt} PROPERTIES EXPORT_NAME ${exp})
-    list(APPEND _cimsim_targets ${tgt})
-    add_library(cimsim::${exp} ALIAS ${tgt})
+while(_todo)
+  list(POP_FRONT _todo tgt)
+  if(NOT TARGET ${tgt} OR tgt IN_LIST _cimsim_targets)
+    continue()
   endif()
+  list(APPEND _cimsim_targets ${tgt})
+  get_target_property(_libs ${tgt} LINK_LIBRARIES)
+  foreach(lib ${_libs})
+    if(lib MATCHES "^cimsim_[A-Za-z0-9_]+$")
+      list(APPEND _todo ${lib})
+    endif()
+  endforeach()
+endwhile()
+set(_cimsim_rename cimsim_accel_sw:accel_driver cimsim_mc2ram_sw:mc2ram_driver cimsim_fw:firmware)
+foreach(tgt ${_cimsim_targets})
+  string(REGEX REPLACE "^cimsim_" "" exp ${tgt})
+  foreach(pair ${_cimsim_rename})
+    string(REPLACE ":" ";" pair "${pair}")
+    list(GET pair 0 from)
+    if(from STREQUAL tgt)
+      list(GET pair 1 exp)
+    endif()
+  endforeach()
+  set_target_properties(${tgt} PROPERTIES EXPORT_NAME ${exp})
+  add_library(cimsim::${exp} ALIAS ${tgt})
 endforeach()
 
 install(TARGETS ${_cimsim_targets} EXPORT cimsimTargets
@@ -59,14 +73,15 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/cimsimConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/cimsimConfig.cmake ${PROJECT_BINARY_DIR}/cimsimConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cimsim)
 
-# pkg-config: one package, every model library (static archives: dependencies listed in Requires/Libs).
-set(_pc_libs "")
-foreach(tgt cimsim_mc2ram_sw cimsim_diag cimsim_accel_sw cimsim_accel cimsim_accel_regs cimsim_accel_datapath
-        cimsim_mc2ram cimsim_mc2ram_datapath cimsim_soc cimsim_core)
-  if(TARGET ${tgt})
+# pkg-config: one package, every model and driver library (static archives, in a link group so their order
+# does not matter).
+set(_pc_libs " -Wl,--start-group")
+foreach(tgt ${_cimsim_targets})
+  if(NOT tgt STREQUAL "cimsim_fw")
     string(APPEND _pc_libs " -l${tgt}")
   endif()
 endforeach()
+string(APPEND _pc_libs " -Wl,--end-group")
 # relocatable: the prefix is taken relative to the .pc file's own folder
 file(RELATIVE_PATH _pc_up "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 string(REGEX REPLACE "/$" "" _pc_up "${_pc_up}")
