@@ -172,7 +172,7 @@ std::string traces_dir() {
   static const std::string prefix = find_prefix();
   const fs::path tree = fs::path(prefix) / (CIMSIM_REL_DATA_DIR "-traces");
   std::error_code ec;
-  if (!prefix.empty() && fs::is_directory(tree, ec)) return tree.string();
+  if (!prefix.empty() && fs::is_directory(tree, ec)) return fs::canonical(tree, ec).string();
   return "traces";
 }
 
