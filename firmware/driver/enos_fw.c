@@ -34,7 +34,7 @@ void enos_encode_descriptor(const enos_layer_t *l, uint8_t *rec) {
   PUT(KIND, l->kind);
   PUT(OP, l->op);
   PUT(MODE, l->mode);
-  PUT(FLAGS, l->relu ? 1u : 0u);
+  PUT(FLAGS, (uint32_t)l->flags | (l->relu ? ENOS_DESC_FLAG_RELU : 0u));
   PUT(N, l->n);
   PUT(CIN, l->cin);
   PUT(H, l->h);
@@ -54,10 +54,23 @@ void enos_encode_descriptor(const enos_layer_t *l, uint8_t *rec) {
   PUT(SEED, l->seed);
   PUT(INPUT_ADDR, l->input_addr);
   PUT(OUTPUT_ADDR, l->output_addr);
-  PUT(WEIGHT_ADDR, l->weight_addr);
-  PUT(MULT_ADDR, l->mult_addr);
-  PUT(SHIFT_ADDR, l->shift_addr);
-  PUT(BIAS_ADDR, l->bias_addr);
+  if (l->kind >= ENOS_KIND_MAXPOOL) { /* vector kinds: second input and rescale pairs in the constant slots */
+    PUT(WEIGHT_ADDR, l->input2_addr);
+    put(rec, ENOS_DESC_MULT_ADDR_OFF, 4u, (uint32_t)l->vmult[0]);
+    put(rec, ENOS_DESC_MULT_ADDR_OFF + 4u, 4u, (uint32_t)l->vmult[1]);
+    put(rec, ENOS_DESC_SHIFT_ADDR_OFF, 4u, (uint32_t)l->vshift[0]);
+    put(rec, ENOS_DESC_SHIFT_ADDR_OFF + 4u, 4u, (uint32_t)l->vshift[1]);
+  } else {
+    PUT(WEIGHT_ADDR, l->weight_addr);
+    PUT(MULT_ADDR, l->mult_addr);
+    PUT(SHIFT_ADDR, l->shift_addr);
+    PUT(BIAS_ADDR, l->bias_addr);
+  }
+  PUT(WBUF_OFF, l->wbuf_off);
+  PUT(STAGE_OFF, l->stage_off);
+  PUT(STAGE_BYTES, l->stage_bytes);
+  PUT(IN_CTOTAL, l->in_ctotal);
+  PUT(OUT_CTOTAL, l->out_ctotal);
 }
 
 int enos_start(enos_dev_t *dev, uint64_t desc_addr, uint32_t count) {

@@ -1,12 +1,22 @@
 // Shared part of both accelerator abstraction levels: CSRs, descriptor fetch, DMA, bookkeeping.
 #include "cimsim/accel/accelerator_base.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "cimsim/accel/datapath.hpp"
 #include "cimsim/core/error.hpp"
 
 namespace cimsim::accel {
+
+namespace {
+std::string hex_addr(uint64_t a) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(a));
+  return b;
+}
+}  // namespace
 
 AcceleratorBase::AcceleratorBase(sc_core::sc_module_name name, const ArrayConfig& cfg, const EnergyTable& table)
     : sc_module(name),
@@ -15,10 +25,20 @@ AcceleratorBase::AcceleratorBase(sc_core::sc_module_name name, const ArrayConfig
       irq("irq"),
       cfg_(ArrayConfig::with_table(cfg, table)),
       table_(table),
-      period_(sc_core::sc_time(1.0 / table.clock_hz(), sc_core::SC_SEC)),
+      period_(sc_core::sc_time(1.0 / (cfg.clock_hz > 0 ? cfg.clock_hz : table.clock_hz()), sc_core::SC_SEC)),
       regs_(std::string(this->name())) {
+  {
+    const double want_s = 1.0 / (cfg.clock_hz > 0 ? cfg.clock_hz : table.clock_hz());
+    const double res_s = sc_core::sc_get_time_resolution().to_seconds();
+    if (period_ == sc_core::SC_ZERO_TIME || std::abs(period_.to_seconds() - want_s) > 1e-6 * want_s)
+      throw ConfigError(std::string(this->name()) + ": the clock period " + std::to_string(want_s * 1e12) +
+                        " ps is not a whole number of time-resolution steps (" + std::to_string(res_s * 1e12) +
+                        " ps); choose a finer sc_set_time_resolution before elaboration or another clock");
+  }
   if (const std::string why = cfg_.check(); !why.empty()) throw ConfigError(std::string(this->name()) + ": " + why);
   require_cost_entries(table_);
+  abuf_.assign(static_cast<size_t>(cfg_.act_buffer_bytes), 0);
+  wbuf_.assign(static_cast<size_t>(cfg_.weight_buffer_bytes), 0);
   csr.register_b_transport(this, &AcceleratorBase::b_transport);
   csr.register_transport_dbg(this, &AcceleratorBase::transport_dbg);
   dma.register_invalidate_direct_mem_ptr(this, &AcceleratorBase::invalidate_direct_mem_ptr);
@@ -155,7 +175,15 @@ bool AcceleratorBase::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* d
     gp.set_dmi_allowed(false);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     dma->b_transport(gp, delay);
-    if (!gp.is_response_ok()) return false;
+    if (!gp.is_response_ok()) {
+      dma_incomplete_ = gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE;
+      if (dma_incomplete_)
+        SC_REPORT_WARNING(name(), ("DMA target at " + hex_addr(addr + done) +
+                                   " left the response status at TLM_INCOMPLETE_RESPONSE (it never sets it); the "
+                                   "transfer is reported as dma_error")
+                                      .c_str());
+      return false;
+    }
     if (gp.is_dmi_allowed()) {
       tlm::tlm_dmi d;
       gp.set_address(addr + done);
@@ -183,44 +211,119 @@ ErrorCode AcceleratorBase::fetch_descriptor(uint32_t index, Descriptor& out, sc_
   return check_hardware_limits(out);
 }
 
+namespace {
+// Bytes of an n x c x h x w slice of a tensor with `ctotal` channels per image: from the first to one past the
+// last element.
+int64_t slice_extent(int n, int ctotal, int c, int64_t hw) {
+  return ((static_cast<int64_t>(n) - 1) * ctotal + c) * hw;
+}
+}  // namespace
+
+bool AcceleratorBase::read_operand(bool on_chip, uint64_t addr, int ctotal, int c, const LayerShape& s,
+                                   std::vector<int8_t>& dst, sc_core::sc_time& delay) {
+  const int64_t hw = static_cast<int64_t>(s.h) * s.w;
+  const int64_t img = c * hw;
+  dst.resize(static_cast<size_t>(s.n * img));
+  for (int n = 0; n < s.n; ++n) {
+    const uint64_t src = addr + static_cast<uint64_t>(n) * static_cast<uint64_t>(ctotal) * static_cast<uint64_t>(hw);
+    int8_t* out = dst.data() + n * img;
+    if (on_chip) {
+      std::memcpy(out, abuf_.data() + src, static_cast<size_t>(img));
+    } else if (!dma_read(src, out, static_cast<uint64_t>(img), delay)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 ErrorCode AcceleratorBase::load_layer(const Descriptor& d, LoadedLayer& L, sc_core::sc_time& delay) {
   const LayerShape& s = d.shape;
+  const bool vec = is_vector_kind(s.kind);
   L.desc = d;
   L.params.shape = s;
   L.params.op = d.op;
   L.params.mode = d.mode;
   L.params.cim = d.cim;
   L.params.rq.relu = d.relu;
-  std::vector<uint8_t> packed(d.weight_bytes);
-  if (!dma_read(d.weight_addr, packed.data(), packed.size(), delay)) return ErrorCode::DmaError;
-  const size_t co = static_cast<size_t>(s.cout);
-  L.params.rq.mult.resize(co);
-  L.params.rq.shift.resize(co);
-  L.params.rq.bias.resize(co);
-  if (!dma_read(d.mult_addr, L.params.rq.mult.data(), co * 4, delay) ||
-      !dma_read(d.shift_addr, L.params.rq.shift.data(), co * 4, delay) ||
-      !dma_read(d.bias_addr, L.params.rq.bias.data(), co * 4, delay))
-    return ErrorCode::DmaError;
-  L.input.resize(static_cast<size_t>(s.input_elems()));
-  if (!dma_read(d.input_addr, L.input.data(), L.input.size(), delay)) return ErrorCode::DmaError;
   try {
-    L.params.weights = unpack_weights(d.op, packed.data(), packed.size(), s.cout, s.reduction());
+    L.cost = layer_cost(cfg_, s, d.op, d.mode, d.cim, placement_of(d, cfg_));
+  } catch (const BufferOverflowError&) {
+    return ErrorCode::BufferOverflow;
   } catch (const std::exception&) {
     return ErrorCode::BadParams;
+  }
+  if (vec) {
+    const int nrq = s.kind == LayerKind::Copy ? 1 : s.kind == LayerKind::Add ? 2 : 0;
+    L.params.weights.clear();
+    L.params.rq.mult.assign(d.vmult, d.vmult + nrq);
+    L.params.rq.shift.assign(d.vshift, d.vshift + nrq);
+    L.params.rq.bias.clear();
+  } else {
+    const size_t co = static_cast<size_t>(s.cout);
+    std::vector<uint8_t> packed(d.weight_bytes);
+    L.params.rq.mult.resize(co);
+    L.params.rq.shift.resize(co);
+    L.params.rq.bias.resize(co);
+    if (d.w_resident) {  // constants pinned by an earlier run: [packed][mult][shift][bias] at wbuf_off
+      const uint8_t* w = wbuf_.data() + d.wbuf_off;
+      std::memcpy(packed.data(), w, packed.size());
+      std::memcpy(L.params.rq.mult.data(), w + packed.size(), co * 4);
+      std::memcpy(L.params.rq.shift.data(), w + packed.size() + co * 4, co * 4);
+      std::memcpy(L.params.rq.bias.data(), w + packed.size() + co * 8, co * 4);
+    } else {
+      if (!dma_read(d.weight_addr, packed.data(), packed.size(), delay)) return ErrorCode::DmaError;
+      if (!dma_read(d.mult_addr, L.params.rq.mult.data(), co * 4, delay) ||
+          !dma_read(d.shift_addr, L.params.rq.shift.data(), co * 4, delay) ||
+          !dma_read(d.bias_addr, L.params.rq.bias.data(), co * 4, delay))
+        return ErrorCode::DmaError;
+      if (d.w_pin) {
+        uint8_t* w = wbuf_.data() + d.wbuf_off;
+        std::memcpy(w, packed.data(), packed.size());
+        std::memcpy(w + packed.size(), L.params.rq.mult.data(), co * 4);
+        std::memcpy(w + packed.size() + co * 4, L.params.rq.shift.data(), co * 4);
+        std::memcpy(w + packed.size() + co * 8, L.params.rq.bias.data(), co * 4);
+      }
+    }
+    try {
+      L.params.weights = unpack_weights(d.op, packed.data(), packed.size(), s.cout, s.reduction());
+    } catch (const std::exception&) {
+      return ErrorCode::BadParams;
+    }
   }
   if (!L.params.check().empty()) return ErrorCode::BadParams;
-  L.output.assign(static_cast<size_t>(s.outputs()), 0);
-  try {
-    L.cost = layer_cost(cfg_, s, d.op, d.mode, d.cim);
-  } catch (const std::exception&) {
-    return ErrorCode::BadParams;
+  const int in_ct = d.in_ctotal ? d.in_ctotal : s.cin;
+  if (!read_operand(d.in_act, d.input_addr, in_ct, s.cin, s, L.input, delay)) return ErrorCode::DmaError;
+  if (s.kind == LayerKind::Add) {
+    if (!read_operand(d.in2_act, d.input2_addr, in_ct, s.cin, s, L.input2, delay)) return ErrorCode::DmaError;
+  } else {
+    L.input2.clear();
   }
+  L.output.assign(static_cast<size_t>(s.outputs()), 0);
   return ErrorCode::None;
 }
 
+void AcceleratorBase::compute_layer(LoadedLayer& L) {
+  if (is_vector_kind(L.params.shape.kind))
+    run_vector(L.params, L.input.data(), L.input2.empty() ? nullptr : L.input2.data(), L.output.data());
+  else
+    run_layer(L.params, L.input.data(), L.output.data());
+}
+
 ErrorCode AcceleratorBase::store_output(const LoadedLayer& L, sc_core::sc_time& delay) {
-  return dma_write(L.desc.output_addr, L.output.data(), L.output.size(), delay) ? ErrorCode::None
-                                                                                 : ErrorCode::DmaError;
+  const LayerShape& s = L.params.shape;
+  const Descriptor& d = L.desc;
+  const int64_t hw = static_cast<int64_t>(s.out_h()) * s.out_w();
+  const int64_t img = static_cast<int64_t>(s.cout) * hw;
+  const int64_t ct = d.out_ctotal ? d.out_ctotal : s.cout;
+  for (int n = 0; n < s.n; ++n) {
+    const uint64_t dst = d.output_addr + static_cast<uint64_t>(n * ct * hw);
+    const int8_t* src = L.output.data() + n * img;
+    if (d.out_act)
+      std::memcpy(abuf_.data() + dst, src, static_cast<size_t>(img));
+    else if (!dma_write(dst, src, static_cast<uint64_t>(img), delay))
+      return ErrorCode::DmaError;
+  }
+  return ErrorCode::None;
 }
 
 void AcceleratorBase::begin_run() {
@@ -234,17 +337,30 @@ void AcceleratorBase::begin_run() {
 void AcceleratorBase::set_current_layer(uint32_t index) { regs_.set(reg::CUR_LAYER, index); }
 
 ErrorCode AcceleratorBase::check_hardware_limits(const Descriptor& d) const {
+  const LayerShape& s = d.shape;
   if (d.mode == Mode::Cim && d.cim.rows > cfg_.cim_rows) return ErrorCode::BadParams;
-  const int64_t wbytes = static_cast<int64_t>(d.weight_bytes) + int64_t{kRequantBytesPerChannel} * d.shape.cout;
-  if (wbytes > cfg_.weight_buffer_bytes) return ErrorCode::BufferOverflow;
-  if (d.shape.input_elems() + d.shape.outputs() > cfg_.act_buffer_bytes) return ErrorCode::BufferOverflow;
+  const int64_t ab = cfg_.act_buffer_bytes, wb = cfg_.weight_buffer_bytes;
+  auto in_ab = [ab](uint64_t off, int64_t extent) {
+    return off <= static_cast<uint64_t>(ab) && extent <= ab - static_cast<int64_t>(off);
+  };
+  const int64_t in_hw = static_cast<int64_t>(s.h) * s.w, out_hw = static_cast<int64_t>(s.out_h()) * s.out_w();
+  const int in_ct = d.in_ctotal ? d.in_ctotal : s.cin, out_ct = d.out_ctotal ? d.out_ctotal : s.cout;
+  if (d.in_act && !in_ab(d.input_addr, slice_extent(s.n, in_ct, s.cin, in_hw))) return ErrorCode::BadAddress;
+  if (s.kind == LayerKind::Add && d.in2_act && !in_ab(d.input2_addr, slice_extent(s.n, in_ct, s.cin, in_hw)))
+    return ErrorCode::BadAddress;
+  if (d.out_act && !in_ab(d.output_addr, slice_extent(s.n, out_ct, s.cout, out_hw))) return ErrorCode::BadAddress;
+  if (!in_ab(d.stage_off, d.stage_bytes)) return ErrorCode::BadAddress;
+  if (d.wbuf_off > wb) return ErrorCode::BadAddress;
+  if ((d.w_pin || d.w_resident) &&
+      static_cast<int64_t>(d.weight_bytes) + int64_t{kRequantBytesPerChannel} * s.cout > wb - d.wbuf_off)
+    return ErrorCode::BadAddress;
   return ErrorCode::None;
 }
 
 void AcceleratorBase::layer_done(uint32_t index, const LoadedLayer& L, int64_t cycles) {
   const int ledger_layer = ledger_layer_base_ + static_cast<int>(index);
   EnergyLedger one;
-  L.cost.charge(one, table_, cfg_, L.params, ledger_layer);
+  L.cost.charge(one, table_, ledger_layer);
   ledger_.merge(one);
   LayerRecord r;
   r.cycles = cycles;

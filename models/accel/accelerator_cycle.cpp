@@ -85,11 +85,13 @@ const char* AcceleratorCycle::state_name(State s) {
   switch (s) {
     case State::Idle: return "IDLE";
     case State::FetchDesc: return "FETCH_DESC";
-    case State::DmaIn: return "DMA_IN";
+    case State::Load: return "LOAD";
     case State::LoadW: return "LOAD_W";
     case State::Fill: return "FILL";
     case State::Compute: return "COMPUTE";
-    case State::Writeback: return "WRITEBACK";
+    case State::Vector: return "VECTOR";
+    case State::Stall: return "STALL";
+    case State::Store: return "STORE";
     case State::Done: return "DONE";
     case State::Error: return "ERROR";
   }
@@ -99,28 +101,38 @@ const char* AcceleratorCycle::state_name(State s) {
 AcceleratorCycle::AcceleratorCycle(sc_core::sc_module_name name, const ArrayConfig& cfg, const EnergyTable& table,
                                    sc_core::sc_trace_file* tf)
     : AcceleratorBase(name, cfg, table),
-      clk("clk", sc_core::sc_time(1.0 / table.clock_hz(), sc_core::SC_SEC)),
+      clk_in("clk_in"),
       start("start"),
       busy("busy"),
       done("done"),
       array("array", cfg_) {
   xrow_.assign(static_cast<size_t>(array.max_rows()), 0);
   partial_.assign(static_cast<size_t>(array.max_cols()), 0);
+  // A visible clock for the trace, when the period has two representable phases (else the trace shows states
+  // only and the model stays self-timed).
+  if (tf && period_ >= sc_core::sc_get_time_resolution() * 2.0)
+    own_clk_ = std::make_unique<sc_core::sc_clock>("clk", period_);
   SC_HAS_PROCESS(AcceleratorCycle);
-  SC_METHOD(tick);
-  sensitive << clk.posedge_event();
-  dont_initialize();
+  SC_METHOD(clock_proc);
+  SC_THREAD(dma_thread);
   if (tf) trace(tf);
+}
+
+void AcceleratorCycle::end_of_elaboration() {
+  AcceleratorBase::end_of_elaboration();
+  external_ = clk_in.size() > 0;
+  self_timed_ = !external_ && !own_clk_;
 }
 
 void AcceleratorCycle::trace(sc_core::sc_trace_file* tf) {
   const std::string p = std::string(name()) + ".";
-  sc_core::sc_trace(tf, clk, p + "clk");
+  if (own_clk_) sc_core::sc_trace(tf, *own_clk_, p + "clk");
   sc_core::sc_trace(tf, start, p + "start");
   sc_core::sc_trace(tf, busy, p + "busy");
   sc_core::sc_trace(tf, done, p + "done");
   sc_core::sc_trace(tf, tr_state_, p + "state", 4);
   sc_core::sc_trace(tf, tr_layer_, p + "layer", 16);
+  sc_core::sc_trace(tf, tr_band_, p + "band", 16);
   sc_core::sc_trace(tf, tr_op_, p + "op", 4);
   sc_core::sc_trace(tf, tr_mode_, p + "mode", 1);
   sc_core::sc_trace(tf, tr_dma_, p + "dma_active");
@@ -133,60 +145,153 @@ double AcceleratorCycle::utilisation() const {
   return cap > 0 ? static_cast<double>(mac_issue_) / cap : 0.0;
 }
 
+void AcceleratorCycle::on_start() {
+  start_pending_ = true;
+  wake_ev_.notify(sc_core::SC_ZERO_TIME);
+}
+
+// ---- DMA engine: every bus access of the cycle-level model happens here, in thread context ----
+
+void AcceleratorCycle::post_dma(int job) {
+  dma_job_ = job;
+  dma_pending_ = true;
+  dma_req_ev_.notify();
+}
+
+void AcceleratorCycle::dma_thread() {
+  for (;;) {
+    sc_core::wait(dma_req_ev_);
+    // Annotated bus delays are not added: DMA time is the cost model's (a target that calls wait() takes
+    // simulated time here, during which the FSM waits without counting cycles).
+    sc_core::sc_time bus = sc_core::SC_ZERO_TIME;
+    if (dma_job_ == 1) {
+      dma_err_ = fetch_descriptor(layer_, desc_, bus);
+      if (dma_err_ == ErrorCode::None) dma_err_ = load_layer(desc_, L_, bus);
+    } else {
+      dma_err_ = store_output(L_, bus);
+    }
+    dma_pending_ = false;
+    dma_done_ev_.notify();
+  }
+}
+
+// ---- clocking ----
+
+bool AcceleratorCycle::resume_dma() {
+  while (wait_for_dma_) {
+    if (dma_pending_) {
+      in_dma_wait_ = true;
+      next_trigger(dma_done_ev_);
+      return false;
+    }
+    const int cont = wait_for_dma_;
+    wait_for_dma_ = 0;
+    if (dma_err_ != ErrorCode::None)
+      fail(cont == 1 ? dma_err_ : ErrorCode::DmaError);
+    else if (cont == 1)
+      after_fetch();
+    else
+      end_layer();
+  }
+  return true;
+}
+
+void AcceleratorCycle::clock_proc() {
+  const bool resumed = in_dma_wait_;  // woken by the DMA thread, not by a clock edge
+  in_dma_wait_ = false;
+  if (!resumed && running_) {
+    ++edges_;
+    tick();
+  }
+  if (!resume_dma()) return;
+  if (!running_) {
+    if (!start_pending_) return next_trigger(wake_ev_);
+    running_ = true;  // the run starts at the next clock edge
+  }
+  // The next active edge; self-timed, a fixed-length phase without per-cycle work is evaluated once, at its
+  // last edge (the skipped edges are counted exactly as if evaluated).
+  int64_t skip = 0;
+  if (self_timed_ && remaining_ > 1 &&
+      (state_ == State::FetchDesc || state_ == State::Load || state_ == State::Store || state_ == State::Stall ||
+       state_ == State::Vector)) {
+    skip = remaining_ - 1;
+    edges_ += static_cast<uint64_t>(skip);
+    busy_edges_ += static_cast<uint64_t>(skip);
+    layer_cycles_ += skip;
+    remaining_ = 1;
+  }
+  if (external_) return next_trigger(clk_in->posedge_event());
+  if (own_clk_) return next_trigger(own_clk_->posedge_event());
+  next_trigger(period_ * static_cast<double>(skip + 1));
+}
+
 void AcceleratorCycle::enter(State s, int64_t cycles) {
   state_ = s;
   remaining_ = cycles;
   tr_state_ = static_cast<int>(s);
-  tr_dma_ = s == State::FetchDesc || s == State::DmaIn || s == State::Writeback;
+  tr_dma_ = s == State::FetchDesc || s == State::Load || s == State::Store || s == State::Stall;
 }
 
 void AcceleratorCycle::begin_layer() {
   set_current_layer(layer_);
   tr_layer_ = static_cast<int>(layer_);
+  tr_band_ = 0;
   layer_cycles_ = 0;
-  enter(State::FetchDesc, ceil_div(kDescriptorBytes, cfg_.dma_bytes_per_cycle) + kLayerSetupCycles);
-  // The descriptor is fetched in the first cycle of FETCH_DESC; decode/validation errors end the run there.
-  sc_core::sc_time bus = sc_core::SC_ZERO_TIME;
-  err_ = fetch_descriptor(layer_, desc_, bus);
-  if (err_ == ErrorCode::None) {
-    tr_op_ = static_cast<int>(desc_.op);
-    tr_mode_ = static_cast<int>(desc_.mode);
-  }
+  // The descriptor and the operands are fetched by the DMA thread during FETCH_DESC; decode/validation errors
+  // end the run at its last cycle.
+  enter(State::FetchDesc, (kDescriptorBytes + cfg_.dma_bytes_per_cycle - 1) / cfg_.dma_bytes_per_cycle +
+                              kLayerSetupCycles);
+  post_dma(1);
 }
 
 void AcceleratorCycle::after_fetch() {
-  sc_core::sc_time bus = sc_core::SC_ZERO_TIME;
-  const ErrorCode e = load_layer(desc_, L_, bus);
-  if (e != ErrorCode::None) return fail(e);
+  plan_ = L_.cost;
+  tr_op_ = static_cast<int>(desc_.op);
+  tr_mode_ = static_cast<int>(desc_.mode);
   const LayerShape& s = L_.params.shape;
+  vec_ = is_vector_kind(s.kind);
   cim_ = L_.params.mode == Mode::Cim;
   G_ = s.groups;
   cog_ = s.cout / s.groups;
   K_ = s.reduction();
   OH_ = s.out_h();
   OW_ = s.out_w();
-  P_ = static_cast<int64_t>(s.n) * OH_ * OW_;
-  if (!cim_) {
-    col_tiles_ = ceil_div(cog_, cfg_.cols);
-    tile_rows_ = cfg_.rows;
-  } else {
-    col_tiles_ = ceil_div(cog_, cfg_.cim_cols);
-    tile_rows_ = L_.params.cim.rows;
-    conv_ = static_cast<int64_t>(L_.params.cim.adc_bits) * cfg_.adc_cycles_per_bit;
-    chunks_ = cim_num_chunks(L_.params.cim, K_);
+  if (!vec_) {
+    if (!cim_) {
+      col_tiles_ = ceil_div(cog_, cfg_.cols);
+      tile_rows_ = cfg_.rows;
+    } else {
+      col_tiles_ = ceil_div(cog_, cfg_.cim_cols);
+      tile_rows_ = L_.params.cim.rows;
+      conv_ = static_cast<int64_t>(L_.params.cim.adc_bits) * cfg_.adc_cycles_per_bit;
+      chunks_ = cim_num_chunks(L_.params.cim, K_);
+    }
+    row_tiles_ = ceil_div(K_, tile_rows_);
+    acc_.assign(static_cast<size_t>(s.outputs()), 0);
   }
-  row_tiles_ = ceil_div(K_, tile_rows_);
-  acc_.assign(static_cast<size_t>(s.outputs()), 0);
+  b_ = 0;
+  begin_band();
+}
+
+void AcceleratorCycle::begin_band() {
+  tr_band_ = static_cast<int>(b_);
+  const Band& band = plan_.bands[b_];
+  const bool first_overlapped = cfg_.double_buffer && b_ == 0;
+  if ((!cfg_.double_buffer || first_overlapped) && band.load_cycles > 0) return enter(State::Load, band.load_cycles);
+  start_compute();
+}
+
+void AcceleratorCycle::start_compute() {
+  tr_band_ = static_cast<int>(b_);
+  const Band& band = plan_.bands[b_];
+  Pb_ = (band.row1 - band.row0) * OW_;
   g_ = ct_ = rt_ = 0;
-  enter(State::DmaIn, L_.cost.dma_in_cycles);
+  if (vec_) return enter(State::Vector, band.compute_cycles);
+  next_tile();
 }
 
 void AcceleratorCycle::next_tile() {
-  if (g_ >= G_) {
-    wb_pos_ = 0;
-    enter(State::Writeback, L_.cost.dma_out_cycles);
-    return;
-  }
+  if (g_ >= G_) return end_compute();
   const int64_t col_lanes = cim_ ? cfg_.cim_cols : cfg_.cols;
   c0_ = ct_ * col_lanes;
   cols_ = std::min(col_lanes, cog_ - c0_);
@@ -206,6 +311,30 @@ void AcceleratorCycle::next_tile() {
   }
   load_row_ = 0;
   enter(State::LoadW, rows_);
+}
+
+void AcceleratorCycle::end_compute() {
+  const Band& band = plan_.bands[b_];
+  const size_t nb = plan_.bands.size();
+  if (!cfg_.double_buffer) {
+    if (band.store_cycles > 0) return enter(State::Store, band.store_cycles);
+    if (++b_ < nb) return begin_band();
+    return finish_layer();
+  }
+  // Overlapped: this band's compute hides the next band's load and the previous band's store.
+  const int64_t next_load = b_ + 1 < nb ? plan_.bands[b_ + 1].load_cycles : 0;
+  const int64_t prev_store = b_ > 0 ? plan_.bands[b_ - 1].store_cycles : 0;
+  const int64_t stall = std::max(next_load, prev_store) - band.compute_cycles;
+  if (stall > 0) return enter(State::Stall, stall);
+  if (++b_ < nb) return start_compute();
+  if (plan_.bands.back().store_cycles > 0) return enter(State::Store, plan_.bands.back().store_cycles);
+  finish_layer();
+}
+
+void AcceleratorCycle::finish_layer() {
+  if (vec_) compute_layer(L_);  // the vector unit's results (computed as the last band drains)
+  post_dma(2);
+  wait_for_dma_ = 2;
 }
 
 void AcceleratorCycle::compute_step() {
@@ -250,12 +379,6 @@ void AcceleratorCycle::compute_step() {
   }
 }
 
-void AcceleratorCycle::writeback_step() {
-  // B output bytes per cycle leave the activation buffer for the DMA (the transfer itself is issued on the
-  // last cycle of the phase).
-  wb_pos_ = std::min<int64_t>(L_.params.shape.outputs(), wb_pos_ + cfg_.dma_bytes_per_cycle);
-}
-
 void AcceleratorCycle::requantize_pixel(int64_t base, int64_t oc0, int64_t ohw) {
   const Requant& q = L_.params.rq;
   for (int64_t c = 0; c < cols_; ++c) {
@@ -287,7 +410,6 @@ void AcceleratorCycle::end_layer() {
 }
 
 void AcceleratorCycle::tick() {
-  ++edges_;
   if (state_ == State::Idle) {
     if (pulse_done_) {
       done.write(false);
@@ -295,7 +417,10 @@ void AcceleratorCycle::tick() {
       tr_state_ = static_cast<int>(State::Idle);
     }
     if (start.read()) start.write(false);
-    if (!start_pending_) return;
+    if (!start_pending_) {
+      running_ = false;  // sleep until the next START (idle edges are not evaluated)
+      return;
+    }
     start_pending_ = false;
     start.write(true);
     busy.write(true);
@@ -312,11 +437,11 @@ void AcceleratorCycle::tick() {
   switch (state_) {
     case State::FetchDesc:
       if (--remaining_ > 0) return;
-      if (err_ != ErrorCode::None) return fail(err_);
-      return after_fetch();
-    case State::DmaIn:
+      wait_for_dma_ = 1;  // descriptor, plan and operands from the DMA thread
+      return;
+    case State::Load:
       if (--remaining_ > 0) return;
-      return next_tile();
+      return start_compute();
     case State::LoadW: {
       const int64_t oc0 = g_ * cog_ + c0_;
       array.load_row(static_cast<int>(load_row_), &L_.params.weights[static_cast<size_t>(oc0 * K_ + r0_ + load_row_)], K_);
@@ -324,15 +449,19 @@ void AcceleratorCycle::tick() {
       if (--remaining_ > 0) return;
       return enter(State::Fill, kTileFillCycles);
     }
-    case State::Fill:
+    case State::Fill: {
       if (--remaining_ > 0) return;
-      n_ = oy_ = ox_ = 0;
+      const int64_t row0 = plan_.bands[b_].row0;
+      n_ = row0 / OH_;
+      oy_ = row0 % OH_;
+      ox_ = 0;
       sub_ = 0;
-      return enter(State::Compute, cim_ ? P_ * conv_ : P_);
+      return enter(State::Compute, cim_ ? Pb_ * conv_ : Pb_);
+    }
     case State::Compute:
       compute_step();
       if (--remaining_ > 0) return;
-      if (!cim_) array.account(P_);
+      if (!cim_) array.account(Pb_);
       if (++rt_ == row_tiles_) {
         rt_ = 0;
         if (++ct_ == col_tiles_) {
@@ -341,14 +470,19 @@ void AcceleratorCycle::tick() {
         }
       }
       return next_tile();
-    case State::Writeback:
-      writeback_step();
+    case State::Vector:
       if (--remaining_ > 0) return;
-      {
-        sc_core::sc_time bus = sc_core::SC_ZERO_TIME;
-        if (store_output(L_, bus) != ErrorCode::None) return fail(ErrorCode::DmaError);
-      }
-      return end_layer();
+      return end_compute();
+    case State::Stall:
+      if (--remaining_ > 0) return;
+      if (++b_ < plan_.bands.size()) return start_compute();
+      if (plan_.bands.back().store_cycles > 0) return enter(State::Store, plan_.bands.back().store_cycles);
+      return finish_layer();
+    case State::Store:
+      if (--remaining_ > 0) return;
+      if (cfg_.double_buffer) return finish_layer();
+      if (++b_ < plan_.bands.size()) return begin_band();
+      return finish_layer();
     default:
       return;
   }

@@ -12,7 +12,7 @@ AcceleratorLt::AcceleratorLt(sc_core::sc_module_name name, const ArrayConfig& cf
 }
 
 void AcceleratorLt::thread() {
-  LoadedLayer L;
+  LoadedLayer& L = layer_;  // a member: the leak checker does not scan coroutine stacks
   for (;;) {
     sc_core::wait(start_ev_);
     qk_.reset();
@@ -27,7 +27,7 @@ void AcceleratorLt::thread() {
       err = fetch_descriptor(i, d, bus);
       if (err == ErrorCode::None) err = load_layer(d, L, bus);
       if (err != ErrorCode::None) break;
-      run_layer(L.params, L.input.data(), L.output.data());
+      compute_layer(L);
       err = store_output(L, bus);
       if (err != ErrorCode::None) break;
       qk_.inc(clock_period() * static_cast<double>(L.cost.cycles));

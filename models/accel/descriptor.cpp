@@ -3,6 +3,7 @@
 #include "cimsim/accel/descriptor.hpp"
 
 #include <climits>
+#include <algorithm>
 #include <cstring>
 
 #include "cimsim/accel/datapath.hpp"
@@ -28,6 +29,12 @@ enum : unsigned {
   kPad = 0x18, kGroups = 0x1A, kCimRows = 0x1C, kAdcBits = 0x1E,
   kAdcRange = 0x20, kWeightBytes = 0x24, kNoise = 0x28, kGain = 0x30, kSeed = 0x38,
   kIn = 0x40, kOut = 0x48, kWgt = 0x50, kMult = 0x58, kShift = 0x60, kBias = 0x68,
+  kWbufOff = 0x70, kStageOff = 0x74, kStageBytes = 0x78, kInCtotal = 0x7C, kOutCtotal = 0x7E,
+};
+// Flag bits (byte kFlags).
+enum : uint8_t {
+  kFRelu = 1u << 0, kFInAct = 1u << 1, kFIn2Act = 1u << 2, kFOutAct = 1u << 3, kFWPin = 1u << 4,
+  kFWResident = 1u << 5,
 };
 
 uint16_t u16(int v) { return static_cast<uint16_t>(v); }
@@ -45,6 +52,7 @@ const char* error_name(ErrorCode e) {
     case ErrorCode::DmaError: return "dma_error";
     case ErrorCode::BadWeightSize: return "bad_weight_size";
     case ErrorCode::BadParams: return "bad_params";
+    case ErrorCode::BadAddress: return "bad_address";
   }
   return "unknown";
 }
@@ -60,6 +68,7 @@ std::string error_message(ErrorCode e) {
     case ErrorCode::DmaError: return "DMA transfer failed (address outside memory)";
     case ErrorCode::BadWeightSize: return "weight_bytes does not match the packed weight size";
     case ErrorCode::BadParams: return "CIM or requantization parameters out of range, or bad weight code";
+    case ErrorCode::BadAddress: return "on-chip buffer offset or extent out of range";
   }
   return "unknown error code " + std::to_string(static_cast<int>(e));
 }
@@ -72,7 +81,9 @@ DescriptorBytes encode(const Descriptor& d) {
   put<uint8_t>(b, kKind, static_cast<uint8_t>(s.kind));
   put<uint8_t>(b, kOp, static_cast<uint8_t>(d.op));
   put<uint8_t>(b, kMode, static_cast<uint8_t>(d.mode));
-  put<uint8_t>(b, kFlags, d.relu ? 1 : 0);
+  put<uint8_t>(b, kFlags, static_cast<uint8_t>((d.relu ? kFRelu : 0) | (d.in_act ? kFInAct : 0) |
+                                               (d.in2_act ? kFIn2Act : 0) | (d.out_act ? kFOutAct : 0) |
+                                               (d.w_pin ? kFWPin : 0) | (d.w_resident ? kFWResident : 0)));
   put(b, kN, u16(s.n));
   put(b, kCin, u16(s.cin));
   put(b, kH, u16(s.h));
@@ -92,10 +103,23 @@ DescriptorBytes encode(const Descriptor& d) {
   put<uint64_t>(b, kSeed, d.cim.seed);
   put<uint64_t>(b, kIn, d.input_addr);
   put<uint64_t>(b, kOut, d.output_addr);
-  put<uint64_t>(b, kWgt, d.weight_addr);
-  put<uint64_t>(b, kMult, d.mult_addr);
-  put<uint64_t>(b, kShift, d.shift_addr);
-  put<uint64_t>(b, kBias, d.bias_addr);
+  if (is_vector_kind(s.kind)) {  // vector ops: second input and immediate rescale pairs in the constant fields
+    put<uint64_t>(b, kWgt, d.input2_addr);
+    put<int32_t>(b, kMult, d.vmult[0]);
+    put<int32_t>(b, kMult + 4, d.vmult[1]);
+    put<int32_t>(b, kShift, d.vshift[0]);
+    put<int32_t>(b, kShift + 4, d.vshift[1]);
+  } else {
+    put<uint64_t>(b, kWgt, d.weight_addr);
+    put<uint64_t>(b, kMult, d.mult_addr);
+    put<uint64_t>(b, kShift, d.shift_addr);
+    put<uint64_t>(b, kBias, d.bias_addr);
+  }
+  put<uint32_t>(b, kWbufOff, d.wbuf_off);
+  put<uint32_t>(b, kStageOff, d.stage_off);
+  put<uint32_t>(b, kStageBytes, d.stage_bytes);
+  put<uint16_t>(b, kInCtotal, d.in_ctotal);
+  put<uint16_t>(b, kOutCtotal, d.out_ctotal);
   return a;
 }
 
@@ -105,10 +129,16 @@ Descriptor decode(const uint8_t* b) {
   d.raw_kind = get<uint8_t>(b, kKind);
   d.raw_op = get<uint8_t>(b, kOp);
   d.raw_mode = get<uint8_t>(b, kMode);
-  d.shape.kind = static_cast<LayerKind>(d.raw_kind <= 1 ? d.raw_kind : 0);
+  d.shape.kind = static_cast<LayerKind>(d.raw_kind < kNumLayerKinds ? d.raw_kind : 0);
   d.op = static_cast<Op>(d.raw_op < kNumOps ? d.raw_op : 0);
   d.mode = static_cast<Mode>(d.raw_mode <= 1 ? d.raw_mode : 0);
-  d.relu = (get<uint8_t>(b, kFlags) & 1) != 0;
+  const uint8_t f = get<uint8_t>(b, kFlags);
+  d.relu = (f & kFRelu) != 0;
+  d.in_act = (f & kFInAct) != 0;
+  d.in2_act = (f & kFIn2Act) != 0;
+  d.out_act = (f & kFOutAct) != 0;
+  d.w_pin = (f & kFWPin) != 0;
+  d.w_resident = (f & kFWResident) != 0;
   LayerShape& s = d.shape;
   s.n = get<uint16_t>(b, kN);
   s.cin = get<uint16_t>(b, kCin);
@@ -129,17 +159,52 @@ Descriptor decode(const uint8_t* b) {
   d.cim.seed = get<uint64_t>(b, kSeed);
   d.input_addr = get<uint64_t>(b, kIn);
   d.output_addr = get<uint64_t>(b, kOut);
-  d.weight_addr = get<uint64_t>(b, kWgt);
-  d.mult_addr = get<uint64_t>(b, kMult);
-  d.shift_addr = get<uint64_t>(b, kShift);
-  d.bias_addr = get<uint64_t>(b, kBias);
+  if (is_vector_kind(d.shape.kind)) {
+    d.input2_addr = get<uint64_t>(b, kWgt);
+    d.vmult[0] = get<int32_t>(b, kMult);
+    d.vmult[1] = get<int32_t>(b, kMult + 4);
+    d.vshift[0] = get<int32_t>(b, kShift);
+    d.vshift[1] = get<int32_t>(b, kShift + 4);
+  } else {
+    d.weight_addr = get<uint64_t>(b, kWgt);
+    d.mult_addr = get<uint64_t>(b, kMult);
+    d.shift_addr = get<uint64_t>(b, kShift);
+    d.bias_addr = get<uint64_t>(b, kBias);
+  }
+  d.wbuf_off = get<uint32_t>(b, kWbufOff);
+  d.stage_off = get<uint32_t>(b, kStageOff);
+  d.stage_bytes = get<uint32_t>(b, kStageBytes);
+  d.in_ctotal = get<uint16_t>(b, kInCtotal);
+  d.out_ctotal = get<uint16_t>(b, kOutCtotal);
   return d;
+}
+
+Placement placement_of(const Descriptor& d, const ArrayConfig& cfg) {
+  Placement p;
+  p.in_dram = !d.in_act;
+  p.in2_dram = !d.in2_act;
+  p.out_dram = !d.out_act;
+  p.weights_resident = d.w_resident;
+  p.stage_bytes = d.stage_bytes;
+  p.wbuf_bytes = cfg.weight_buffer_bytes - std::min<int64_t>(d.wbuf_off, cfg.weight_buffer_bytes);
+  return p;
 }
 
 ErrorCode validate(const Descriptor& d) {
   if (d.magic != kDescriptorMagic) return ErrorCode::BadMagic;
-  if (d.raw_kind > 1 || d.raw_op >= kNumOps || d.raw_mode > 1) return ErrorCode::BadEnum;
+  if (d.raw_kind >= kNumLayerKinds || d.raw_op >= kNumOps || d.raw_mode > 1) return ErrorCode::BadEnum;
   if (!d.shape.check().empty()) return ErrorCode::BadShape;
+  if ((d.in_ctotal != 0 && d.in_ctotal < d.shape.cin) || (d.out_ctotal != 0 && d.out_ctotal < d.shape.cout))
+    return ErrorCode::BadShape;
+  if (is_vector_kind(d.shape.kind)) {
+    if (d.mode != Mode::Digital) return ErrorCode::Unsupported;
+    if (d.w_pin || d.w_resident) return ErrorCode::BadParams;
+    const int nrq = d.shape.kind == LayerKind::Copy ? 1 : d.shape.kind == LayerKind::Add ? 2 : 0;
+    for (int i = 0; i < nrq; ++i)
+      if (d.vmult[i] < 0 || d.vshift[i] < 0 || d.vshift[i] > 62) return ErrorCode::BadParams;
+    return ErrorCode::None;
+  }
+  if (d.w_pin && d.w_resident) return ErrorCode::BadParams;
   if (d.mode == Mode::Cim && !cim_supported(d.op)) return ErrorCode::Unsupported;
   if (d.mode == Mode::Cim) {
     const CimParams& c = d.cim;

@@ -8,10 +8,10 @@ namespace cimsim::accel {
 const std::vector<DescriptorField>& descriptor_layout() {
   static const std::vector<DescriptorField> t = {
       {"magic", 0x00, 4, "u32", "0x4C44534E"},
-      {"kind", 0x04, 1, "u8", "0 conv2d, 1 fully connected"},
+      {"kind", 0x04, 1, "u8", "0 conv2d, 1 fully connected, 2 maxpool, 3 avgpool, 4 global avgpool, 5 channel shuffle, 6 copy, 7 add"},
       {"op", 0x05, 1, "u8", "0 mac8, 1 mac4, 2 bwn, 3 xnor, 4 mf, 5 deepshift, 6 adder"},
       {"mode", 0x06, 1, "u8", "0 digital, 1 cim"},
-      {"flags", 0x07, 1, "u8", "bit0 fused ReLU"},
+      {"flags", 0x07, 1, "u8", "bit0 ReLU, bit1 input in act. buffer, bit2 input2 in act. buffer, bit3 output in act. buffer, bit4 pin constants, bit5 constants resident (ENOS_DESC_FLAG_*)"},
       {"n", 0x08, 2, "u16", "batch"},
       {"cin", 0x0A, 2, "u16", "input channels"},
       {"h", 0x0C, 2, "u16", "input height"},
@@ -31,10 +31,15 @@ const std::vector<DescriptorField>& descriptor_layout() {
       {"seed", 0x38, 8, "u64", "CIM noise/mismatch seed"},
       {"input_addr", 0x40, 8, "u64", "int8 NCHW input"},
       {"output_addr", 0x48, 8, "u64", "int8 NCHW output"},
-      {"weight_addr", 0x50, 8, "u64", "packed weights"},
-      {"mult_addr", 0x58, 8, "u64", "int32[cout] requant multipliers"},
-      {"shift_addr", 0x60, 8, "u64", "int32[cout] requant shifts"},
-      {"bias_addr", 0x68, 8, "u64", "int32[cout] biases"},
+      {"weight_addr", 0x50, 8, "u64", "packed weights; vector kinds: input2_addr (second input of add)"},
+      {"mult_addr", 0x58, 8, "u64", "int32[cout] requant multipliers; vector kinds: vmult[0], vmult[1] (2 x i32)"},
+      {"shift_addr", 0x60, 8, "u64", "int32[cout] requant shifts; vector kinds: vshift[0], vshift[1] (2 x i32)"},
+      {"bias_addr", 0x68, 8, "u64", "int32[cout] biases (unused by vector kinds)"},
+      {"wbuf_off", 0x70, 4, "u32", "weight-buffer offset of pinned/resident constants"},
+      {"stage_off", 0x74, 4, "u32", "activation-buffer offset of the staging region"},
+      {"stage_bytes", 0x78, 4, "u32", "staging region size"},
+      {"in_ctotal", 0x7C, 2, "u16", "channels of the tensor the input is a slice of (0: cin)"},
+      {"out_ctotal", 0x7E, 2, "u16", "channels of the tensor the output is a slice of (0: cout)"},
   };
   return t;
 }

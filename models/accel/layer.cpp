@@ -29,6 +29,20 @@ const char* mode_name(Mode mode) {
   return "?";
 }
 
+const char* kind_name(LayerKind k) {
+  switch (k) {
+    case LayerKind::Conv2d: return "conv2d";
+    case LayerKind::FullyConnected: return "fc";
+    case LayerKind::MaxPool: return "maxpool";
+    case LayerKind::AvgPool: return "avgpool";
+    case LayerKind::GlobalAvgPool: return "gap";
+    case LayerKind::ChannelShuffle: return "shuffle";
+    case LayerKind::Copy: return "copy";
+    case LayerKind::Add: return "add";
+  }
+  return "?";
+}
+
 std::optional<Op> parse_op(std::string_view s) {
   for (Op op : kAllOps)
     if (s == op_name(op)) return op;
@@ -115,8 +129,22 @@ std::string LayerShape::check() const {
       !dim("kh", kh, 1) || !dim("kw", kw, 1) || !dim("stride", stride, 1) || !dim("pad", pad, 0) ||
       !dim("groups", groups, 1))
     return e.str();
-  if (kind != LayerKind::Conv2d && kind != LayerKind::FullyConnected)
+  if (static_cast<uint8_t>(kind) >= kNumLayerKinds)
     return "layer shape: unknown layer kind " + std::to_string(static_cast<int>(kind));
+  if (is_vector_kind(kind)) {
+    const std::string kn = kind_name(kind);
+    if (cout != cin)
+      return "layer shape: " + kn + " needs cout = cin (got " + std::to_string(cin) + " -> " + std::to_string(cout) + ")";
+    if (kind != LayerKind::ChannelShuffle && groups != 1) return "layer shape: " + kn + " needs groups = 1";
+    if (kind != LayerKind::MaxPool && pad != 0) return "layer shape: " + kn + " needs pad = 0";
+    if ((kind == LayerKind::ChannelShuffle || kind == LayerKind::Copy || kind == LayerKind::Add) &&
+        (kh != 1 || kw != 1 || stride != 1))
+      return "layer shape: " + kn + " needs a 1x1 window and stride 1";
+    if (kind == LayerKind::GlobalAvgPool && (kh != h || kw != w || stride != 1))
+      return "layer shape: gap needs kh = h, kw = w and stride 1";
+    if (kind == LayerKind::MaxPool && (pad >= kh || pad >= kw))
+      return "layer shape: maxpool pad = " + std::to_string(pad) + " must be smaller than the window";
+  }
   if (cin % groups != 0)
     return "layer shape: cin = " + std::to_string(cin) + " is not divisible by groups = " + std::to_string(groups);
   if (cout % groups != 0)
@@ -145,6 +173,18 @@ std::string LayerShape::check() const {
 std::string LayerParams::check() const {
   std::string s = shape.check();
   if (!s.empty()) return s;
+  if (is_vector_kind(shape.kind)) {
+    const size_t nrq = shape.kind == LayerKind::Copy ? 1 : shape.kind == LayerKind::Add ? 2 : 0;
+    if (!weights.empty()) return std::string("layer: a ") + kind_name(shape.kind) + " op has no weights";
+    if (rq.mult.size() != nrq || rq.shift.size() != nrq || !rq.bias.empty())
+      return std::string("layer: a ") + kind_name(shape.kind) + " op takes " + std::to_string(nrq) +
+             " (mult, shift) pairs and no bias";
+    for (size_t i = 0; i < nrq; ++i)
+      if (rq.mult[i] < 0 || rq.shift[i] < 0 || rq.shift[i] > 62)
+        return "layer: rescale " + std::to_string(i) + " needs mult >= 0 and shift in [0, 62]";
+    if (mode != Mode::Digital) return "layer: vector ops run in digital mode";
+    return {};
+  }
   const int64_t k = shape.reduction();
   if (static_cast<uint8_t>(op) >= kNumOps) return "layer: unknown operator code " + std::to_string(static_cast<int>(op));
   if (static_cast<uint8_t>(mode) > 1) return "layer: unknown mode code " + std::to_string(static_cast<int>(mode));

@@ -50,7 +50,16 @@ DeviceDescription device_description() {
                      {{"MAC8", 0, ""}, {"MAC4", 1, ""}, {"BWN", 2, ""}, {"XNOR", 3, ""}, {"MF", 4, ""},
                       {"DEEPSHIFT", 5, ""}, {"ADDER", 6, ""}}});
   d.enums.push_back({"MODE", "descriptor mode values", {{"DIGITAL", 0, ""}, {"CIM", 1, ""}}});
-  d.enums.push_back({"KIND", "descriptor kind values", {{"CONV2D", 0, ""}, {"FC", 1, ""}}});
+  d.enums.push_back({"KIND", "descriptor kind values (2..7: vector kinds)",
+                     {{"CONV2D", 0, ""}, {"FC", 1, ""}, {"MAXPOOL", 2, ""}, {"AVGPOOL", 3, ""}, {"GLOBAL_AVGPOOL", 4, ""},
+                      {"CHANNEL_SHUFFLE", 5, ""}, {"COPY", 6, ""}, {"ADD", 7, ""}}});
+  d.enums.push_back({"DESC_FLAG", "bits of the descriptor's flags byte (tests/firmware/descriptor_layout_test.cpp)",
+                     {{"RELU", 1u << 0, "fused ReLU"},
+                      {"IN_ACT", 1u << 1, "input_addr is an activation-buffer offset"},
+                      {"IN2_ACT", 1u << 2, "input2 is an activation-buffer offset"},
+                      {"OUT_ACT", 1u << 3, "output_addr is an activation-buffer offset"},
+                      {"W_PIN", 1u << 4, "load the constants to wbuf_off and keep them"},
+                      {"W_RESIDENT", 1u << 5, "the constants are already at wbuf_off"}}});
   d.constants = {
       {"ID_VALUE", kIdValue, "ID register value (\"ENOS\")"},
       {"VERSION_VALUE", kVersionValue, "VERSION register value"},

@@ -8,7 +8,7 @@ namespace cimsim::accel {
 const std::vector<std::string>& energy_register_groups() {
   // The cost model's ledger components (LayerCost::energy_aj), one register pair each.
   static const std::vector<std::string> g = {"compute", "adc",     "dac", "requant",    "weight_buffer",
-                                             "act_buffer", "cim_write", "dma", "descriptor", "leakage"};
+                                             "act_buffer", "cim_write", "dram", "descriptor", "leakage", "vector"};
   return g;
 }
 

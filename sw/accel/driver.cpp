@@ -55,11 +55,8 @@ void AcceleratorDriver::probe() {
 
 void AcceleratorDriver::soft_reset() { write_reg(reg::CTRL, ctrl::SOFT_RESET); }
 
-UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
-  const std::string why = p.check();
-  if (!why.empty()) throw ConfigError("accelerator driver: " + why);
-  const int64_t K = p.shape.reduction();
-  const std::vector<uint8_t> packed = pack_weights(p.op, p.weights, p.shape.cout, K);
+uint64_t AcceleratorDriver::constants_hash(const LayerParams& p) {
+  const std::vector<uint8_t> packed = pack_weights(p.op, p.weights, p.shape.cout, p.shape.reduction());
   const size_t co = static_cast<size_t>(p.shape.cout);
   uint64_t h = 0xCBF29CE484222325ull;
   const uint8_t opb = static_cast<uint8_t>(p.op);
@@ -68,6 +65,16 @@ UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
   h = fnv1a(h, p.rq.mult.data(), co * 4);
   h = fnv1a(h, p.rq.shift.data(), co * 4);
   h = fnv1a(h, p.rq.bias.data(), co * 4);
+  return h;
+}
+
+UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
+  const std::string why = p.check();
+  if (!why.empty()) throw ConfigError("accelerator driver: " + why);
+  const int64_t K = p.shape.reduction();
+  const std::vector<uint8_t> packed = pack_weights(p.op, p.weights, p.shape.cout, K);
+  const size_t co = static_cast<size_t>(p.shape.cout);
+  const uint64_t h = constants_hash(p);
   if (auto it = cache_.find(h); it != cache_.end() && it->second.weight_bytes == packed.size()) return it->second;
   UploadedLayer u;
   const uint64_t need = packed.size() + 3 * co * 4 + 4 * 64;
@@ -219,12 +226,115 @@ NetworkResult AcceleratorDriver::run_layers(const std::vector<LayerParams>& laye
   return run_and_collect(layers, descs, outs);
 }
 
+GraphResult AcceleratorDriver::run_graph(const Graph& g, const std::vector<int8_t>& input,
+                                         const ProgramOptions& opt) {
+  if (!have_hw_) throw ConfigError("run_graph: the driver does not know the accelerator's hardware (set_hardware)");
+  GraphResult r;
+  r.plan = plan_program(g, hw_, opt);
+  const ProgramPlan& plan = r.plan;
+  const int64_t in_elems = g.tensors[static_cast<size_t>(g.input)].elems() * g.batch;
+  if (static_cast<int64_t>(input.size()) != in_elems)
+    throw ConfigError("run_graph: input has " + std::to_string(input.size()) + " values, the graph needs " +
+                      std::to_string(in_elems));
+  scratch_.reset();
+  // DRAM storage for every owning tensor that is not resident.
+  std::map<int, uint64_t> dram;
+  auto dram_of = [&](int owner) {
+    auto it = dram.find(owner);
+    if (it != dram.end()) return it->second;
+    const uint64_t a =
+        scratch_.alloc(static_cast<uint64_t>(g.tensors[static_cast<size_t>(owner)].elems() * g.batch));
+    dram[owner] = a;
+    return a;
+  };
+  auto addr = [&](const OperandLoc& l) { return l.on_chip ? l.offset : dram_of(l.base) + l.offset; };
+  std::vector<Descriptor> descs;
+  std::vector<std::pair<uint32_t, uint64_t>> to_pin;
+  bool clobbers = false;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const GraphNode& n = g.nodes[i];
+    const NodePlan& np = plan.nodes[i];
+    const LayerParams& p = n.params;
+    Descriptor d;
+    if (is_vector_kind(p.shape.kind)) {
+      if (const std::string why = p.check(); !why.empty()) throw ConfigError("run_graph: node '" + n.name + "': " + why);
+      d.shape = p.shape;
+      d.op = Op::MAC8;
+      d.mode = Mode::Digital;
+      d.relu = p.rq.relu;
+      for (size_t k = 0; k < p.rq.mult.size() && k < 2; ++k) {
+        d.vmult[k] = p.rq.mult[k];
+        d.vshift[k] = p.rq.shift[k];
+      }
+    } else {
+      d = make_descriptor(p, 0, 0);
+      if (np.pinned) {
+        const uint64_t h = constants_hash(p);
+        auto it = pinned_.find(np.wbuf_off);
+        if (it != pinned_.end() && it->second == h) {
+          d.w_resident = true;
+        } else {
+          d.w_pin = true;
+          to_pin.emplace_back(np.wbuf_off, h);
+        }
+      } else {
+        clobbers = true;
+      }
+    }
+    d.input_addr = addr(np.in);
+    d.in_act = np.in.on_chip;
+    if (n.inputs.size() > 1) {
+      d.input2_addr = addr(np.in2);
+      d.in2_act = np.in2.on_chip;
+    }
+    d.output_addr = addr(np.out);
+    d.out_act = np.out.on_chip;
+    const bool one = g.batch == 1;
+    d.in_ctotal = static_cast<uint16_t>(one || np.in.ctotal == p.shape.cin ? 0 : np.in.ctotal);
+    d.out_ctotal = static_cast<uint16_t>(one || np.out.ctotal == p.shape.cout ? 0 : np.out.ctotal);
+    d.wbuf_off = np.wbuf_off;
+    d.stage_off = np.stage_off;
+    d.stage_bytes = np.stage_bytes;
+    descs.push_back(d);
+  }
+  host_.write(dram_of(g.input), input.data(), input.size());
+  const uint64_t table = write_descriptors(descs);
+  host_.sync();
+  const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+  if (clobbers) pinned_.clear();  // streaming layers overwrite the weight buffer
+  try {
+    r.stats = run(table, static_cast<uint32_t>(descs.size()));
+  } catch (...) {
+    pinned_.clear();
+    throw;
+  }
+  r.sim_time = sc_core::sc_time_stamp() - t0;
+  for (const auto& [o, h] : to_pin) pinned_[o] = h;
+  r.loaded_constants = !to_pin.empty();
+  for (int t : g.outputs) {
+    const GraphTensor& x = g.tensors[static_cast<size_t>(t)];
+    std::vector<int8_t> out(static_cast<size_t>(x.elems() * g.batch));
+    int owner = t;
+    uint64_t off = 0;
+    while (g.tensors[static_cast<size_t>(owner)].view_of >= 0) {
+      const GraphTensor& v = g.tensors[static_cast<size_t>(owner)];
+      const GraphTensor& b = g.tensors[static_cast<size_t>(v.view_of)];
+      off += static_cast<uint64_t>(v.view_c0) * static_cast<uint64_t>(b.h) * static_cast<uint64_t>(b.w);
+      owner = v.view_of;
+    }
+    host_.read(dram_of(owner) + off, out.data(), out.size());
+    r.outputs.push_back(std::move(out));
+  }
+  return r;
+}
+
 NetworkResult AcceleratorDriver::run_and_collect(const std::vector<LayerParams>& layers,
                                                  const std::vector<Descriptor>& descs,
                                                  const std::vector<uint64_t>& outs) {
   const uint64_t table = write_descriptors(descs);
   host_.sync();
   const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+  pinned_.clear();  // these layers stream their constants through the weight buffer
   NetworkResult r;
   r.stats = run(table, static_cast<uint32_t>(layers.size()));
   r.sim_time = sc_core::sc_time_stamp() - t0;

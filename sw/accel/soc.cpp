@@ -32,6 +32,7 @@ AcceleratorSoc::AcceleratorSoc(sc_core::sc_module_name name, const SocConfig& cf
   host_.irq.bind(irq_line_);
   if (trace) sc_core::sc_trace(trace, irq_line_, std::string(accel_->name()) + ".irq");
   driver_ = std::make_unique<AcceleratorDriver>(host_, cfg.csr_base, cfg.mem_base, cfg.mem_size);
+  driver_->set_hardware(accel_->config());
 }
 
 AcceleratorSoc::~AcceleratorSoc() = default;

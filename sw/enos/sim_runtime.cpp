@@ -24,40 +24,45 @@ json SimRunResult::to_json() const {
   j["images"] = images;
   j["accel_cycles"] = accel_cycles;
   j["accel_energy_pj"] = static_cast<double>(accel_energy_aj) * 1e-6;
-  const double per = images ? static_cast<double>(accel_energy_aj) * 1e-6 / images : 0.0;
-  j["energy_pj_per_image"] = per;
+  j["energy_pj_per_image"] = steady_pj_per_image;
+  j["first_run_extra_pj"] = first_run_extra_pj;
   j["predicted_energy_pj_per_image"] = predicted_pj_per_image;
-  j["energy_diff_pct"] = predicted_pj_per_image > 0 ? 100.0 * (per - predicted_pj_per_image) / predicted_pj_per_image : 0.0;
+  j["predicted_operator_energy_pj_per_image"] = predicted_operator_pj_per_image;
+  j["energy_diff_pct"] =
+      predicted_pj_per_image > 0 ? 100.0 * (steady_pj_per_image - predicted_pj_per_image) / predicted_pj_per_image : 0.0;
   j["cycles_per_image"] = images ? static_cast<double>(accel_cycles) / images : 0.0;
   j["sim_time_s"] = sim_time_s;
   j["wall_s"] = wall_s;
   json ls = json::array();
   for (const auto& l : layers) {
     json c = json::object();
-    for (const auto& [k, v] : l.components_aj) c[k] = images ? static_cast<double>(v) * 1e-6 / images : 0.0;
+    for (const auto& [k, v] : l.components_aj) c[k] = static_cast<double>(v) * 1e-6;
     const double d = l.energy_diff_pct();
+    const bool vec = accel::is_vector_kind(l.kind);
     ls.push_back({{"node", l.node},
-                  {"op", accel::op_name(l.op)},
-                  {"mode", accel::mode_name(l.mode)},
+                  {"kind", accel::kind_name(l.kind)},
+                  {"op", vec ? "-" : accel::op_name(l.op)},
+                  {"mode", vec ? "-" : accel::mode_name(l.mode)},
                   {"cycles_per_image", l.cycles_per_image()},
                   {"model_cycles", l.model_cycles},
                   {"macs_per_image", images ? l.macs / images : 0},
                   {"energy_pj_per_image", l.energy_pj_per_image()},
                   {"predicted_energy_pj", l.predicted_pj},
                   {"energy_diff_pct", std::isfinite(d) ? json(d) : json(nullptr)},
+                  {"dram_bytes_per_image", l.dram_bytes},
+                  {"utilisation", l.utilisation},
                   {"components_pj_per_image", c}});
   }
   j["layers"] = ls;
-  json hs = json::array();
-  for (const auto& h : host_ops)
-    hs.push_back({{"node", h.node}, {"kind", node_kind_name(h.kind)}, {"in_elems", h.in_elems},
-                  {"out_elems", h.out_elems}, {"ops", h.ops}});
-  j["host_ops_per_image"] = hs;
+  j["host_ops_per_image"] = json::array();
   return j;
 }
 
 SimRuntime::SimRuntime(const NetworkExport& e, const EnergyTable& table, const SimOptions& opt)
     : e_(e), table_(table), opt_(opt), g_(e_) {
+  if (opt_.has_array) e_.array = opt_.array;
+  eg_ = to_graph(e_);
+  pred_ = predict_energy(e_, table_, opt_.program);
   accel::SocConfig cfg;
   cfg.level = opt.level;
   cfg.array = e_.array;
@@ -74,21 +79,22 @@ SimRunResult SimRuntime::run(const std::vector<std::vector<int8_t>>& images) {
   const auto t0 = std::chrono::steady_clock::now();
   SimRunResult r;
   r.images = static_cast<int64_t>(images.size());
-  r.host_ops = host_op_work(e_);
-  const accel::ArrayConfig hw = accel::ArrayConfig::with_table(e_.array, table_);
-  std::vector<int> slot(e_.nodes.size(), -1);
-  for (size_t i = 0; i < e_.nodes.size(); ++i) {
-    const Node& n = e_.nodes[i];
-    if (n.kind != NodeKind::Accel) continue;
-    slot[i] = static_cast<int>(r.layers.size());
+  const accel::Graph& g = eg_.graph;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const accel::GraphNode& n = g.nodes[i];
+    const accel::NodePlan& np = pred_.plan.nodes[i];
     SimLayerReport l;
-    l.node_index = i;
+    l.node_index = static_cast<size_t>(eg_.export_node[i]);
     l.node = n.name;
-    l.op = n.layer.op;
-    l.mode = n.layer.mode;
-    l.predicted_pj = n.predicted_energy_pj;
-    l.model_cycles = accel::layer_cost(hw, n.layer.shape, n.layer.op, n.layer.mode, n.layer.cim).cycles;
-    r.predicted_pj_per_image += n.predicted_energy_pj;
+    l.kind = n.params.shape.kind;
+    l.op = n.params.op;
+    l.mode = n.params.mode;
+    l.predicted_pj = aj_to_pj(np.cost.total_aj(table_));
+    l.model_cycles = np.cost.cycles;
+    l.dram_bytes = np.cost.dram_bytes();
+    l.utilisation = np.cost.utilisation();
+    r.predicted_pj_per_image += l.predicted_pj;
+    r.predicted_operator_pj_per_image += aj_to_pj(np.cost.operator_aj(table_));
     r.layers.push_back(std::move(l));
   }
   for (const auto& img : images)
@@ -97,29 +103,41 @@ SimRunResult SimRuntime::run(const std::vector<std::vector<int8_t>>& images) {
                         e_.input.name + "' needs " + std::to_string(e_.input.elems()));
   const auto& groups = accel::energy_register_groups();
   sc_core::sc_time sim_time = sc_core::SC_ZERO_TIME;
+  int64_t first_aj = 0, last_aj = 0;
   soc_->run([&](accel::AcceleratorDriver& d) {
     d.probe();
-    for (const auto& img : images) {
-      r.results.push_back(g_.run(img.data(), [&](size_t index, const Node& n, const int8_t* in, int8_t* out) {
-        const std::vector<int8_t> input(in, in + n.layer.shape.input_elems());
-        accel::NetworkResult nr = d.run_network({n.layer}, input);
-        std::copy(nr.outputs.at(0).begin(), nr.outputs.at(0).end(), out);
-        sim_time += nr.sim_time;
-        SimLayerReport& l = r.layers[slot[index]];
-        const accel::LayerStats& s = nr.stats.layers.at(0);
+    for (size_t k = 0; k < images.size(); ++k) {
+      accel::GraphResult gr = d.run_graph(g, images[k], opt_.program);
+      sim_time += gr.sim_time;
+      InferenceResult res;
+      res.logits = gr.outputs.at(0);
+      res.prediction = argmax(res.logits);
+      r.results.push_back(std::move(res));
+      int64_t run_aj = 0;
+      for (size_t i = 0; i < r.layers.size(); ++i) {
+        SimLayerReport& l = r.layers[i];
+        const accel::LayerStats& s = gr.stats.layers.at(i);
         ++l.images;
         l.cycles += s.cycles;
         l.macs += s.macs;
         l.energy_aj += s.energy_aj;
+        l.steady_energy_aj = s.energy_aj;
+        l.steady_cycles = s.cycles;
+        l.components_aj.clear();
         for (size_t gi = 0; gi < s.group_aj.size() && gi < groups.size(); ++gi)
-          if (s.group_aj[gi] != 0) l.components_aj[groups[gi]] += s.group_aj[gi];
-      }));
+          if (s.group_aj[gi] != 0) l.components_aj[groups[gi]] = s.group_aj[gi];
+        run_aj += s.energy_aj;
+      }
+      if (k == 0) first_aj = run_aj;
+      last_aj = run_aj;
     }
   });
   for (const auto& l : r.layers) {
     r.accel_cycles += l.cycles;
     r.accel_energy_aj += l.energy_aj;
   }
+  r.steady_pj_per_image = aj_to_pj(last_aj);
+  r.first_run_extra_pj = aj_to_pj(first_aj - last_aj);
   r.sim_time_s = sim_time.to_seconds();
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

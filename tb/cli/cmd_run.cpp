@@ -1,6 +1,9 @@
-// `cimsim run`: the accelerator SoC testbench. Runs the built-in multi-layer network (random seeded weights and
-// input) on the LT or cycle-level model through the host driver, prints a per-layer table, checks the outputs
-// against the datapath run layer by layer (PASS/FAIL), optionally writes a VCD trace and a JSON report.
+// `cimsim run`: the accelerator SoC testbench. Runs a workload on the LT or cycle-level model through the host
+// driver and the program compiler (resident activations, vector ops on chip, pinned constants), prints a
+// per-layer table, checks the outputs against the datapath (PASS/FAIL), and writes the JSON report, the
+// per-layer CSV, a per-layer energy plot and a VCD trace on request. Workloads: the built-in demo network
+// (default), a SCALE-Sim topology CSV (--topology, uniform --op/--mode or an --assignment file, seeded random
+// weights), or an ENOS export (--export, seeded random input). Hardware: --arch FILE (data/arch/*.yaml).
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -10,10 +13,17 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.hpp"
+#include "cimsim/accel/arch.hpp"
+#include "cimsim/accel/datapath.hpp"
+#include "cimsim/accel/layer_report.hpp"
 #include "cimsim/accel/random_network.hpp"
 #include "cimsim/accel/soc.hpp"
+#include "cimsim/accel/topology.hpp"
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
+#include "cimsim/enos/export.hpp"
+#include "cimsim/enos/graph.hpp"
+#include "cimsim/enos/runtime.hpp"
 #include "cimsim/soc/vcd_trace.hpp"
 
 namespace {
@@ -25,22 +35,80 @@ struct Options {
   std::string level = "lt";
   std::string vcd;  // empty: no trace
   bool vcd_on = false;
-  std::string report;
+  std::string report, report_csv, plot;
   uint64_t seed = 1;
-  std::string array = "16x16";
+  std::string array;
+  std::string arch;
   std::string tech;
+  std::string topology, assignment, export_path;
+  std::string op = "mac8", mode = "digital";
+  int adc_bits = 5, cim_rows = 64;
+  bool no_residency = false;
+  std::string double_buffer;  // "", "on", "off"
 };
 
 std::string shape_str(const LayerShape& s) {
   std::ostringstream o;
   if (s.kind == LayerKind::FullyConnected) {
     o << "fc " << s.cin << "->" << s.cout;
+  } else if (is_vector_kind(s.kind)) {
+    o << kind_name(s.kind) << " " << s.cin << "x" << s.h << "x" << s.w;
+    if (s.kind == LayerKind::MaxPool || s.kind == LayerKind::AvgPool) o << " k" << s.kh << " s" << s.stride;
+    if (s.kind == LayerKind::ChannelShuffle) o << " g" << s.groups;
+    o << " ->" << s.cout << "x" << s.out_h() << "x" << s.out_w();
   } else {
     o << s.cin << "x" << s.h << "x" << s.w << " k" << s.kh << "x" << s.kw << " s" << s.stride << " p" << s.pad;
     if (s.groups > 1) o << " g" << s.groups;
     o << " ->" << s.cout << "x" << s.out_h() << "x" << s.out_w();
   }
   return o.str();
+}
+
+/// One START's worth of work: a graph, its input and the expected outputs (datapath reference).
+struct Segment {
+  Graph graph;
+  std::vector<int8_t> input;
+  std::vector<std::vector<int8_t>> expect;  ///< per graph output
+};
+
+/// Chains consecutive topology layers whose shapes match into one graph; a layer whose input does not match the
+/// previous output starts a new segment (its input from DRAM).
+std::vector<Segment> topology_segments(const Topology& t, const std::vector<LayerChoice>& choice, uint64_t seed) {
+  std::vector<Segment> segs;
+  std::vector<LayerParams> cur;
+  std::vector<int8_t> x, first_in;
+  std::vector<std::string> names;
+  auto flush = [&] {
+    if (cur.empty()) return;
+    Segment s;
+    s.graph = Graph::chain(cur, false);
+    for (size_t i = 0; i < s.graph.nodes.size(); ++i) s.graph.nodes[i].name = names[i];
+    s.input = first_in;
+    s.expect = {x};
+    segs.push_back(std::move(s));
+    cur.clear();
+    names.clear();
+  };
+  for (size_t i = 0; i < t.layers.size(); ++i) {
+    const LayerShape& sh = t.layers[i].shape;
+    const bool chains = !cur.empty() && static_cast<int64_t>(x.size()) == sh.input_elems() &&
+                        cur.back().shape.cout == sh.cin && cur.back().shape.out_h() == sh.h &&
+                        cur.back().shape.out_w() == sh.w;
+    if (!chains) {
+      flush();
+      x = random_tensor(sh.input_elems(), seed * 1000003 + i);
+      first_in = x;
+    }
+    const LayerChoice& c = choice[i];
+    LayerParams p = random_layer(sh, c.op, c.mode, seed * 7919 + i, true, &x, c.cim);
+    std::vector<int8_t> y(static_cast<size_t>(sh.outputs()));
+    run_layer(p, x.data(), y.data());
+    x = std::move(y);
+    cur.push_back(std::move(p));
+    names.push_back(t.layers[i].name);
+  }
+  flush();
+  return segs;
 }
 
 int do_run(const Options& o) {
@@ -51,106 +119,243 @@ int do_run(const Options& o) {
     cfg.level = Level::Cycle;
   else
     throw ConfigError("run: --level must be lt or cycle, got '" + o.level + "'");
-  int r = 0, c = 0;
-  char x = 0, extra = 0;
-  if (std::sscanf(o.array.c_str(), "%d%c%d%c", &r, &x, &c, &extra) != 3 || (x != 'x' && x != 'X') || r < 1 ||
-      c < 1 || r > 256 || c > 256)
-    throw ConfigError("run: --array must be RxC with 1 <= R, C <= 256, got '" + o.array + "'");
-  cfg.array.rows = r;
-  cfg.array.cols = c;
-  const EnergyTable table = o.tech.empty() ? EnergyTable::load_default() : EnergyTable::load(o.tech);
+  std::string tech = o.tech;
+  std::string arch_name = "built-in defaults";
+  if (!o.arch.empty()) {
+    const Architecture a = load_architecture(o.arch);
+    cfg.array = a.array;
+    arch_name = a.name + " (" + o.arch + ")";
+    if (tech.empty()) tech = a.tech_path;
+  }
+  if (!o.array.empty()) {
+    int r = 0, c = 0;
+    char x = 0, extra = 0;
+    if (std::sscanf(o.array.c_str(), "%d%c%d%c", &r, &x, &c, &extra) != 3 || (x != 'x' && x != 'X') || r < 1 ||
+        c < 1 || r > 256 || c > 256)
+      throw ConfigError("run: --array must be RxC with 1 <= R, C <= 256, got '" + o.array + "'");
+    cfg.array.rows = r;
+    cfg.array.cols = c;
+  }
+  if (o.double_buffer == "on") cfg.array.double_buffer = true;
+  else if (o.double_buffer == "off") cfg.array.double_buffer = false;
+  else if (!o.double_buffer.empty())
+    throw ConfigError("run: --double-buffer must be on or off, got '" + o.double_buffer + "'");
+  const EnergyTable table = tech.empty() ? EnergyTable::load_default() : EnergyTable::load(tech);
+  ProgramOptions popt;
+  popt.residency = !o.no_residency;
 
-  const std::vector<int8_t> input = builtin_input(o.seed);
-  const std::vector<LayerParams> net = builtin_network(o.seed, input);
-  const auto expect = run_chain(net, input);
+  // ---- the workload ----
+  std::string workload;
+  std::vector<Segment> segs;
+  if (!o.export_path.empty()) {
+    const enos::NetworkExport e = enos::load_export(o.export_path);
+    workload = "export " + o.export_path;
+    Segment s;
+    s.graph = enos::to_graph(e).graph;
+    s.input = random_tensor(e.input.elems(), o.seed);
+    enos::HostRuntime ref(e);
+    s.expect = {ref.infer(s.input.data()).logits};
+    segs.push_back(std::move(s));
+  } else if (!o.topology.empty()) {
+    const Topology t = load_topology(o.topology);
+    LayerChoice uni;
+    const auto op = parse_op(o.op);
+    if (!op) throw ConfigError("run: --op '" + o.op + "' is not an operator (mac8, mac4, bwn, xnor, mf, deepshift, adder)");
+    const auto mode = parse_mode(o.mode);
+    if (!mode) throw ConfigError("run: --mode must be digital or cim, got '" + o.mode + "'");
+    uni.op = *op;
+    uni.mode = *mode;
+    uni.cim.adc_bits = o.adc_bits;
+    uni.cim.rows = o.cim_rows;
+    uni.cim.adc_range = 1 << (o.adc_bits - 1);
+    if (uni.mode == Mode::Cim && !cim_supported(uni.op))
+      throw ConfigError(std::string("run: --op ") + o.op + " is not supported in CIM mode (mac4, bwn, xnor, mf)");
+    const std::vector<LayerChoice> asg = o.assignment.empty() ? std::vector<LayerChoice>{} : load_assignment(o.assignment);
+    segs = topology_segments(t, apply_assignment(t, asg, uni), o.seed);
+    workload = "topology " + o.topology + " (" + std::to_string(t.layers.size()) + " layers, " +
+               std::to_string(segs.size()) + " chained segment(s))";
+  } else {
+    const std::vector<int8_t> input = builtin_input(o.seed);
+    const std::vector<LayerParams> net = builtin_network(o.seed, input);
+    const auto expect = run_chain(net, input);
+    Segment s;
+    s.graph = Graph::chain(net, o.no_residency);
+    s.input = input;
+    s.expect = o.no_residency ? expect : std::vector<std::vector<int8_t>>{expect.back()};
+    segs.push_back(std::move(s));
+    workload = "built-in demo network";
+  }
+  // Validate every segment's plan before simulating anything (errors name the layer).
+  const ArrayConfig hw = ArrayConfig::with_table(cfg.array, table);
+  for (const Segment& s : segs) (void)plan_program(s.graph, hw, popt);
 
   std::unique_ptr<VcdTrace> vcd;
   if (o.vcd_on) vcd = std::make_unique<VcdTrace>(o.vcd.empty() ? std::string("accel") : o.vcd, sc_core::SC_PS);
   AcceleratorSoc soc("soc", cfg, table, vcd ? vcd->file() : nullptr);
 
   const auto t0 = std::chrono::steady_clock::now();
-  NetworkResult res = soc.run_network(net, input);
+  std::vector<GraphResult> results;
+  bool pass = true;
+  int64_t total_layers = 0;
+  for (const Segment& s : segs) total_layers += static_cast<int64_t>(s.graph.nodes.size());
+  ProgressLine progress("cimsim run", total_layers);
+  soc.run([&](AcceleratorDriver& d) {
+    d.probe();
+    int64_t done = 0;
+    for (const Segment& s : segs) {
+      results.push_back(d.run_graph(s.graph, s.input, popt));
+      pass = pass && results.back().outputs == s.expect;
+      done += static_cast<int64_t>(s.graph.nodes.size());
+      progress.update(done);
+    }
+  });
+  progress.done();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string vcd_path;
   if (vcd) vcd_path = vcd->close();
 
-  bool pass = res.outputs.size() == expect.size();
-  std::vector<bool> layer_ok;
-  for (size_t i = 0; i < net.size(); ++i) {
-    layer_ok.push_back(i < res.outputs.size() && res.outputs[i] == expect[i]);
-    pass = pass && layer_ok.back();
-  }
-
+  // ---- per-layer table ----
   const auto& groups = energy_register_groups();
   const ArrayConfig& acfg = soc.accelerator().config();
-  std::printf("cimsim run: level %s, array %dx%d (CIM macro %dx%d), seed %llu, %zu layers\n", level_name(cfg.level),
-              acfg.rows, acfg.cols, acfg.cim_rows, acfg.cim_cols, static_cast<unsigned long long>(o.seed), net.size());
-  std::printf("%-5s %-9s %-7s %-34s %10s %9s %12s  %s\n", "layer", "op", "mode", "shape", "MACs", "cycles",
-              "energy pJ", "components (pJ)");
-  nlohmann::json rows = nlohmann::json::array();
-  for (size_t i = 0; i < net.size(); ++i) {
-    const LayerParams& p = net[i];
-    const LayerStats& s = res.stats.layers[i];
-    std::ostringstream comp;
-    nlohmann::json cj = nlohmann::json::object();
-    for (size_t g = 0; g < groups.size(); ++g) {
-      const double pj = static_cast<double>(s.group_aj[g]) * 1e-6;
-      cj[groups[g]] = pj;
-      if (s.group_aj[g] != 0) comp << groups[g] << "=" << pj << " ";
+  std::printf("cimsim run: %s; level %s, arch %s: array %dx%d, CIM macro %dx%d, buffers %lld/%lld KiB, DMA %d B/cycle%s%s\n",
+              workload.c_str(), level_name(cfg.level), arch_name.c_str(), acfg.rows, acfg.cols, acfg.cim_rows,
+              acfg.cim_cols, static_cast<long long>(acfg.weight_buffer_bytes / 1024),
+              static_cast<long long>(acfg.act_buffer_bytes / 1024), acfg.dma_bytes_per_cycle,
+              acfg.double_buffer ? ", double buffering" : "", popt.residency ? "" : ", residency off");
+  std::printf("%-18s %-9s %-7s %-36s %11s %10s %6s %9s %12s %11s\n", "layer", "op", "mode", "shape", "MACs", "cycles",
+              "util%", "DRAM B", "system pJ", "operator pJ");
+  std::vector<LayerReportRow> rows;
+  nlohmann::json jrows = nlohmann::json::array();
+  LayerReportRow tot;
+  for (size_t si = 0; si < segs.size(); ++si) {
+    const Graph& g = segs[si].graph;
+    const GraphResult& r = results[si];
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const LayerParams& p = g.nodes[i].params;
+      const LayerStats& s = r.stats.layers[i];
+      const NodePlan& np = r.plan.nodes[i];
+      const LayerCost& c = r.loaded_constants ? np.first_cost : np.cost;
+      const bool vec = is_vector_kind(p.shape.kind);
+      LayerReportRow row;
+      row.name = g.nodes[i].name;
+      row.kind = kind_name(p.shape.kind);
+      row.op = vec ? "-" : op_name(p.op);
+      row.mode = vec ? "-" : mode_name(p.mode);
+      row.macs = s.macs;
+      row.cycles = s.cycles;
+      row.utilisation = c.utilisation();
+      row.dram_bytes = c.dram_bytes();
+      row.weight_buffer_read = c.counts.at("weight_buffer_read");
+      row.weight_buffer_write = c.counts.at("weight_buffer_write");
+      row.act_buffer_read = c.counts.at("act_buffer_read");
+      row.act_buffer_write = c.counts.at("act_buffer_write");
+      nlohmann::json cj = nlohmann::json::object();
+      for (size_t k = 0; k < groups.size(); ++k) {
+        const double pj = aj_to_pj(s.group_aj[k]);
+        if (s.group_aj[k] != 0) row.energy_pj[groups[k]] = pj;
+        cj[groups[k]] = pj;
+        if (is_operator_component(groups[k])) row.operator_pj += pj;
+      }
+      row.system_pj = s.energy_pj();
+      std::printf("%-18s %-9s %-7s %-36s %11lld %10lld %6.1f %9lld %12.1f %11.1f\n", row.name.c_str(), row.op.c_str(),
+                  row.mode.c_str(), shape_str(p.shape).c_str(), static_cast<long long>(row.macs),
+                  static_cast<long long>(row.cycles), 100.0 * row.utilisation, static_cast<long long>(row.dram_bytes),
+                  row.system_pj, row.operator_pj);
+      jrows.push_back({{"layer", row.name},
+                       {"segment", si},
+                       {"kind", row.kind},
+                       {"op", row.op},
+                       {"mode", row.mode},
+                       {"shape", shape_str(p.shape)},
+                       {"macs", row.macs},
+                       {"cycles", row.cycles},
+                       {"model_cycles", c.cycles},
+                       {"bands", c.bands.size()},
+                       {"weights_streamed", c.weights_streamed},
+                       {"stall_cycles", c.stall_cycles},
+                       {"utilisation", row.utilisation},
+                       {"dram_bytes", row.dram_bytes},
+                       {"in_on_chip", !c.place.in_dram},
+                       {"out_on_chip", !c.place.out_dram},
+                       {"weights_resident", c.place.weights_resident},
+                       {"energy_pj", row.system_pj},
+                       {"energy_aj", s.energy_aj},
+                       {"operator_energy_pj", row.operator_pj},
+                       {"model_energy_aj", c.total_aj(table)},
+                       {"components_pj", cj}});
+      tot.macs += row.macs;
+      tot.cycles += row.cycles;
+      tot.dram_bytes += row.dram_bytes;
+      tot.system_pj += row.system_pj;
+      tot.operator_pj += row.operator_pj;
+      for (const auto& [k, v] : row.energy_pj) tot.energy_pj[k] += v;
+      rows.push_back(std::move(row));
     }
-    std::printf("%-5zu %-9s %-7s %-34s %10lld %9lld %12.3f  %s%s\n", i, op_name(p.op), mode_name(p.mode),
-                shape_str(p.shape).c_str(), static_cast<long long>(s.macs), static_cast<long long>(s.cycles),
-                s.energy_pj(), comp.str().c_str(), layer_ok[i] ? "" : " MISMATCH");
-    rows.push_back({{"layer", i},
-                    {"op", op_name(p.op)},
-                    {"mode", mode_name(p.mode)},
-                    {"kind", p.shape.kind == LayerKind::FullyConnected ? "fc" : "conv2d"},
-                    {"shape",
-                     {{"n", p.shape.n}, {"cin", p.shape.cin}, {"h", p.shape.h}, {"w", p.shape.w},
-                      {"cout", p.shape.cout}, {"kh", p.shape.kh}, {"kw", p.shape.kw}, {"stride", p.shape.stride},
-                      {"pad", p.shape.pad}, {"groups", p.shape.groups}}},
-                    {"macs", s.macs},
-                    {"cycles", s.cycles},
-                    {"energy_pj", s.energy_pj()},
-                    {"energy_aj", s.energy_aj},
-                    {"components_pj", cj},
-                    {"match", static_cast<bool>(layer_ok[i])}});
   }
-  const LayerStats& t = res.stats.total;
-  nlohmann::json tc = nlohmann::json::object();
-  for (size_t g = 0; g < groups.size(); ++g) tc[groups[g]] = static_cast<double>(t.group_aj[g]) * 1e-6;
-  std::printf("%-5s %-9s %-7s %-34s %10lld %9lld %12.3f\n", "total", "", "", "", static_cast<long long>(t.macs),
-              static_cast<long long>(t.cycles), t.energy_pj());
-  std::printf("simulated %s for the network; wall %.3f s\n", res.sim_time.to_string().c_str(), wall);
+  const double util = tot.cycles > 0 ? static_cast<double>(tot.macs) /
+                                           (static_cast<double>(acfg.rows) * acfg.cols * static_cast<double>(tot.cycles))
+                                     : 0.0;
+  std::printf("%-18s %-9s %-7s %-36s %11lld %10lld %6.1f %9lld %12.1f %11.1f\n", "total", "", "", "",
+              static_cast<long long>(tot.macs), static_cast<long long>(tot.cycles), 100.0 * util,
+              static_cast<long long>(tot.dram_bytes), tot.system_pj, tot.operator_pj);
+  std::ostringstream comp;
+  for (const auto& [k, v] : tot.energy_pj) comp << k << " " << 100.0 * v / tot.system_pj << "%  ";
+  std::printf("energy by component: %s\n", comp.str().c_str());
+  sc_core::sc_time sim = sc_core::SC_ZERO_TIME;
+  for (const auto& r : results) sim += r.sim_time;
+  std::printf("simulated %s; wall %.3f s\n", sim.to_string().c_str(), wall);
   uint64_t edges = 0;
   if (auto* cyc = soc.cycle_model()) {
     edges = cyc->clock_edges();
     std::printf("%s; array utilisation %.1f%%\n", cycles_per_second_report(edges, wall).c_str(),
                 100.0 * cyc->utilisation());
   } else {
-    std::printf("%s (LT: annotated cycles)\n", cycles_per_second_report(static_cast<uint64_t>(t.cycles), wall).c_str());
+    std::printf("%s (LT: annotated cycles)\n",
+                cycles_per_second_report(static_cast<uint64_t>(tot.cycles), wall).c_str());
   }
-  if (!vcd_path.empty()) std::printf("VCD trace: %s (GTKWave: gtkwave %s traces/accel.gtkw)\n", vcd_path.c_str(), vcd_path.c_str());
-  std::printf("check against datapath::run_layer chained: %s\n", pass ? "PASS" : "FAIL");
+  if (!vcd_path.empty())
+    std::printf("VCD trace: %s (GTKWave: gtkwave %s traces/accel.gtkw)\n", vcd_path.c_str(), vcd_path.c_str());
+  std::printf("check against the datapath (run_layer chained): %s\n", pass ? "PASS" : "FAIL");
 
+  if (!o.report_csv.empty()) {
+    write_layer_report_csv(o.report_csv, rows);
+    std::printf("per-layer CSV: %s\n", o.report_csv.c_str());
+  }
+  if (!o.plot.empty()) {
+    plot_layer_energy(o.plot, rows, workload);
+    std::printf("per-layer energy plot: %s\n", o.plot.c_str());
+  }
   if (!o.report.empty()) {
     nlohmann::json j;
     j["tool"] = "cimsim run";
+    j["workload"] = workload;
     j["config"] = {{"level", level_name(cfg.level)},
+                   {"arch", o.arch.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.arch)},
                    {"array", {{"rows", acfg.rows}, {"cols", acfg.cols}}},
                    {"cim_macro", {{"rows", acfg.cim_rows}, {"cols", acfg.cim_cols}}},
                    {"weight_buffer_bytes", acfg.weight_buffer_bytes},
                    {"act_buffer_bytes", acfg.act_buffer_bytes},
                    {"dma_bytes_per_cycle", acfg.dma_bytes_per_cycle},
                    {"adc_cycles_per_bit", acfg.adc_cycles_per_bit},
-                   {"clock_hz", table.clock_hz()},
+                   {"vector_lanes", acfg.vector_lanes},
+                   {"double_buffer", acfg.double_buffer},
+                   {"residency", popt.residency},
+                   {"clock_hz", acfg.clock_hz > 0 ? acfg.clock_hz : table.clock_hz()},
                    {"tech", table.origin()},
                    {"tech_fingerprint", table.fingerprint()}};
     j["seed"] = o.seed;
-    j["layers"] = rows;
-    j["totals"] = {{"macs", t.macs}, {"cycles", t.cycles}, {"energy_pj", t.energy_pj()}, {"energy_aj", t.energy_aj},
+    j["layers"] = jrows;
+    nlohmann::json tc = nlohmann::json::object();
+    for (const auto& [k, v] : tot.energy_pj) tc[k] = v;
+    j["totals"] = {{"macs", tot.macs},
+                   {"cycles", tot.cycles},
+                   {"utilisation", util},
+                   {"dram_bytes", tot.dram_bytes},
+                   {"energy_pj", tot.system_pj},
+                   {"system_energy_pj", tot.system_pj},
+                   {"operator_energy_pj", tot.operator_pj},
                    {"components_pj", tc}};
-    j["sim_time_ps"] = res.sim_time.value();
+    j["sim_time_ps"] = sim.value();
     j["wall_s"] = wall;
     if (edges) j["clock_edges"] = edges;
     j["check"] = pass ? "PASS" : "FAIL";
@@ -162,17 +367,34 @@ int do_run(const Options& o) {
 }
 
 cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
-  auto* sub = app.add_subcommand("run", "Accelerator SoC testbench: built-in network on the LT or cycle-level model");
+  auto* sub = app.add_subcommand("run", "Accelerator SoC testbench: a workload on the LT or cycle-level model");
   auto o = std::make_shared<Options>();
   sub->add_option("--level", o->level, "Abstraction level: lt or cycle")->capture_default_str();
+  sub->add_option("--arch", o->arch, "Architecture file (YAML, e.g. data/arch/default.yaml)");
+  sub->add_option("--array", o->array, "MAC-core array size RxC (overrides the architecture file)");
+  sub->add_option("--tech", o->tech, "Energy table (default: the architecture's, $CIMSIM_TECH or data/tech/45nm.json)");
+  sub->add_option("--topology", o->topology, "SCALE-Sim topology CSV (default: the built-in demo network)");
+  sub->add_option("--op", o->op, "Operator of every topology layer (mac8, mac4, bwn, xnor, mf, deepshift, adder)")
+      ->capture_default_str();
+  sub->add_option("--mode", o->mode, "Computing mode of every topology layer: digital or cim")->capture_default_str();
+  sub->add_option("--adc-bits", o->adc_bits, "CIM ADC bits (topology layers in CIM mode)")->capture_default_str()
+      ->check(CLI::Range(1, 16));
+  sub->add_option("--cim-rows", o->cim_rows, "CIM rows per conversion (topology layers in CIM mode)")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  sub->add_option("--assignment", o->assignment, "Per-layer operator/mode file for the topology");
+  sub->add_option("--export", o->export_path, "Run an ENOS export (.enos.json) on a seeded random image");
+  sub->add_flag("--no-residency", o->no_residency, "Every tensor in DRAM (no on-chip residency; per-layer checks)");
+  sub->add_option("--double-buffer", o->double_buffer, "on/off: override the architecture's double buffering");
   sub->add_option("--vcd", o->vcd, "Write a VCD trace (default traces/accel.vcd; cycle level)")->expected(0, 1);
   sub->add_option("--report", o->report, "Write a JSON report to this path (atomically)");
+  sub->add_option("--report-csv", o->report_csv, "Write the per-layer CSV to this path (atomically)");
+  sub->add_option("--plot", o->plot, "Per-layer stacked energy plot (PNG, gnuplot)");
   sub->add_option("--seed", o->seed, "Seed of the weights and input")->capture_default_str();
-  sub->add_option("--array", o->array, "MAC-core array size RxC")->capture_default_str();
-  sub->add_option("--tech", o->tech, "Energy table (default: $CIMSIM_TECH or data/tech/45nm.json)");
   return [sub, o] {
     if (!sub->parsed()) return -1;
     o->vcd_on = sub->count("--vcd") > 0;
+    if (!o->topology.empty() + !o->export_path.empty() > 1)
+      throw cimsim::ConfigError("run: give at most one of --topology and --export");
     return do_run(*o);
   };
 });

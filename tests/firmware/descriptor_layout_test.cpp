@@ -81,6 +81,15 @@ std::map<std::string, Access> accessors() {
   U64("shift_addr", shift_addr);
   U64("bias_addr", bias_addr);
 #undef U64
+#define U32(nm, field)                                                                            \
+  m[nm] = {[](Descriptor& d, uint64_t v) { d.field = static_cast<decltype(d.field)>(v); }, \
+           [](const Descriptor& d) { return static_cast<uint64_t>(d.field); }}
+  U32("wbuf_off", wbuf_off);
+  U32("stage_off", stage_off);
+  U32("stage_bytes", stage_bytes);
+  U32("in_ctotal", in_ctotal);
+  U32("out_ctotal", out_ctotal);
+#undef U32
   return m;
 }
 
@@ -161,4 +170,34 @@ TEST(DescriptorLayout, BytesOutsideTheTableAreZeroInEveryEncoding) {
     if (!covered[i]) {
       EXPECT_EQ(b[i], 0) << "byte " << i << " is written but not in the layout table";
     }
+}
+
+// The flags byte: each ENOS_DESC_FLAG_* bit of the description is the bit encode() writes for that flag, and
+// decode() reads it back into the same flag.
+#include "cimsim/accel/regdesc.hpp"
+
+TEST(DescriptorLayout, FlagBitsMatchTheDescription) {
+  const auto dd = device_description();
+  const cimsim::EnumDef* flags = nullptr;
+  for (const auto& e : dd.enums)
+    if (e.name == "DESC_FLAG") flags = &e;
+  ASSERT_NE(flags, nullptr);
+  const std::map<std::string, bool Descriptor::*> member = {
+      {"RELU", &Descriptor::relu},   {"IN_ACT", &Descriptor::in_act}, {"IN2_ACT", &Descriptor::in2_act},
+      {"OUT_ACT", &Descriptor::out_act}, {"W_PIN", &Descriptor::w_pin}, {"W_RESIDENT", &Descriptor::w_resident}};
+  unsigned flags_off = 0;
+  for (const auto& f : descriptor_layout())
+    if (std::string(f.name) == "flags") flags_off = f.offset;
+  ASSERT_EQ(flags->values.size(), member.size());
+  for (const auto& v : flags->values) {
+    auto it = member.find(v.name);
+    ASSERT_NE(it, member.end()) << v.name;
+    Descriptor d;
+    d.*(it->second) = true;
+    const DescriptorBytes b = encode(d);
+    EXPECT_EQ(b[flags_off], v.value) << v.name;
+    DescriptorBytes rec{};
+    rec[flags_off] = static_cast<uint8_t>(v.value);
+    EXPECT_TRUE(decode(rec.data()).*(it->second)) << v.name;
+  }
 }

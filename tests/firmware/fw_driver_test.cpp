@@ -327,3 +327,48 @@ TEST(FirmwareDriver, Mc2ramRejectedValuesAreReported) {
   EXPECT_EQ(soc.cpu.bus_errors(), 1u);  // the rejected WEIGHT_BITS write answered an error response
   EXPECT_EQ(start, static_cast<int>(MC2RAM_ERR_WEIGHT_RANGE));
 }
+
+// The C encoder writes the same bytes as the models' encode(), for convolution and vector kinds, all flags.
+TEST(FirmwareDriver, CEncoderMatchesEncode) {
+  for (int kind : {0, 1, 6, 7}) {
+    for (uint8_t flags : {uint8_t{0}, uint8_t{0x3E}}) {
+      accel::Descriptor d;
+      enos_layer_t l{};
+      d.shape = accel::LayerShape::conv(2, 24, 9, 7, 40, 3, 2, 1, 2);
+      d.shape.kind = static_cast<accel::LayerKind>(kind);
+      l.kind = static_cast<uint8_t>(kind);
+      d.op = accel::Op::MF, l.op = 4;
+      d.mode = accel::Mode::Cim, l.mode = 1;
+      d.relu = true, l.relu = 1;
+      d.in_act = flags & 2, d.in2_act = flags & 4, d.out_act = flags & 8, d.w_pin = flags & 16, d.w_resident = flags & 32;
+      l.flags = flags;
+      l.n = 2, l.cin = 24, l.h = 9, l.w = 7, l.cout = 40, l.kh = 3, l.kw = 3, l.stride = 2, l.pad = 1, l.groups = 2;
+      d.cim.rows = 48, l.cim_rows = 48;
+      d.cim.adc_bits = 6, l.adc_bits = 6;
+      d.cim.adc_range = -77, l.adc_range = -77;
+      d.cim.noise_lsb = 0.37, l.noise_lsb = 0.37;
+      d.cim.gain_sigma = 1e-3, l.gain_sigma = 1e-3;
+      d.cim.seed = 0x0123456789ABCDEFull, l.seed = d.cim.seed;
+      d.weight_bytes = 4242, l.weight_bytes = 4242;
+      d.input_addr = 0x8000000011110000ull, l.input_addr = d.input_addr;
+      d.output_addr = 0x8000000022220000ull, l.output_addr = d.output_addr;
+      d.weight_addr = 0x33330000, l.weight_addr = d.weight_addr;
+      d.mult_addr = 0x44440000, l.mult_addr = d.mult_addr;
+      d.shift_addr = 0x55550000, l.shift_addr = d.shift_addr;
+      d.bias_addr = 0x66660000, l.bias_addr = d.bias_addr;
+      d.input2_addr = 0x77770000, l.input2_addr = d.input2_addr;
+      d.vmult[0] = 12345, d.vmult[1] = 678, d.vshift[0] = 9, d.vshift[1] = 31;
+      l.vmult[0] = 12345, l.vmult[1] = 678, l.vshift[0] = 9, l.vshift[1] = 31;
+      d.wbuf_off = 0x1200, l.wbuf_off = 0x1200;
+      d.stage_off = 0x340, l.stage_off = 0x340;
+      d.stage_bytes = 0x5600, l.stage_bytes = 0x5600;
+      d.in_ctotal = 48, l.in_ctotal = 48;
+      d.out_ctotal = 80, l.out_ctotal = 80;
+      const accel::DescriptorBytes want = accel::encode(d);
+      uint8_t got[ENOS_DESC_BYTES];
+      std::memset(got, 0xA5, sizeof got);
+      enos_encode_descriptor(&l, got);
+      for (unsigned i = 0; i < ENOS_DESC_BYTES; ++i) EXPECT_EQ(got[i], want[i]) << "kind " << kind << " byte " << i;
+    }
+  }
+}

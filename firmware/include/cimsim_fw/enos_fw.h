@@ -22,7 +22,8 @@ typedef struct {
 
 /* One layer, as the descriptor record holds it (field meanings: enos_regs.h ENOS_DESC_*). */
 typedef struct {
-  uint8_t kind, op, mode, relu;
+  uint8_t kind, op, mode, relu; /* kind: ENOS_KIND_*; relu adds ENOS_DESC_FLAG_RELU to flags */
+  uint8_t flags;                /* other ENOS_DESC_FLAG_* bits (activation-buffer operands, pinned constants) */
   uint16_t n, cin, h, w, cout, kh, kw, stride, pad, groups;
   uint16_t cim_rows;
   uint8_t adc_bits;
@@ -31,6 +32,11 @@ typedef struct {
   double noise_lsb, gain_sigma;
   uint64_t seed;
   uint64_t input_addr, output_addr, weight_addr, mult_addr, shift_addr, bias_addr; /* bus addresses */
+  uint32_t wbuf_off, stage_off, stage_bytes; /* on-chip buffer offsets (memory hierarchy) */
+  uint16_t in_ctotal, out_ctotal;            /* 0: cin / cout */
+  /* vector kinds (ENOS_KIND_MAXPOOL .. ENOS_KIND_ADD) use these instead of weight/mult/shift/bias: */
+  uint64_t input2_addr;
+  int32_t vmult[2], vshift[2];
 } enos_layer_t;
 
 typedef struct {

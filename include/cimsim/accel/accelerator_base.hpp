@@ -36,6 +36,7 @@ struct LoadedLayer {
   Descriptor desc;
   LayerParams params;
   std::vector<int8_t> input;
+  std::vector<int8_t> input2;  ///< Add's second input
   std::vector<int8_t> output;
   LayerCost cost;
 };
@@ -72,13 +73,21 @@ class AcceleratorBase : public sc_core::sc_module {
   uint32_t layer_count() const { return run_layers_; }
   /// Reads and validates descriptor `index`; on failure returns the error code. `delay` accumulates bus time.
   ErrorCode fetch_descriptor(uint32_t index, Descriptor& out, sc_core::sc_time& delay);
-  /// Validates a decoded descriptor against the hardware (buffers, CIM macro) and loads weights, requant
-  /// arrays and input by DMA into `layer` (weights unpacked with unpack_weights).
+  /// Plans the layer (layer_cost under the descriptor's placement) and loads its constants (from the weight
+  /// buffer when resident, else by DMA; pinned ones are kept in the weight buffer) and its inputs (from the
+  /// activation buffer or by DMA) into `layer`. Functionally the operands move whole; the tile traffic and
+  /// its cycles are those of `layer.cost` (docs/accelerator-numerics.md, "Tiling").
   ErrorCode load_layer(const Descriptor& d, LoadedLayer& layer, sc_core::sc_time& delay);
-  /// Writes `layer.output` to its output address.
+  /// Computes the layer (datapath run_layer or run_vector) from the loaded operands.
+  static void compute_layer(LoadedLayer& layer);
+  /// Writes `layer.output` to the activation buffer or to system memory.
   ErrorCode store_output(const LoadedLayer& layer, sc_core::sc_time& delay);
-  /// Checks the (decoded) descriptor against this instance's buffers and macro.
+  /// Checks the (decoded) descriptor against this instance's buffers and macro (CIM rows, on-chip operand
+  /// extents): BadParams or BadAddress.
   ErrorCode check_hardware_limits(const Descriptor& d) const;
+  /// The activation buffer and the weight buffer (contents persist across layers and runs).
+  std::vector<int8_t>& act_buffer() { return abuf_; }
+  std::vector<uint8_t>& weight_buffer() { return wbuf_; }
 
   bool dma_read(uint64_t addr, void* dst, uint64_t len, sc_core::sc_time& delay);
   bool dma_write(uint64_t addr, const void* src, uint64_t len, sc_core::sc_time& delay);
@@ -88,6 +97,7 @@ class AcceleratorBase : public sc_core::sc_module {
   void begin_run();
   void set_current_layer(uint32_t index);
   void layer_done(uint32_t index, const LoadedLayer& layer, int64_t cycles);
+  bool dma_incomplete_ = false;  ///< the last failed DMA was left at TLM_INCOMPLETE_RESPONSE by its target
   void finish_run(ErrorCode err, uint32_t failing_layer);
   bool busy() const { return busy_; }
   void update_irq();
@@ -106,6 +116,10 @@ class AcceleratorBase : public sc_core::sc_module {
   uint32_t perf_read(uint32_t offset_in_view) const;
   void build_registers();
 
+  bool read_operand(bool on_chip, uint64_t addr, int ctotal, int c, const LayerShape& s, std::vector<int8_t>& dst,
+                    sc_core::sc_time& delay);
+  std::vector<int8_t> abuf_;
+  std::vector<uint8_t> wbuf_;
   EnergyLedger ledger_;
   std::vector<LayerRecord> records_;
   LayerRecord run_total_;

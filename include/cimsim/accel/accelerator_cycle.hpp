@@ -1,18 +1,26 @@
 #pragma once
-// Cycle-level accelerator: a controller FSM and a MacCoreArray clocked by an sc_clock, advancing one step of
-// the weight-stationary schedule of docs/accelerator-numerics.md per clock edge, so that the clock edges a
-// layer takes equal layer_cost().cycles exactly:
-//   FETCH_DESC  ceil(128 / B) + kLayerSetupCycles   descriptor by DMA, decode, validate
-//   DMA_IN      ceil((input + packed weights + requant) / B)  operands into the on-chip buffers
-//   per group g, column tile ct, row tile (digital) or chunk (CIM):
-//     LOAD_W    one weight row per cycle into the array (rows of this tile)
-//     FILL      kTileFillCycles
-//     COMPUTE   digital: one output pixel per cycle, rows x cols op_term()s on the array;
+// Cycle-level accelerator: a controller FSM (an SC_METHOD, one evaluation per clock edge) and a MacCoreArray,
+// advancing one step of the schedule of docs/accelerator-numerics.md per clock edge, so that the clock edges a
+// layer takes equal layer_cost().cycles exactly. Per layer:
+//   FETCH_DESC  ceil(128 / B) + kLayerSetupCycles   descriptor by DMA, decode, validate, plan the bands
+//   per band of output rows (layer_cost().bands):
+//     LOAD      the band's DRAM operands (input rows with halo, constants when first or streamed)
+//     per group g, column tile ct, row tile (digital) or chunk (CIM):
+//       LOAD_W  one weight row per cycle into the array (rows of this tile)
+//       FILL    kTileFillCycles
+//       COMPUTE digital: one output pixel per cycle, rows x cols op_term()s on the array;
 //               CIM: adc_bits x adc_cycles_per_bit cycles per pixel, one cim_code() per column per pixel;
 //               the last row tile / chunk requantize()s each finished output as it streams out
-//   WRITEBACK   ceil(outputs / B)  output to memory by DMA
-// Pin-level start/busy/done signals and the IRQ line; per-PE activity counters; optional VCD tracing.
+//     VECTOR    vector-unit ops instead of the tiles: ceil(reads / lanes) + fill cycles
+//     STORE     the band's output rows to DRAM (when the output is not resident)
+//   with double buffering the next band's LOAD and the previous band's STORE run during COMPUTE, and STALL
+//   covers the rest of the longer transfer.
+// Bus traffic is issued by a DMA thread (blocking transport only from thread context); the FSM waits for it
+// without counting cycles when a bus target takes simulated time. Clock: an external clk_in, or self-timed
+// (fixed-length DMA/stall phases are then evaluated once, at their last edge). Pin-level start/busy/done
+// signals and the IRQ line; per-PE activity counters; optional VCD tracing.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <systemc>
@@ -66,10 +74,12 @@ class MacCoreArray : public sc_core::sc_module {
 
 class AcceleratorCycle : public AcceleratorBase {
  public:
-  enum class State : uint8_t { Idle, FetchDesc, DmaIn, LoadW, Fill, Compute, Writeback, Done, Error };
+  enum class State : uint8_t { Idle, FetchDesc, Load, LoadW, Fill, Compute, Vector, Stall, Store, Done, Error };
   static const char* state_name(State s);
 
-  sc_core::sc_clock clk;             ///< accelerator clock (period from the energy table's clock_hz)
+  /// Optional clock input from the SoC (posedge = one accelerator cycle). Unbound: the model times itself
+  /// with the period from the architecture / energy table (and, when tracing, shows that clock as `clk`).
+  sc_core::sc_port<sc_core::sc_signal_in_if<bool>, 1, sc_core::SC_ZERO_OR_MORE_BOUND> clk_in;
   sc_core::sc_signal<bool> start;    ///< pin: one-cycle pulse when a run starts
   sc_core::sc_signal<bool> busy;     ///< pin: high while running
   sc_core::sc_signal<bool> done;     ///< pin: one-cycle pulse when a run ends (successfully or not)
@@ -83,27 +93,48 @@ class AcceleratorCycle : public AcceleratorBase {
   /// Clock edges counted for each layer of the last run (equal to layer_cost().cycles by construction of the
   /// FSM; the tests check it).
   const std::vector<int64_t>& measured_cycles() const { return measured_; }
-  /// Clock edges seen since construction, and those while busy.
+  /// Clock edges seen while running since construction (idle edges are not evaluated), and those while busy.
   uint64_t clock_edges() const { return edges_; }
   uint64_t busy_edges() const { return busy_edges_; }
   /// Digital-array utilisation over all busy cycles: MACs issued / (R * C * busy cycles).
   double utilisation() const;
 
  protected:
-  void on_start() override { start_pending_ = true; }
+  void on_start() override;
+  void end_of_elaboration() override;
 
  private:
+  void clock_proc();       ///< one evaluation per active clock edge
+  bool resume_dma();       ///< runs the continuation of a finished DMA job; false while one is pending
   void tick();
+  void dma_thread();       ///< all bus traffic (descriptor fetch, operand load, output store): thread context
+  void post_dma(int job);  ///< 1 fetch descriptor, 2 load operands, 3 store output
   void enter(State s, int64_t cycles);
   void begin_layer();
   void after_fetch();
-  void next_tile();       ///< sets up LOAD_W for the current (g, ct, rt) or goes to WRITEBACK
+  void begin_band();      ///< starts band b_ (its load, or its compute when overlapped)
+  void start_compute();   ///< first tile of the band (or the vector phase)
+  void next_tile();       ///< sets up LOAD_W for the current (g, ct, rt) or ends the band's compute
+  void end_compute();     ///< after the band's compute: stall (overlap), store, next band or end of layer
+  void finish_layer();    ///< after the last store: waits for the DMA thread, then end_layer
   void compute_step();    ///< one COMPUTE cycle
-  void writeback_step();  ///< one WRITEBACK cycle
   void requantize_pixel(int64_t base, int64_t oc0, int64_t ohw);  ///< requantize() the finished columns
   void fail(ErrorCode e);
   void end_layer();
   void trace(sc_core::sc_trace_file* tf);
+
+  // clocking
+  std::unique_ptr<sc_core::sc_clock> own_clk_;  ///< only when tracing without an external clock
+  bool external_ = false, self_timed_ = false, running_ = false;
+  sc_core::sc_event wake_ev_;
+
+  // DMA engine (thread) handshake
+  sc_core::sc_event dma_req_ev_, dma_done_ev_;
+  int dma_job_ = 0;
+  bool dma_pending_ = false;
+  ErrorCode dma_err_ = ErrorCode::None;
+  int wait_for_dma_ = 0;  ///< 0: none; 1: after_fetch, 2: end_layer, once the DMA job is done
+  bool in_dma_wait_ = false;
 
   // controller
   State state_ = State::Idle;
@@ -116,18 +147,20 @@ class AcceleratorCycle : public AcceleratorBase {
   bool pulse_done_ = false;
   LoadedLayer L_;
   Descriptor desc_;
+  LayerCost plan_;
   ErrorCode err_ = ErrorCode::None;
 
   // schedule position
-  bool cim_ = false;
-  int64_t G_ = 1, cog_ = 1, K_ = 1, P_ = 1, OH_ = 1, OW_ = 1, col_tiles_ = 1, row_tiles_ = 1, tile_rows_ = 1;
+  bool cim_ = false, vec_ = false;
+  int64_t G_ = 1, cog_ = 1, K_ = 1, OH_ = 1, OW_ = 1, col_tiles_ = 1, row_tiles_ = 1, tile_rows_ = 1;
   int64_t conv_ = 1, chunks_ = 1;
+  size_t b_ = 0;                        ///< band
+  int64_t Pb_ = 0;                      ///< pixels of the band
   int64_t g_ = 0, ct_ = 0, rt_ = 0;     ///< group, column tile, row tile / chunk
   int64_t r0_ = 0, rows_ = 0, c0_ = 0, cols_ = 0;  ///< current tile window (reduction rows, channels in group)
   int64_t load_row_ = 0;                ///< next weight row to load
-  int64_t pix_ = 0, sub_ = 0;           ///< pixel within the tile pass, conversion sub-cycle (CIM)
+  int64_t sub_ = 0;                     ///< conversion sub-cycle (CIM)
   int64_t n_ = 0, oy_ = 0, ox_ = 0;     ///< pixel coordinates
-  int64_t wb_pos_ = 0;                  ///< output bytes handed to the DMA so far
   std::vector<int32_t> acc_;            ///< accumulators, NCHW over the layer (the accumulator SRAM)
   std::vector<int32_t> rci_, rky_, rkx_;  ///< per tile row: input channel (absolute), ky, kx
   std::vector<int8_t> xrow_;            ///< the activation column fed to the array this cycle
@@ -135,7 +168,7 @@ class AcceleratorCycle : public AcceleratorBase {
   uint64_t mac_issue_ = 0;
 
   // traced scalars (sampled by the VCD writer only when tracing is on)
-  int tr_state_ = 0, tr_layer_ = 0, tr_op_ = 0, tr_mode_ = 0;
+  int tr_state_ = 0, tr_layer_ = 0, tr_op_ = 0, tr_mode_ = 0, tr_band_ = 0;
   bool tr_dma_ = false;
 };
 

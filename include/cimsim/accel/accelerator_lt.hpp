@@ -22,6 +22,7 @@ class AcceleratorLt : public AcceleratorBase {
   void thread();
   sc_core::sc_event start_ev_;
   tlm_utils::tlm_quantumkeeper qk_;
+  LoadedLayer layer_;
 };
 
 }  // namespace cimsim::accel

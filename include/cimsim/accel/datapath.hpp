@@ -34,6 +34,13 @@ int8_t requantize(int32_t acc, int32_t mult, int32_t shift, int32_t bias, bool r
 /// Throws ConfigError with p.check()'s message if the parameters are inconsistent.
 void run_layer(const LayerParams& p, const int8_t* in, int8_t* out);
 
+/// Vector-unit op (p.shape.kind MaxPool .. Add; semantics in layer.hpp): `in` NCHW (shape.input_elems()),
+/// `in2` the second input of Add (same size; ignored otherwise), `out` NCHW (shape.outputs()). Throws
+/// ConfigError with p.check()'s message, or if the kind is not a vector kind.
+void run_vector(const LayerParams& p, const int8_t* in, const int8_t* in2, int8_t* out);
+/// rescale(x, m, s) = floor((x*m + 2^(s-1)) / 2^s) for s > 0, x*m for s == 0 (no clamp; exact).
+int64_t rescale(int64_t x, int32_t mult, int32_t shift);
+
 /// Pre-requantization accumulators (NCHW, shape.outputs() values). Throws like run_layer.
 std::vector<int32_t> layer_accumulators(const LayerParams& p, const int8_t* in);
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cimsim/accel/cost_model.hpp"
 #include "cimsim/accel/layer.hpp"
 
 namespace cimsim::accel {
@@ -24,6 +25,7 @@ enum class ErrorCode : uint8_t {
   DmaError = 6,          ///< a DMA transfer answered an error response (address outside memory)
   BadWeightSize = 7,     ///< weight_bytes differs from packed_row_bytes(op, K) * cout
   BadParams = 8,         ///< CIM parameters or requantization values out of range, bad weight encoding
+  BadAddress = 9,        ///< an on-chip buffer operand (activation/weight buffer offset + extent) out of range
 };
 const char* error_name(ErrorCode e);
 std::string error_message(ErrorCode e);
@@ -43,6 +45,17 @@ struct Descriptor {
   uint64_t mult_addr = 0;     ///< int32[cout]
   uint64_t shift_addr = 0;    ///< int32[cout]
   uint64_t bias_addr = 0;     ///< int32[cout]
+  // memory hierarchy (docs/accelerator.md, "Memory hierarchy"): with the *_act flags the address is a byte
+  // offset in the activation buffer instead of a system-memory address
+  bool in_act = false, in2_act = false, out_act = false;
+  bool w_pin = false;       ///< load the constants (packed weights, mult, shift, bias) to wbuf_off and keep them
+  bool w_resident = false;  ///< the constants are already at wbuf_off (pinned by an earlier run): no DMA
+  uint32_t wbuf_off = 0;    ///< weight-buffer offset of pinned constants; streaming layers use [wbuf_off, end)
+  uint32_t stage_off = 0, stage_bytes = 0;  ///< activation-buffer region for staging DRAM operands
+  uint16_t in_ctotal = 0, out_ctotal = 0;   ///< channels of the tensor the operand is a slice of (0: cin/cout)
+  // vector ops (kind MaxPool .. Add): second input of Add, and the rescale (mult, shift) pairs
+  uint64_t input2_addr = 0;
+  int32_t vmult[2] = {0, 0}, vshift[2] = {0, 0};
   // raw enum bytes as found in memory (decode keeps them for the BadEnum check)
   uint8_t raw_kind = 0, raw_op = 0, raw_mode = 0;
   uint32_t magic = kDescriptorMagic;
@@ -54,6 +67,10 @@ using DescriptorBytes = std::array<uint8_t, kDescriptorRecordBytes>;
 
 DescriptorBytes encode(const Descriptor& d);
 Descriptor decode(const uint8_t* bytes);
+/// The placement the descriptor describes on a given accelerator (stage_bytes; weight-buffer space from
+/// wbuf_off to the end).
+Placement placement_of(const Descriptor& d, const ArrayConfig& cfg);
+
 /// Checks what can be checked from the record alone (magic, enums, shape, (op,mode), CIM params, weight size);
 /// returns ErrorCode::None when fine.
 ErrorCode validate(const Descriptor& d);

@@ -12,6 +12,7 @@
 
 #include "cimsim/accel/descriptor.hpp"
 #include "cimsim/accel/layer.hpp"
+#include "cimsim/accel/program.hpp"
 #include "cimsim/accel/regmap.hpp"
 #include "cimsim/soc/host_initiator.hpp"
 
@@ -46,6 +47,15 @@ struct NetworkResult {
   std::vector<std::vector<int8_t>> outputs;
   RunStats stats;
   sc_core::sc_time sim_time;  ///< simulated time from START to IRQ (host-observed)
+};
+
+/// Result of run_graph: the graph's output tensors (g.outputs order), per-node counters and the plan.
+struct GraphResult {
+  std::vector<std::vector<int8_t>> outputs;
+  RunStats stats;              ///< one entry per graph node
+  sc_core::sc_time sim_time;   ///< simulated time from START to IRQ (host-observed)
+  ProgramPlan plan;
+  bool loaded_constants = false;  ///< this run loaded (pinned) the constants; later runs find them resident
 };
 
 /// A simple bump allocator over [base, base + size).
@@ -102,6 +112,14 @@ class AcceleratorDriver {
   /// for the whole list. Constants are cached, so calling it per layer or per segment is cheap.
   NetworkResult run_network(const std::vector<LayerParams>& layers, const std::vector<int8_t>& input);
 
+  /// A whole graph in one START, on the memory hierarchy (program.hpp): resident activations stay in the
+  /// activation buffer, vector ops run on the accelerator, constants are pinned in the weight buffer when they
+  /// all fit (loaded by the first run of the same constants, resident afterwards). `input`: the graph input
+  /// (batch x elems values). Needs set_hardware() first. Throws ConfigError / AcceleratorError.
+  GraphResult run_graph(const Graph& g, const std::vector<int8_t>& input, const ProgramOptions& opt = {});
+  /// The accelerator's hardware parameters (what the program compiler plans for).
+  void set_hardware(const ArrayConfig& cfg) { hw_ = cfg; have_hw_ = true; }
+
   /// Independent layers in one START: layer i reads inputs[i] (any graph's layers whose inputs are known).
   NetworkResult run_layers(const std::vector<LayerParams>& layers, const std::vector<std::vector<int8_t>>& inputs);
 
@@ -117,6 +135,10 @@ class AcceleratorDriver {
   uint64_t csr_;
   BumpAllocator const_, scratch_;
   std::map<uint64_t, UploadedLayer> cache_;  ///< content hash -> uploaded constants
+  std::map<uint32_t, uint64_t> pinned_;      ///< weight-buffer offset -> content hash of the constants there
+  ArrayConfig hw_;
+  bool have_hw_ = false;
+  static uint64_t constants_hash(const LayerParams& p);
 };
 
 }  // namespace cimsim::accel

@@ -40,7 +40,32 @@ namespace cimsim::accel {
 
 enum class Op : uint8_t { MAC8 = 0, MAC4 = 1, BWN = 2, XNOR = 3, MF = 4, DEEPSHIFT = 5, ADDER = 6 };
 enum class Mode : uint8_t { Digital = 0, Cim = 1 };
-enum class LayerKind : uint8_t { Conv2d = 0, FullyConnected = 1 };
+/// Conv2d and FullyConnected run on the MAC-core array or the CIM macro; the other kinds run on the vector
+/// unit (data-movement and pooling ops of the ENOS networks; integer semantics in
+/// docs/accelerator-numerics.md, "Vector unit"). For vector kinds cout = cin = C, kh/kw = window, groups = the
+/// shuffle's groups (else 1), and the layer has no weights:
+///   MaxPool        window kh x kw, stride, pad (padding counts as -128)
+///   AvgPool        window, stride, pad 0, round half up: floor((2*sum + n) / (2n))
+///   GlobalAvgPool  kh = h, kw = w, stride 1, pad 0 (same rounding); output C x 1 x 1
+///   ChannelShuffle groups g: out[j*g + i] = in[i*G + j], G = C / g
+///   Copy           out = clamp(rescale(x, mult[0], shift[0]), -128, 127)   (concat inputs, split copies)
+///   Add            out = clamp(rescale(a, mult[0], shift[0]) + rescale(b, mult[1], shift[1]), relu ? 0 : -128,
+///                  127); b is the layer's second input (same shape)
+enum class LayerKind : uint8_t {
+  Conv2d = 0,
+  FullyConnected = 1,
+  MaxPool = 2,
+  AvgPool = 3,
+  GlobalAvgPool = 4,
+  ChannelShuffle = 5,
+  Copy = 6,
+  Add = 7
+};
+constexpr int kNumLayerKinds = 8;
+/// True for the kinds the vector unit runs (MaxPool .. Add).
+inline bool is_vector_kind(LayerKind k) { return static_cast<uint8_t>(k) >= 2 && static_cast<uint8_t>(k) < 8; }
+/// "conv2d", "fc", "maxpool", "avgpool", "gap", "shuffle", "copy", "add".
+const char* kind_name(LayerKind k);
 
 constexpr int kNumOps = 7;
 constexpr Op kAllOps[kNumOps] = {Op::MAC8, Op::MAC4, Op::BWN, Op::XNOR, Op::MF, Op::DEEPSHIFT, Op::ADDER};
@@ -81,7 +106,8 @@ struct LayerShape {
 
   int out_h() const { return (h + 2 * pad - kh) / stride + 1; }
   int out_w() const { return (w + 2 * pad - kw) / stride + 1; }
-  int64_t reduction() const { return static_cast<int64_t>(cin / groups) * kh * kw; }  ///< K
+  /// K (operator terms per output); 0 for vector kinds.
+  int64_t reduction() const { return is_vector_kind(kind) ? 0 : static_cast<int64_t>(cin / groups) * kh * kw; }
   int64_t outputs() const { return static_cast<int64_t>(n) * cout * out_h() * out_w(); }
   int64_t macs() const { return outputs() * reduction(); }
   int64_t input_elems() const { return static_cast<int64_t>(n) * cin * h * w; }
@@ -112,12 +138,31 @@ struct LayerShape {
     s.cout = cout;
     return s;
   }
+  /// A vector-unit op on an n x c x h x w tensor (window k, stride, pad; groups for ChannelShuffle).
+  static LayerShape vector(LayerKind kind, int n, int c, int h, int w, int k = 1, int stride = 1, int pad = 0,
+                           int groups = 1) {
+    LayerShape s;
+    s.kind = kind;
+    s.n = n;
+    s.cin = s.cout = c;
+    s.h = h;
+    s.w = w;
+    s.kh = s.kw = k;
+    if (kind == LayerKind::GlobalAvgPool) {
+      s.kh = h;
+      s.kw = w;
+    }
+    s.stride = stride;
+    s.pad = pad;
+    s.groups = groups;
+    return s;
+  }
 };
 
 struct Requant {
-  std::vector<int32_t> mult;   ///< per output channel, [0, 2^31)
-  std::vector<int32_t> shift;  ///< per output channel, [0, 62]
-  std::vector<int32_t> bias;   ///< per output channel, added to acc before scaling
+  std::vector<int32_t> mult;   ///< per output channel, [0, 2^31) (Copy: 1 value, Add: 2, other vector kinds: 0)
+  std::vector<int32_t> shift;  ///< per output channel, [0, 62] (vector kinds: as mult)
+  std::vector<int32_t> bias;   ///< per output channel, added to acc before scaling (vector kinds: empty)
   bool relu = false;
 };
 

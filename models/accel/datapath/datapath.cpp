@@ -125,6 +125,8 @@ inline int32_t cim_convert(const CimParams& c, int64_t partial, double gain, con
 void require_valid(const LayerParams& p) {
   const std::string why = p.check();
   if (!why.empty()) throw ConfigError(why);
+  if (is_vector_kind(p.shape.kind))
+    throw ConfigError(std::string("run_layer: ") + kind_name(p.shape.kind) + " is a vector op (run_vector)");
 }
 
 /// Computes all accumulators of the layer into `acc` (NCHW) by gathering input patches (im2col by tiles of
@@ -427,6 +429,69 @@ void run_layer(const LayerParams& p, const int8_t* in, int8_t* out) {
                     b = p.rq.bias[static_cast<size_t>(oc)];
       for (int64_t i = 0; i < P; ++i) out[base + i] = requantize(acc[static_cast<size_t>(base + i)], m, sh, b, p.rq.relu);
     }
+}
+
+int64_t rescale(int64_t x, int32_t mult, int32_t shift) {
+  __int128 t = static_cast<__int128>(x) * mult;
+  if (shift > 0) t += static_cast<__int128>(1) << (shift - 1);
+  return static_cast<int64_t>(t >> shift);  // |x| < 2^8, mult < 2^31: fits
+}
+
+void run_vector(const LayerParams& p, const int8_t* in, const int8_t* in2, int8_t* out) {
+  if (!is_vector_kind(p.shape.kind))
+    throw ConfigError(std::string("run_vector: kind ") + kind_name(p.shape.kind) + " is not a vector op");
+  if (const std::string why = p.check(); !why.empty()) throw ConfigError(why);
+  const LayerShape& s = p.shape;
+  const int64_t C = s.cin, H = s.h, W = s.w, OH = s.out_h(), OW = s.out_w();
+  auto clamp8 = [](int64_t v, int64_t lo) { return static_cast<int8_t>(v < lo ? lo : v > 127 ? 127 : v); };
+  switch (s.kind) {
+    case LayerKind::MaxPool:
+    case LayerKind::AvgPool:
+    case LayerKind::GlobalAvgPool: {
+      const int64_t win = static_cast<int64_t>(s.kh) * s.kw;
+      for (int64_t nc = 0; nc < s.n * C; ++nc)
+        for (int64_t oy = 0; oy < OH; ++oy)
+          for (int64_t ox = 0; ox < OW; ++ox) {
+            int64_t mx = -128, sum = 0;
+            for (int64_t ky = 0; ky < s.kh; ++ky)
+              for (int64_t kx = 0; kx < s.kw; ++kx) {
+                const int64_t iy = oy * s.stride + ky - s.pad, ix = ox * s.stride + kx - s.pad;
+                const int64_t v = (iy < 0 || iy >= H || ix < 0 || ix >= W) ? -128 : in[(nc * H + iy) * W + ix];
+                mx = v > mx ? v : mx;
+                sum += v;
+              }
+            int64_t r = mx;
+            if (s.kind != LayerKind::MaxPool) {  // floor((2*sum + n) / (2n)), floor toward -infinity
+              const int64_t num = 2 * sum + win, den = 2 * win;
+              r = num >= 0 ? num / den : -((-num + den - 1) / den);
+            }
+            out[(nc * OH + oy) * OW + ox] = static_cast<int8_t>(r);
+          }
+      return;
+    }
+    case LayerKind::ChannelShuffle: {
+      const int64_t g = s.groups, G = C / g, hw = H * W;
+      for (int64_t n = 0; n < s.n; ++n)
+        for (int64_t i = 0; i < g; ++i)
+          for (int64_t j = 0; j < G; ++j)
+            std::memcpy(out + (n * C + j * g + i) * hw, in + (n * C + i * G + j) * hw, static_cast<size_t>(hw));
+      return;
+    }
+    case LayerKind::Copy: {
+      const int32_t m = p.rq.mult[0], sh = p.rq.shift[0];
+      for (int64_t i = 0; i < s.input_elems(); ++i) out[i] = clamp8(rescale(in[i], m, sh), -128);
+      return;
+    }
+    case LayerKind::Add: {
+      if (!in2) throw ConfigError("run_vector: add needs a second input");
+      for (int64_t i = 0; i < s.input_elems(); ++i)
+        out[i] = clamp8(rescale(in[i], p.rq.mult[0], p.rq.shift[0]) + rescale(in2[i], p.rq.mult[1], p.rq.shift[1]),
+                        p.rq.relu ? 0 : -128);
+      return;
+    }
+    default:
+      return;
+  }
 }
 
 size_t packed_row_bytes(Op op, int64_t K) {

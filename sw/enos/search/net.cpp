@@ -6,6 +6,9 @@
 #include "cimsim/core/error.hpp"
 #include "cimsim/enos/search/torch_impl.hpp"
 
+#include "cimsim/accel/program.hpp"
+#include "cimsim/enos/graph.hpp"
+
 namespace cimsim::enos::search {
 
 using torch::Tensor;
@@ -172,16 +175,36 @@ torch::Tensor SearchNetImpl::forward(const Tensor& x, Combine how, double tau, i
 }
 
 void SearchNetImpl::set_energies(const accel::ArrayConfig& cfg, const EnergyTable& table) {
-  for (auto& L : layers)
+  // Each layer's placement (resident activations, staging, pinned constants) comes from the program plan of
+  // the network, as the simulator runtime will run it (enos::to_graph + accel::plan_program); the plan of the
+  // all-MAC8 skeleton has the largest constants, so pinning holds for every candidate mix when it holds here.
+  const NetworkExport skel = export_network(tensors[0].c == 1 ? "fashion-mnist" : "cifar10", cfg, true);
+  const ExportGraph eg = to_graph(skel);
+  const accel::ArrayConfig hw = accel::ArrayConfig::with_table(cfg, table);
+  const accel::ProgramPlan plan = accel::plan_program(eg.graph, hw);
+  std::vector<accel::Placement> place(layers.size());
+  vector_pj_ = 0;
+  for (size_t j = 0; j < eg.graph.nodes.size(); ++j) {
+    const GNode& n = nodes[static_cast<size_t>(eg.export_node[j])];
+    if (accel::is_vector_kind(eg.graph.nodes[j].params.shape.kind))
+      vector_pj_ += aj_to_pj(plan.nodes[j].cost.total_aj(table));
+    else if (n.kind == NodeKind::Accel)
+      place[static_cast<size_t>(n.layer)] = plan.nodes[j].place;
+  }
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto& L = layers[l];
     for (size_t k = 0; k < L->cands.size(); ++k)
-      L->energy_pj[k] = accel::layer_energy_pj(cfg, table, L->shape, L->cands[k].op, L->cands[k].mode, L->cim[k]);
+      L->energy_pj[k] =
+          accel::layer_energy_pj(hw, table, L->shape, L->cands[k].op, L->cands[k].mode, L->cim[k], place[l]);
+  }
   ref_pj_.clear();
-  for (auto& L : layers)
-    ref_pj_.push_back(accel::layer_energy_pj(cfg, table, L->shape, accel::Op::MAC8, accel::Mode::Digital, {}));
+  for (size_t l = 0; l < layers.size(); ++l)
+    ref_pj_.push_back(
+        accel::layer_energy_pj(hw, table, layers[l]->shape, accel::Op::MAC8, accel::Mode::Digital, {}, place[l]));
 }
 
 torch::Tensor SearchNetImpl::expected_energy(int hard_except) const {
-  Tensor e = torch::zeros({});
+  Tensor e = torch::full({}, vector_pj_);
   for (size_t l = 0; l < layers.size(); ++l) {
     const auto& L = layers[l];
     if (hard_except >= 0 && static_cast<int>(l) != hard_except) {
@@ -195,13 +218,14 @@ torch::Tensor SearchNetImpl::expected_energy(int hard_except) const {
 }
 
 double SearchNetImpl::chosen_energy() const {
-  double e = 0;
+  double e = vector_pj_;
   for (const auto& L : layers) e += L->energy_pj[static_cast<size_t>(L->chosen)];
   return e;
 }
 
 double SearchNetImpl::ref_energy() const {
   double e = 0;
+  e += vector_pj_;
   for (double x : ref_pj_) e += x;
   return e;
 }
@@ -240,7 +264,7 @@ void SearchNetImpl::set_observer_values(const std::vector<double>& v) {
   }
 }
 
-NetworkExport SearchNetImpl::export_network(const std::string& dataset, const accel::ArrayConfig& cfg) {
+NetworkExport SearchNetImpl::export_network(const std::string& dataset, const accel::ArrayConfig& cfg, bool skeleton) {
   NetworkExport e;
   e.network = net + "-" + (dataset == "fashion-mnist" ? std::string("fmnist") : dataset);
   e.dataset = dataset;
@@ -266,8 +290,18 @@ NetworkExport SearchNetImpl::export_network(const std::string& dataset, const ac
     if (n.kind == NodeKind::Accel) {
       auto& L = layers[static_cast<size_t>(n.layer)];
       so = L->out_obs->scale();
-      o.layer = L->export_params(L->chosen, sa, so);
-      o.predicted_energy_pj = L->energy_pj[static_cast<size_t>(L->chosen)];
+      if (skeleton) {
+        o.layer.shape = L->shape;
+        o.layer.op = accel::Op::MAC8;
+        o.layer.mode = accel::Mode::Digital;
+        o.layer.weights.assign(static_cast<size_t>(L->shape.weight_elems()), 0);
+        o.layer.rq.mult.assign(static_cast<size_t>(L->shape.cout), 1);
+        o.layer.rq.shift.assign(static_cast<size_t>(L->shape.cout), 0);
+        o.layer.rq.bias.assign(static_cast<size_t>(L->shape.cout), 0);
+      } else {
+        o.layer = L->export_params(L->chosen, sa, so);
+        o.predicted_energy_pj = L->energy_pj[static_cast<size_t>(L->chosen)];
+      }
     }
     if (n.kind == NodeKind::Concat || n.kind == NodeKind::Add) {
       o.in_mult.assign(n.in.size(), 1);

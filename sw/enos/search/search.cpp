@@ -17,6 +17,7 @@
 #include "cimsim/core/io.hpp"
 #include "cimsim/data/datasets.hpp"
 #include "cimsim/enos/search/torch_impl.hpp"
+#include "cimsim/enos/graph.hpp"
 
 namespace cimsim::enos::search {
 
@@ -423,6 +424,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
 
   // ---- evaluation
   SearchResult r;
+  double exported_total_pj = 0;
   r.config = cfg;
   r.candidates = cfg.candidates;
   net->eval();
@@ -430,6 +432,11 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     torch::NoGradGuard ng;
     int64_t cf = 0, ci = 0;
     r.exported = net->export_network(cfg.dataset, arr);
+    // The per-layer estimate the simulator is checked against: the program plan of the exported network.
+    const PredictedEnergy pe = predict_energy(r.exported, table);
+    for (size_t i = 0; i < r.exported.nodes.size(); ++i)
+      if (r.exported.nodes[i].kind == NodeKind::Accel) r.exported.nodes[i].predicted_energy_pj = pe.node_pj[i];
+    exported_total_pj = pe.total_pj;
     for (int64_t b = 0; b < Dte.n(); b += 500) {
       const int64_t e = std::min<int64_t>(Dte.n(), b + 500);
       const Tensor xb = Dte.x.slice(0, b, e), yb = Dte.y.slice(0, b, e);
@@ -454,7 +461,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     r.layers.push_back(lr);
   }
   r.posterior_entropy = fixed ? 0.0 : H / nl;
-  r.energy_pj = net->chosen_energy();
+  r.energy_pj = exported_total_pj;  // system energy per image: layers + vector ops, as the simulator runs it
   r.ref_energy_pj = Eref;
   r.expected_energy_pj = fixed ? r.energy_pj : net->expected_energy().item<double>();
   r.search_sec_per_epoch = search_eps ? search_sec / search_eps : 0;

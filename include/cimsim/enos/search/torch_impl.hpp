@@ -96,7 +96,9 @@ class SearchNetImpl : public torch::nn::Module {
   std::vector<torch::Tensor> weight_params();
   std::vector<torch::Tensor> alpha_params();
   void discretize();  ///< chosen = argmax alpha
-  NetworkExport export_network(const std::string& dataset, const accel::ArrayConfig& cfg);
+  /// `skeleton`: placeholder MAC8 layers (zero weights, identity requantization) for planning the program
+  /// (placements) before training.
+  NetworkExport export_network(const std::string& dataset, const accel::ArrayConfig& cfg, bool skeleton = false);
   std::vector<double> observer_values() const;
   void set_observer_values(const std::vector<double>& v);
 
@@ -117,6 +119,7 @@ class SearchNetImpl : public torch::nn::Module {
   std::vector<Candidate> cands_;
   int adc_bits_;
   std::vector<double> ref_pj_;
+  double vector_pj_ = 0;  ///< the vector-unit ops of the program (operator-independent), per image
 };
 TORCH_MODULE(SearchNet);
 
