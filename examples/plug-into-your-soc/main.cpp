@@ -224,6 +224,7 @@ int sc_main(int, char**) {
     d.input_addr = in, d.output_addr = out, d.weight_addr = wgt, d.mult_addr = mult, d.shift_addr = shift;
     d.bias_addr = bias;
     d.weight_bytes = static_cast<uint32_t>(packed.size());
+    d.stage_bytes = static_cast<uint32_t>(acc::ArrayConfig{}.act_buffer_bytes);  // staging for DRAM operands
     const auto rec = acc::encode(d);
     c.write_block(desc, rec.data(), rec.size());
     c.wr(kEnos + acc::reg::DESC_ADDR_LO, static_cast<uint32_t>(desc));

@@ -74,15 +74,14 @@ void enos_encode_descriptor(const enos_layer_t *l, uint8_t *rec) {
 }
 
 int enos_start(enos_dev_t *dev, uint64_t desc_addr, uint32_t count) {
-  uint32_t st;
+  if (RD(ENOS_STATUS_OFFSET) & ENOS_STATUS_BUSY_MASK) return -1; /* START would be refused while busy */
+  if ((desc_addr & 7u) != 0 || count < 1u || count > ENOS_MAX_LAYERS) return -1; /* the registers refuse these */
   WR(ENOS_IRQ_STATUS_OFFSET, ENOS_IRQ_STATUS_DONE_MASK | ENOS_IRQ_STATUS_ERROR_MASK);
   WR(ENOS_IRQ_ENABLE_OFFSET, dev->wait_irq ? (ENOS_IRQ_ENABLE_DONE_MASK | ENOS_IRQ_ENABLE_ERROR_MASK) : 0u);
   WR(ENOS_DESC_ADDR_LO_OFFSET, (uint32_t)desc_addr);
   WR(ENOS_DESC_ADDR_HI_OFFSET, (uint32_t)(desc_addr >> 32));
   WR(ENOS_LAYER_COUNT_OFFSET, count);
-  WR(ENOS_CTRL_OFFSET, ENOS_CTRL_START_MASK);
-  st = RD(ENOS_STATUS_OFFSET);
-  if ((st & ENOS_STATUS_ERROR_MASK) && !(st & ENOS_STATUS_BUSY_MASK) && !(st & ENOS_STATUS_DONE_MASK)) return -1;
+  WR(ENOS_CTRL_OFFSET, ENOS_CTRL_START_MASK); /* the run's outcome: enos_wait() */
   return 0;
 }
 

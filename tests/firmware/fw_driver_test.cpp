@@ -115,6 +115,9 @@ Net make_net(Soc& soc) {
     l.shift_addr = place(p.rq.shift.data(), p.rq.shift.size() * 4);
     l.bias_addr = place(p.rq.bias.data(), p.rq.bias.size() * 4);
     l.output_addr = place(nullptr, static_cast<size_t>(s.outputs()));
+    // all operands in system memory, staged through the whole activation buffer (docs/accelerator.md)
+    l.stage_off = 0;
+    l.stage_bytes = static_cast<uint32_t>(accel::ArrayConfig{}.act_buffer_bytes);
     in_addr = l.output_addr;
     n.out_addr.push_back(l.output_addr);
     n.fw.push_back(l);

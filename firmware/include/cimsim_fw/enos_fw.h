@@ -47,8 +47,8 @@ typedef struct {
 int enos_init(enos_dev_t *dev);
 /* Encodes a layer into a descriptor record of ENOS_DESC_BYTES bytes at `rec` (little-endian). */
 void enos_encode_descriptor(const enos_layer_t *layer, uint8_t *rec);
-/* Starts `count` descriptors at bus address `desc_addr`; returns 0, or -1 if the device refused (busy,
- * bad count or alignment: STATUS.ERROR set without BUSY). */
+/* Starts `count` descriptors at bus address `desc_addr`; returns 0, or -1 without starting if the device is
+ * busy, the address is not 8-byte aligned or count is outside 1..ENOS_MAX_LAYERS. */
 int enos_start(enos_dev_t *dev, uint64_t desc_addr, uint32_t count);
 /* Waits for the end of the run (IRQ when dev->wait_irq is set, else polling); clears IRQ_STATUS.
  * Returns 0 on success, else the ENOS_ERR_* code (the failing layer: enos_error_layer()). */
