@@ -38,7 +38,7 @@ struct CsvLine {
 
 std::vector<CsvLine> csv_lines(const std::string& text, const std::string& origin) {
   std::vector<CsvLine> out;
-  size_t pos = 0;
+  size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark (spreadsheet export)
   int row = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -247,11 +247,15 @@ int64_t topology_macs(const Topology& t) {
 
 std::vector<LayerChoice> parse_assignment(const std::string& text, const std::string& origin) {
   static const char* const kFields[5] = {"layer", "op", "mode", "adc_bits", "cim_rows"};
+  auto lower = [](std::string x) {
+    for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return x;
+  };
   std::vector<LayerChoice> out;
   std::set<std::string> seen;
   bool first = true;
   for (const CsvLine& l : csv_lines(text, origin)) {
-    if (first && !l.fields.empty() && l.fields[0] == "layer") {  // optional header line
+    if (first && !l.fields.empty() && lower(l.fields[0]) == "layer") {  // optional header line
       first = false;
       continue;
     }
@@ -268,10 +272,6 @@ std::vector<LayerChoice> parse_assignment(const std::string& text, const std::st
     c.layer = check_name(l.fields[0], origin, l.row, "layer");
     if (!seen.insert(c.layer).second)
       throw ConfigError(where(origin, l.row, "layer") + "layer '" + c.layer + "' is assigned twice");
-    auto lower = [](std::string x) {
-      for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      return x;
-    };
     const auto op = parse_op(lower(l.fields[1]));
     if (!op)
       throw ConfigError(where(origin, l.row, "op") + "unknown operator '" + l.fields[1] +

@@ -11,6 +11,9 @@
 
 using namespace cimsim;
 using namespace cimsim::accel;
+using cimsim_test::BadCase;
+using cimsim_test::expect_all_load;
+using cimsim_test::expect_bad_files;
 using cimsim_test::expect_error;
 using cimsim_test::TempDir;
 namespace fs = std::filesystem;
@@ -99,13 +102,7 @@ TEST(ArchFile, ShippedDesignPoints) {
   EXPECT_EQ(l.array.vector_lanes, 32);
   EXPECT_TRUE(l.array.double_buffer);
   // Every shipped file loads.
-  int n = 0;
-  for (const auto& f : fs::directory_iterator(kArchDir))
-    if (f.path().extension() == ".yaml") {
-      EXPECT_NO_THROW(load_architecture(f.path().string())) << f.path();
-      ++n;
-    }
-  EXPECT_GE(n, 3);
+  EXPECT_GE(expect_all_load(kArchDir, ".yaml", [](const std::string& p) { load_architecture(p); }), 3);
 }
 
 TEST(ArchFile, NameDefaultsToStemAndTechIsOptionalAndRelative) {
@@ -150,11 +147,7 @@ TEST(ArchFile, MinimumBufferRule) {
 }
 
 TEST(ArchFile, BadInputNamesFileAndKey) {
-  struct Case {
-    std::string label, text;
-    std::vector<std::string> parts;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<BadCase> cases = {
       {"missing key", arch_text("  cols: 16"), {"array.cols", "missing"}},
       {"missing section", cut(arch_text(), "dma:\n  bytes_per_cycle: 16\n"), {"'dma'", "missing"}},
       {"missing boolean", arch_text("double_buffering: false"), {"double_buffering", "missing"}},
@@ -186,12 +179,6 @@ TEST(ArchFile, BadInputNamesFileAndKey) {
       {"not a mapping", "- 1\n- 2\n", {"mapping"}},
   };
   TempDir d;
-  int i = 0;
-  for (const auto& c : cases) {
-    const std::string p = d.write("bad" + std::to_string(i++) + ".yaml", c.text);
-    std::vector<std::string> parts = c.parts;
-    parts.push_back(p);
-    expect_error<ConfigError>([&] { load_architecture(p); }, parts, c.label);
-  }
+  expect_bad_files(d, cases, ".yaml", [](const std::string& p) { load_architecture(p); });
   expect_error<IoError>([&] { load_architecture((d.path / "absent.yaml").string()); }, {"absent.yaml"}, "absent");
 }

@@ -52,7 +52,7 @@ TEST(AccelCost, DigitalConvGolden) {
   const auto e = c.energy_aj(t);
   const int64_t wb = std::llround(2.5 * std::pow(5.0, 0.2) * 1e6), ab = std::llround(2.5 * std::pow(5.0, 0.4) * 1e6);
   EXPECT_EQ(wb, 3449324);
-  EXPECT_EQ(ab, 4759134);
+  EXPECT_EQ(ab, 4759135);
   EXPECT_EQ(e.at("compute"), 10368000000);
   EXPECT_EQ(e.at("requant"), 4224000000);
   EXPECT_EQ(e.at("weight_buffer"), 1560 * wb);

@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include "cimsim/core/error.hpp"
+
 namespace cimsim_test {
 
 /// A fresh directory for this test (removed on destruction).
@@ -46,6 +48,37 @@ void expect_error(const std::function<void()>& f, const std::vector<std::string>
   } catch (const std::exception& e) {
     ADD_FAILURE() << label << ": wrong exception type: " << e.what();
   }
+}
+
+/// One bad input file: its text and the pieces its error message must contain (besides the file's path).
+struct BadCase {
+  std::string label, text;
+  std::vector<std::string> parts;
+};
+
+/// Writes every case to its own file (bad<i><ext>) in `dir` and expects `load(path)` to throw a ConfigError naming
+/// the path and every part.
+template <class Load>
+void expect_bad_files(const TempDir& dir, const std::vector<BadCase>& cases, const std::string& ext, Load load) {
+  int i = 0;
+  for (const auto& c : cases) {
+    const std::string p = dir.write("bad" + std::to_string(i++) + ext, c.text);
+    std::vector<std::string> parts = c.parts;
+    parts.push_back(p);
+    expect_error<cimsim::ConfigError>([&] { load(p); }, parts, c.label);
+  }
+}
+
+/// Loads every file with extension `ext` in `dir` (expecting no exception); returns how many there were.
+template <class Load>
+int expect_all_load(const std::string& dir, const std::string& ext, Load load) {
+  int n = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().extension() == ext) {
+      EXPECT_NO_THROW(load(f.path().string())) << f.path();
+      ++n;
+    }
+  return n;
 }
 
 }  // namespace cimsim_test

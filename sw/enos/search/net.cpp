@@ -191,6 +191,7 @@ void SearchNetImpl::set_energies(const accel::ArrayConfig& cfg, const EnergyTabl
     else if (n.kind == NodeKind::Accel)
       place[static_cast<size_t>(n.layer)] = plan.nodes[j].place;
   }
+  layer_place = place;
   for (size_t l = 0; l < layers.size(); ++l) {
     auto& L = layers[l];
     for (size_t k = 0; k < L->cands.size(); ++k)

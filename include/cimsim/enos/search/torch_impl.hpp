@@ -120,6 +120,12 @@ class SearchNetImpl : public torch::nn::Module {
   int adc_bits_;
   std::vector<double> ref_pj_;
   double vector_pj_ = 0;  ///< the vector-unit ops of the program (operator-independent), per image
+
+ public:
+  /// Per searchable layer: its placement in the program plan (set by set_energies).
+  std::vector<accel::Placement> layer_place;
+  /// Energy of the vector-unit ops per image (set by set_energies).
+  double vector_energy_pj() const { return vector_pj_; }
 };
 TORCH_MODULE(SearchNet);
 
