@@ -6,7 +6,8 @@ pkgs=(cmake g++ make pkg-config zlib1g-dev
       libsystemc-dev libeigen3-dev libboost-dev libboost-math-dev
       nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      dataset-fashion-mnist gnuplot-nox libopenblas0-pthread)
+      dataset-fashion-mnist gnuplot-nox libopenblas0-pthread
+      slurmctld slurmd slurm-client munge)  # Slurm: the single-node test of `cimsim sweep --slurm`
 if [[ "${1:-}" != "--no-torch" ]]; then pkgs+=(libtorch-dev); fi
 missing=()
 for p in "${pkgs[@]}"; do

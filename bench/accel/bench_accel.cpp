@@ -3,8 +3,11 @@
 //   lt      the LT model in the SoC (host driver, DMA, datapath::run_layer)
 //   cycle   the cycle-level model, tracing off
 //   cycle-vcd  the cycle-level model with VCD tracing on
+//   empty   the baseline of the cycle level: an empty SC_METHOD on a 1 GHz sc_clock (clock edges per second)
+//   resnet-lt  ResNet-18 (data/topologies/resnet18.csv, 1.8 G MACs, MAC8 digital) at LT through the program
+//           compiler, default architecture: wall seconds for the whole network
 // SystemC allows one elaboration per process, so `bench_accel` (mode "all") runs itself once per mode.
-// Usage: bench_accel [all|native|lt|cycle|cycle-vcd] [--reps N] [--json out.json]
+// Usage: bench_accel [all|native|lt|cycle|cycle-vcd|empty|resnet-lt] [--reps N] [--json out.json]
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +25,7 @@
 #include "cimsim/accel/datapath.hpp"
 #include "cimsim/accel/random_network.hpp"
 #include "cimsim/accel/soc.hpp"
+#include "cimsim/accel/topology.hpp"
 #include "cimsim/core/io.hpp"
 #include "cimsim/soc/vcd_trace.hpp"
 
@@ -80,7 +84,61 @@ struct Result {
   bool ok = false;
 };
 
+struct EmptyClocked : sc_core::sc_module {
+  sc_core::sc_clock clk;
+  uint64_t edges = 0;
+  SC_HAS_PROCESS(EmptyClocked);
+  explicit EmptyClocked(sc_core::sc_module_name n) : sc_module(n), clk("clk", sc_core::sc_time(1, sc_core::SC_NS)) {
+    SC_METHOD(tick);
+    sensitive << clk.posedge_event();
+    dont_initialize();
+  }
+  void tick() { ++edges; }
+};
+
+Result run_empty(int reps) {
+  EmptyClocked m("empty");
+  Result r;
+  r.mode = "empty";
+  const auto t0 = Clock::now();
+  sc_core::sc_start(sc_core::sc_time(static_cast<double>(reps) * 1e6, sc_core::SC_NS));
+  r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.cycles = static_cast<int64_t>(m.edges);
+  r.ok = m.edges > 0;
+  return r;
+}
+
+Result run_resnet(int reps) {
+  const Topology t = load_topology(data_dir() + "/topologies/resnet18.csv");
+  LayerChoice mac8;
+  const auto segs = random_topology_segments(t, apply_assignment(t, {}, mac8), 1);
+  const EnergyTable table = EnergyTable::load_default();
+  SocConfig cfg;
+  cfg.level = Level::Lt;
+  cfg.mem_size = 64ull << 20;
+  AcceleratorSoc soc("soc", cfg, table);
+  Result r;
+  r.mode = "resnet-lt";
+  r.ok = true;
+  const auto t0 = Clock::now();
+  soc.run([&](AcceleratorDriver& d) {
+    for (int k = 0; k < reps; ++k)
+      for (const auto& s : segs) {
+        const GraphResult g = d.run_graph(s.graph, s.input);
+        r.ok = r.ok && g.outputs == s.expect;
+        r.cycles += g.stats.total.cycles;
+        r.macs += g.stats.total.macs;
+      }
+  });
+  r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
+  r.macs /= reps;
+  r.cycles /= reps;
+  return r;
+}
+
 Result run_mode(const std::string& mode, int reps) {
+  if (mode == "empty") return run_empty(reps);
+  if (mode == "resnet-lt") return run_resnet(reps);
   const LayerShape s = bench_shape();
   const std::vector<int8_t> x = random_tensor(s.input_elems(), 42);
   const LayerParams p = random_layer(s, Op::MAC8, Mode::Digital, 43, true, &x);
@@ -140,7 +198,7 @@ int sc_main(int argc, char* argv[]) {
       mode = a;
   }
   if (mode != "all") {
-    const int n = reps > 0 ? reps : (mode == "native" || mode == "lt" ? 20 : 3);
+    const int n = reps > 0 ? reps : (mode == "native" || mode == "lt" ? 20 : mode == "empty" ? 20 : mode == "resnet-lt" ? 1 : 3);
     const Result r = run_mode(mode, n);
     // Machine-readable line for the parent.
     std::printf("RESULT %s %.9f %lld %lld %d\n", r.mode.c_str(), r.wall_s, static_cast<long long>(r.macs),
@@ -150,8 +208,10 @@ int sc_main(int argc, char* argv[]) {
   std::printf("layer: conv 32x32x32 -> 32, 3x3, pad 1, MAC8 digital (%lld MACs), array 16x16\n",
               static_cast<long long>(bench_shape().macs()));
   std::vector<Result> results;
-  for (const char* m : {"native", "lt", "cycle", "cycle-vcd"}) {
-    const std::string cmd = std::string("'") + argv[0] + "' " + m + (reps > 0 ? " --reps " + std::to_string(reps) : "");
+  for (const char* m : {"native", "lt", "cycle", "cycle-vcd", "empty", "resnet-lt"}) {
+    const bool fixed = std::string(m) == "empty" || std::string(m) == "resnet-lt";
+    const std::string cmd =
+        std::string("'") + argv[0] + "' " + m + (reps > 0 && !fixed ? " --reps " + std::to_string(reps) : "");
     FILE* f = popen(cmd.c_str(), "r");
     if (!f) return 2;
     char line[512];
@@ -174,8 +234,14 @@ int sc_main(int argc, char* argv[]) {
     results.push_back(r);
   }
   const double native = results[0].macs / results[0].wall_s;
+  const double cyc = results[2].cycles / results[2].wall_s, vcdr = results[3].cycles / results[3].wall_s,
+               empty = results[4].cycles / results[4].wall_s;
   std::printf("LT / native = %.2f (target >= 0.25); cycle level %.3g cycles/s (target >= 1e6, tracing off)\n",
-              results[1].macs / results[1].wall_s / native, results[2].cycles / results[2].wall_s);
+              results[1].macs / results[1].wall_s / native, cyc);
+  std::printf("cycle level / empty SC_METHOD on an sc_clock = %.2f (target >= 0.5); VCD on / off = %.2f (target >= 0.5)\n",
+              cyc / empty, vcdr / cyc);
+  std::printf("ResNet-18 (%.3g MACs) at LT: %.2f s wall (target <= 2 s)\n", static_cast<double>(results[5].macs),
+              results[5].wall_s);
   if (!json.empty()) {
     nlohmann::json j;
     for (const auto& r : results)

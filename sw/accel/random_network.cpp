@@ -123,4 +123,42 @@ std::vector<std::vector<int8_t>> run_chain(const std::vector<LayerParams>& layer
   return outs;
 }
 
+std::vector<TopologySegment> random_topology_segments(const Topology& t, const std::vector<LayerChoice>& choice,
+                                                      uint64_t seed) {
+  std::vector<TopologySegment> segs;
+  std::vector<LayerParams> cur;
+  std::vector<int8_t> x, first_in;
+  std::vector<std::string> names;
+  auto flush = [&] {
+    if (cur.empty()) return;
+    TopologySegment s;
+    s.graph = Graph::chain(cur, false);
+    for (size_t i = 0; i < s.graph.nodes.size(); ++i) s.graph.nodes[i].name = names[i];
+    s.input = first_in;
+    s.expect = {x};
+    segs.push_back(std::move(s));
+    cur.clear();
+    names.clear();
+  };
+  for (size_t i = 0; i < t.layers.size(); ++i) {
+    const LayerShape& sh = t.layers[i].shape;
+    const bool chains = !cur.empty() && cur.back().shape.cout == sh.cin && cur.back().shape.out_h() == sh.h &&
+                        cur.back().shape.out_w() == sh.w && cur.back().shape.n == sh.n;
+    if (!chains) {
+      flush();
+      x = random_tensor(sh.input_elems(), seed * 1000003 + i);
+      first_in = x;
+    }
+    const LayerChoice& c = choice.at(i);
+    LayerParams p = random_layer(sh, c.op, c.mode, seed * 7919 + i, true, &x, c.cim);
+    std::vector<int8_t> y(static_cast<size_t>(sh.outputs()));
+    run_layer(p, x.data(), y.data());
+    x = std::move(y);
+    cur.push_back(std::move(p));
+    names.push_back(t.layers[i].name);
+  }
+  flush();
+  return segs;
+}
+
 }  // namespace cimsim::accel

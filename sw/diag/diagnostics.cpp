@@ -766,4 +766,15 @@ void plot_trace_acf(const std::string& png_path, const Draws& d, const std::stri
   render(png_path, td, s.str());
 }
 
+void render_gnuplot(const std::string& png_path, const std::vector<std::pair<std::string, std::string>>& data,
+                    const std::string& script) {
+  TempDir td;
+  for (const auto& [name, text] : data) write_file(td.path / name, text);
+  render(png_path, td, script);
+}
+
+std::string gnuplot_png_terminal(int width, int height) { return terminal_lines(width, height); }
+
+std::string gnuplot_quote(const std::string& s) { return gq(s); }
+
 }  // namespace cimsim::diag

@@ -1,6 +1,8 @@
 // Synthetic ENOS export (include/cimsim/enos/synthetic.hpp).
 #include "cimsim/enos/synthetic.hpp"
 
+#include "cimsim/enos/graph.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -175,6 +177,10 @@ NetworkExport make_synthetic_export(uint64_t seed, const EnergyTable& table) {
   e.output = "logits";
   e.meta = {{"generator", "cimsim::enos::make_synthetic_export"}, {"seed", seed},
             {"energy_table_fingerprint", table.fingerprint()}};
+  // The estimate the simulator is checked against: each layer's steady-state cost in the program plan.
+  const PredictedEnergy pe = predict_energy(e, table);
+  for (size_t i = 0; i < e.nodes.size(); ++i)
+    if (e.nodes[i].kind == NodeKind::Accel) e.nodes[i].predicted_energy_pj = pe.node_pj[i];
   return e;
 }
 

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.hpp"
+#include "cimsim/accel/arch.hpp"
+#include "cimsim/enos/graph.hpp"
 #include "cimsim/accel/soc.hpp"
 #include "cimsim/core/energy_table.hpp"
 #include "cimsim/core/error.hpp"
@@ -40,6 +42,7 @@ struct Options {
   std::string vcd;
   bool vcd_on = false;
   std::string tech;
+  std::string arch;
 };
 
 data::ImageSet load_test_images(const enos::NetworkExport& e, const Options& o) {
@@ -141,13 +144,18 @@ int do_infer(const Options& o) {
       hs.push_back({{"node", h.node}, {"kind", enos::node_kind_name(h.kind)}, {"in_elems", h.in_elems},
                     {"out_elems", h.out_elems}, {"ops", h.ops}});
     report["host_ops_per_image"] = hs;
-    double pred = 0;
-    for (const auto& n : e.nodes) pred += n.predicted_energy_pj;
-    report["predicted_energy_pj_per_image"] = pred;
-    std::printf("predicted accelerator energy (export): %.3f nJ per image\n", pred * 1e-3);
+    const enos::PredictedEnergy pe = enos::predict_energy(e, table);
+    report["predicted_energy_pj_per_image"] = pe.total_pj;
+    report["predicted_operator_energy_pj_per_image"] = pe.operator_pj;
+    std::printf("predicted accelerator energy (program plan): %.3f nJ per image (operator-only %.3f nJ)\n",
+                pe.total_pj * 1e-3, pe.operator_pj * 1e-3);
   } else {
     enos::SimOptions so;
     so.level = level == Lt ? accel::Level::Lt : accel::Level::Cycle;
+    if (!o.arch.empty()) {
+      so.has_array = true;
+      so.array = accel::load_architecture(o.arch).array;
+    }
     if (o.vcd_on) so.vcd = o.vcd.empty() ? std::string("enos-infer") : o.vcd;
     if (o.vcd_on && level != Cycle) std::printf("note: --vcd traces the cycle-level model only; no trace at LT\n");
     enos::SimRuntime sim(e, table, so);
@@ -162,27 +170,27 @@ int do_infer(const Options& o) {
     const double acc = 100.0 * correct / set.n, agr = 100.0 * agree / set.n;
     std::printf("%-14s %-9s %-7s %12s %12s %14s %14s %10s\n", "node", "op", "mode", "cycles/img", "model cyc",
                 "sim pJ/img", "pred pJ/img", "diff");
-    for (const auto& l : r.layers)
-      std::printf("%-14s %-9s %-7s %12.0f %12lld %14.3f %14.3f %10s\n", l.node.c_str(), accel::op_name(l.op),
-                  accel::mode_name(l.mode), l.cycles_per_image(), static_cast<long long>(l.model_cycles),
-                  l.energy_pj_per_image(), l.predicted_pj, fmt_pct(l.energy_diff_pct()).c_str());
-    const double per = static_cast<double>(r.accel_energy_aj) * 1e-6 / set.n;
+    for (const auto& l : r.layers) {
+      const bool vec = accel::is_vector_kind(l.kind);
+      std::printf("%-14s %-9s %-7s %12.0f %12lld %14.3f %14.3f %10s\n", l.node.c_str(),
+                  vec ? accel::kind_name(l.kind) : accel::op_name(l.op), vec ? "vector" : accel::mode_name(l.mode),
+                  l.cycles_per_image(), static_cast<long long>(l.model_cycles), l.energy_pj_per_image(), l.predicted_pj,
+                  fmt_pct(l.energy_diff_pct()).c_str());
+    }
+    const double per = r.steady_pj_per_image;  // steady state (constants resident)
     const double tdiff =
         r.predicted_pj_per_image > 0 ? 100.0 * (per - r.predicted_pj_per_image) / r.predicted_pj_per_image : 0.0;
     std::printf("%-14s %-9s %-7s %12.0f %12s %14.3f %14.3f %10s\n", "total", "", "",
                 static_cast<double>(r.accel_cycles) / set.n, "", per, r.predicted_pj_per_image, fmt_pct(tdiff).c_str());
-    std::printf("energy per component (pJ/img):");
+    std::printf("energy per component (pJ/img, steady state):");
     std::map<std::string, int64_t> comp;
     for (const auto& l : r.layers)
       for (const auto& [k, v] : l.components_aj) comp[k] += v;
-    for (const auto& [k, v] : comp) std::printf(" %s=%.3f", k.c_str(), static_cast<double>(v) * 1e-6 / set.n);
-    std::printf("\nhost ops per image:");
-    int64_t he = 0;
-    for (const auto& h : r.host_ops) {
-      std::printf(" %s(%s)=%lld", h.node.c_str(), enos::node_kind_name(h.kind), static_cast<long long>(h.out_elems));
-      he += h.out_elems;
-    }
-    std::printf("  [output elements; %lld in all]\n", static_cast<long long>(he));
+    for (const auto& [k, v] : comp) std::printf(" %s=%.3f", k.c_str(), static_cast<double>(v) * 1e-6);
+    std::printf("\noperator-only energy (compute + ADC + DAC): %.3f pJ/img (plan); the first image also loaded the "
+                "pinned constants: +%.3f pJ once\n",
+                r.predicted_operator_pj_per_image, r.first_run_extra_pj);
+    std::printf("every node ran on the accelerator (vector unit for pooling, shuffle, concat copies, add)\n");
     std::printf("accuracy: simulator %.2f%% (%d/%d), host reference %.2f%% (%d/%d)\n", acc, correct, set.n, host_acc,
                 host_correct, set.n);
     std::printf("agreement with the host reference: predictions %.2f%% (%d/%d), identical logits %d/%d\n", agr, agree,
@@ -224,6 +232,7 @@ cimsim::cli::Registrar reg("infer", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_option("--report", o->report, "Write a JSON report to this path (atomically)");
   sub->add_option("--vcd", o->vcd, "VCD trace path stem (cycle level; default traces/enos-infer.vcd)")->expected(0, 1);
   sub->add_option("--tech", o->tech, "Energy table (default: $CIMSIM_TECH or data/tech/45nm.json)");
+  sub->add_option("--arch", o->arch, "Run on this architecture (YAML) instead of the export's");
   return [sub, o] {
     if (!sub->parsed()) return -1;
     o->vcd_on = sub->count("--vcd") > 0;

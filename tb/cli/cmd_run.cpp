@@ -64,52 +64,7 @@ std::string shape_str(const LayerShape& s) {
   return o.str();
 }
 
-/// One START's worth of work: a graph, its input and the expected outputs (datapath reference).
-struct Segment {
-  Graph graph;
-  std::vector<int8_t> input;
-  std::vector<std::vector<int8_t>> expect;  ///< per graph output
-};
-
-/// Chains consecutive topology layers whose shapes match into one graph; a layer whose input does not match the
-/// previous output starts a new segment (its input from DRAM).
-std::vector<Segment> topology_segments(const Topology& t, const std::vector<LayerChoice>& choice, uint64_t seed) {
-  std::vector<Segment> segs;
-  std::vector<LayerParams> cur;
-  std::vector<int8_t> x, first_in;
-  std::vector<std::string> names;
-  auto flush = [&] {
-    if (cur.empty()) return;
-    Segment s;
-    s.graph = Graph::chain(cur, false);
-    for (size_t i = 0; i < s.graph.nodes.size(); ++i) s.graph.nodes[i].name = names[i];
-    s.input = first_in;
-    s.expect = {x};
-    segs.push_back(std::move(s));
-    cur.clear();
-    names.clear();
-  };
-  for (size_t i = 0; i < t.layers.size(); ++i) {
-    const LayerShape& sh = t.layers[i].shape;
-    const bool chains = !cur.empty() && static_cast<int64_t>(x.size()) == sh.input_elems() &&
-                        cur.back().shape.cout == sh.cin && cur.back().shape.out_h() == sh.h &&
-                        cur.back().shape.out_w() == sh.w;
-    if (!chains) {
-      flush();
-      x = random_tensor(sh.input_elems(), seed * 1000003 + i);
-      first_in = x;
-    }
-    const LayerChoice& c = choice[i];
-    LayerParams p = random_layer(sh, c.op, c.mode, seed * 7919 + i, true, &x, c.cim);
-    std::vector<int8_t> y(static_cast<size_t>(sh.outputs()));
-    run_layer(p, x.data(), y.data());
-    x = std::move(y);
-    cur.push_back(std::move(p));
-    names.push_back(t.layers[i].name);
-  }
-  flush();
-  return segs;
-}
+using Segment = TopologySegment;
 
 int do_run(const Options& o) {
   SocConfig cfg;
@@ -171,7 +126,7 @@ int do_run(const Options& o) {
     if (uni.mode == Mode::Cim && !cim_supported(uni.op))
       throw ConfigError(std::string("run: --op ") + o.op + " is not supported in CIM mode (mac4, bwn, xnor, mf)");
     const std::vector<LayerChoice> asg = o.assignment.empty() ? std::vector<LayerChoice>{} : load_assignment(o.assignment);
-    segs = topology_segments(t, apply_assignment(t, asg, uni), o.seed);
+    segs = random_topology_segments(t, apply_assignment(t, asg, uni), o.seed);
     workload = "topology " + o.topology + " (" + std::to_string(t.layers.size()) + " layers, " +
                std::to_string(segs.size()) + " chained segment(s))";
   } else {

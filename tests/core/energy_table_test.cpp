@@ -84,6 +84,6 @@ TEST(EnergyTable, ProjectTableLoadsAndHasSharedEntries) {
     EXPECT_TRUE(t.has(EnergyTable::adc_entry(b))) << b;
     EXPECT_TRUE(t.has(EnergyTable::dac_entry(b))) << b;
   }
-  EXPECT_TRUE(t.has("common.dma_per_byte"));
+  EXPECT_TRUE(t.has("common.dram_per_byte"));
   EXPECT_EQ(t.fingerprint(), EnergyTable::load_default().fingerprint());
 }

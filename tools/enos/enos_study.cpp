@@ -2,6 +2,10 @@
 // sweep (+ the MAC8/MAC4 mixed-precision search), on a Fashion-MNIST subset. Writes every run's report, a
 // Pareto CSV/PNG per network and mode, and the markdown tables of docs/enos-results.md.
 //
+// The runs can instead come from a sweep (data/sweeps/enos-study.yaml, run locally or as a Slurm job array by
+// `cimsim sweep`, docs/sweeps.md): `enos_study --from-sweep DIR --doc docs/enos-results.md` only reads the
+// points' reports and writes the tables (options describing the setup are then informational).
+//
 //   enos_study --out-dir study --doc docs/enos-results.md [--nets squeezenet,shufflenet]
 //              [--modes single,bilevel,sequential,sampling] [--lambdas 0,1,4] [--train-subset 3000]
 //              [--epochs 2] [--finetune-epochs 1] [--test-subset 2000] [--seed 1]
@@ -17,6 +21,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
 #include "cimsim/enos/search/search.hpp"
 
@@ -61,6 +66,16 @@ std::string assignment(const SearchResult& r) {
   return s;
 }
 
+// The fields of a run's report.json that the tables of every run kind use.
+void read_report(const nlohmann::json& j, SearchResult& r) {
+  r.energy_pj = j.at("energy_pj");
+  r.ref_energy_pj = j.at("ref_energy_pj");
+  r.test_acc_int = j.at("test_acc_int");
+  r.test_acc_float = j.at("test_acc_float");
+  r.finetune_sec_per_epoch = j.at("finetune_sec_per_epoch");
+  r.total_sec = j.at("total_sec");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,6 +106,9 @@ int main(int argc, char** argv) {
   app.add_option("--alpha-lr", base.alpha_lr)->capture_default_str();
   app.add_option("--threads", base.threads)->capture_default_str();
   app.add_flag("--reuse-baselines", reuse, "read the uni-operator reports from <out-dir>/<net>/uni-*/report.json");
+  std::string from_sweep;
+  app.add_option("--from-sweep", from_sweep,
+                 "tables from a finished `cimsim sweep data/sweeps/enos-study.yaml --out DIR` (runs nothing)");
   CLI11_PARSE(app, argc, argv);
   base.progress = false;
 
@@ -114,7 +132,39 @@ int main(int argc, char** argv) {
               << f1(r.r.total_sec) << " s\n";
     runs.push_back(r);
   };
-  for (const auto& net : split_list(nets_s)) {
+  if (!from_sweep.empty()) {  // every done point of the sweep, in spec order
+    const auto sum = cimsim::load_json_or_yaml(from_sweep + "/summary.json");
+    std::vector<std::string> nets;
+    for (const auto& p : sum.at("results")) {
+      if (p.at("status") != "done") continue;
+      const auto& pa = p.at("params");
+      const auto j = cimsim::load_json_or_yaml(p.at("dir").get<std::string>() + "/report.json");
+      Run r;
+      r.net = pa.value("net", "");
+      r.kind = p.at("block");
+      r.mode = r.kind == "uni" ? "fixed" : pa.value("mode", "");
+      const std::string lam = pa.value("lambda", ""), seed = pa.value("seed", "");
+      r.lambda = lam.empty() ? 0.0 : std::stod(lam);
+      r.label = r.kind == "uni" ? "uni-" + pa.value("candidates", "")
+                : (r.kind == "mixed-precision" ? "mp-" : "") + r.mode + "-l" + lam;
+      if (!seed.empty() && seed != "1") r.label += "-s" + seed;
+      read_report(j, r.r);
+      r.r.search_sec_per_epoch = j.at("search_sec_per_epoch");
+      r.r.warmup_sec_per_epoch = j.at("warmup_sec_per_epoch");
+      r.r.posterior_entropy = j.at("posterior_entropy");
+      for (const auto& l : j.at("layers")) {
+        LayerResult lr;
+        lr.name = l.at("name");
+        lr.choice = parse_candidate(l.at("candidate"));
+        r.r.layers.push_back(lr);
+      }
+      if (std::find(nets.begin(), nets.end(), r.net) == nets.end()) nets.push_back(r.net);
+      runs.push_back(r);
+    }
+    nets_s.clear();
+    for (const auto& n : nets) nets_s += (nets_s.empty() ? "" : ",") + n;
+  }
+  for (const auto& net : split_list(from_sweep.empty() ? nets_s : std::string())) {
     for (const auto& cand : all_candidates()) {
       SearchConfig c = base;
       c.mode = "fixed";
@@ -127,12 +177,7 @@ int main(int argc, char** argv) {
         r.mode = "fixed";
         r.kind = "uni";
         r.label = label;
-        r.r.energy_pj = j.at("energy_pj");
-        r.r.ref_energy_pj = j.at("ref_energy_pj");
-        r.r.test_acc_int = j.at("test_acc_int");
-        r.r.test_acc_float = j.at("test_acc_float");
-        r.r.finetune_sec_per_epoch = j.at("finetune_sec_per_epoch");
-        r.r.total_sec = j.at("total_sec");
+        read_report(j, r.r);
         runs.push_back(r);
         continue;
       }
@@ -179,14 +224,20 @@ int main(int argc, char** argv) {
      << ", seed " << base.seed << "; accuracy is the exported **integer** network (bit-exact with the simulator's "
      << "datapath) on the first " << base.test_subset << " test images; energy is per image from "
      << "`accel::layer_energy_pj` (data/tech/45nm.json). Small budgets: differences of ~1-2 points are noise.\n\n"
-     << "Reproduce: `build/tools/enos/enos_study --out-dir enos-study --doc docs/enos-results.md --train-subset "
+     << (from_sweep.empty() ? "" : "Runs: the points of the sweep in `" + from_sweep +
+                                       "` (data/sweeps/enos-study.yaml; labels -sN = seed N), tables by `enos_study "
+                                       "--from-sweep " + from_sweep + "`; the setup line above is the tool's "
+                                       "defaults, the spec's options are authoritative.\n\n");
+  std::ostringstream repro;  // how to rerun the study in one process (not for tables from a sweep)
+  repro << "Reproduce: `build/tools/enos/enos_study --out-dir enos-study --doc docs/enos-results.md --train-subset "
      << base.train_subset << " --warmup-epochs " << base.warmup_epochs << " --epochs " << base.epochs
      << " --finetune-epochs " << base.finetune_epochs << " --test-subset " << base.test_subset << " --lambdas ";
-  for (size_t i = 0; i < lambdas.size(); ++i) md << (i ? "," : "") << lambdas[i];
-  md << " --nets " << nets_s << " --modes " << modes_s << " --alpha-lr " << base.alpha_lr << (reuse ? " --reuse-baselines" : "") << "`\n(one run: `cimsim search --net squeezenet --mode "
+  for (size_t i = 0; i < lambdas.size(); ++i) repro << (i ? "," : "") << lambdas[i];
+  repro << " --nets " << nets_s << " --modes " << modes_s << " --alpha-lr " << base.alpha_lr << (reuse ? " --reuse-baselines" : "") << "`\n(one run: `cimsim search --net squeezenet --mode "
      << "sampling --lambda 1 --train-subset " << base.train_subset << " --warmup-epochs " << base.warmup_epochs
      << " --epochs " << base.epochs
      << " --finetune-epochs " << base.finetune_epochs << " --out-dir out`).\n\n";
+  if (from_sweep.empty()) md << repro.str();
   for (const auto& net : split_list(nets_s)) {
     const Run* plain = nullptr;
     for (const auto& r : runs)

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "cimsim/accel/layer.hpp"
+#include "cimsim/accel/program.hpp"
+#include "cimsim/accel/topology.hpp"
 
 namespace cimsim::accel {
 
@@ -21,6 +23,18 @@ std::vector<int8_t> random_tensor(int64_t n, uint64_t seed);
 std::vector<LayerParams> builtin_network(uint64_t seed, const std::vector<int8_t>& input);
 /// Input tensor of builtin_network for `seed`.
 std::vector<int8_t> builtin_input(uint64_t seed);
+
+/// One START's worth of a topology run: a chained graph, its input and the expected output (datapath).
+struct TopologySegment {
+  Graph graph;
+  std::vector<int8_t> input;
+  std::vector<std::vector<int8_t>> expect;  ///< per graph output
+};
+/// A topology with seeded random weights (each layer calibrated on its actual input): consecutive layers whose
+/// shapes chain form one graph (activations may stay on chip); a layer whose input does not match the previous
+/// output starts a new segment with a seeded random input from DRAM.
+std::vector<TopologySegment> random_topology_segments(const Topology& t, const std::vector<LayerChoice>& choice,
+                                                      uint64_t seed);
 
 /// Chained datapath::run_layer: the output of every layer.
 std::vector<std::vector<int8_t>> run_chain(const std::vector<LayerParams>& layers, const std::vector<int8_t>& input);

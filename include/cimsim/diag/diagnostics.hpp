@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include <utility>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -59,5 +60,14 @@ void write_draws_csv(const std::string& path, const Draws& d);
 /// autocorrelation per dimension. Throws IoError if gnuplot is missing or fails.
 void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, const std::string& title);
 void plot_trace_acf(const std::string& png_path, const Draws& d, const std::string& title);
+/// Renders a gnuplot `script` (which must `set output OUT`; `terminal_lines` not included: the script sets its
+/// own terminal or calls `gnuplot_png_terminal`) with `data` files (name -> contents) beside it, atomically to
+/// `png_path`. Throws IoError if gnuplot is missing or fails.
+void render_gnuplot(const std::string& png_path, const std::vector<std::pair<std::string, std::string>>& data,
+                    const std::string& script);
+/// The pngcairo (fallback png) terminal lines the project's plots use.
+std::string gnuplot_png_terminal(int width, int height);
+/// A gnuplot single-quoted string literal.
+std::string gnuplot_quote(const std::string& s);
 
 }  // namespace cimsim::diag

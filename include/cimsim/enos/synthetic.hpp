@@ -10,7 +10,8 @@
 namespace cimsim::enos {
 
 /// 1x28x28 input (Fashion-MNIST shaped), 10 logits. Requantization is calibrated on a seeded random image so
-/// that activations use the int8 range; predicted_energy_pj = accel::layer_energy_pj(array, table, ...).
+/// that activations use the int8 range; predicted_energy_pj = the layer's steady-state cost in
+/// the program plan (enos::predict_energy).
 NetworkExport make_synthetic_export(uint64_t seed, const EnergyTable& table);
 
 }  // namespace cimsim::enos
