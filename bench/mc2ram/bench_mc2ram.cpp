@@ -78,7 +78,7 @@ int sc_main(int argc, char* argv[]) {
     // Native MH (double precision, same GMM, same chains and sample count).
     double acc = 0;
     double t0 = now();
-    const diag::Draws d = native_mh(j.gmm, chains, static_cast<int>(samples), compile_gmm(j.gmm).step, j.seed, &acc);
+    const diag::Draws d = native_mh(j.gmm, chains, static_cast<int>(samples), compile_gmm(j.gmm).steps, j.seed, &acc);
     const double native_s = now() - t0;
     volatile double sink = d.data[d.data.size() / 2];
     (void)sink;
@@ -107,7 +107,7 @@ int sc_main(int argc, char* argv[]) {
     std::printf("MC2RAM simulation speed: paper GMM, %d chains x %u samples (tracing off)\n", chains, samples);
     std::printf("  native double MH      %10.3g samples/s\n", native_rate);
     std::printf("  datapath only         %10.3g samples/s (%.2fx native)\n", n / dp_s, n / dp_s / native_rate);
-    std::printf("  LT SystemC            %10.3g samples/s (%.2fx native; target >= 0.2x)\n",
+    std::printf("  LT SystemC            %10.3g samples/s (%.2fx native; target >= 0.5x)\n",
                 lt["samples_per_s"].get<double>(), rep["lt_vs_native"].get<double>());
     std::printf("  cycle-level SystemC   %10.3g samples/s (%.2fx native), %.3g clock cycles/s (target >= 1e6)\n",
                 cy["samples_per_s"].get<double>(), rep["cycle_vs_native"].get<double>(),

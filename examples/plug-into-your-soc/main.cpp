@@ -252,6 +252,7 @@ int sc_main(int, char**) {
         c.wr(base + 4 * (r::kWordBias + 2 * i + 1), static_cast<uint32_t>(static_cast<uint64_t>(cp.bias[i]) >> 32));
       }
       c.wr(base + 4 * r::kWordC, static_cast<uint32_t>(cp.c));
+      c.wr(base + 4 * r::kWordYShift, static_cast<uint32_t>(cp.y_shift));
     }
     c.wr(kMc2 + r::GMM_CFG, static_cast<uint32_t>(prog.program.k | (prog.program.d << 8)));
     c.wr(kMc2 + r::WEIGHT_BITS, static_cast<uint32_t>(prog.program.weight_bits));

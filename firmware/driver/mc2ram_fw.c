@@ -27,6 +27,7 @@ int mc2ram_load_gmm(mc2ram_dev_t *dev, const mc2ram_gmm_t *g) {
       WR(comp + 4u * (MC2RAM_WORD_BIAS + 2u * i + 1u), (uint32_t)(b >> 32));
     }
     WR(comp + 4u * MC2RAM_WORD_C, (uint32_t)c->c);
+    WR(comp + 4u * MC2RAM_WORD_Y_SHIFT, (uint32_t)c->y_shift);
   }
   err |= wr_check(dev, MC2RAM_GMM_CFG_OFFSET, (g->k << MC2RAM_GMM_CFG_K_SHIFT) | (g->d << MC2RAM_GMM_CFG_D_SHIFT));
   err |= wr_check(dev, MC2RAM_WEIGHT_BITS_OFFSET, g->weight_bits);

@@ -185,7 +185,7 @@ Placement placement_of(const Descriptor& d, const ArrayConfig& cfg) {
   p.in2_dram = !d.in2_act;
   p.out_dram = !d.out_act;
   p.weights_resident = d.w_resident;
-  p.stage_bytes = d.stage_bytes;
+  p.stage_bytes = d.stage_bytes == 0 && d.stage_off == 0 ? -1 : d.stage_bytes;  // 0 at 0: the whole buffer
   p.wbuf_bytes = cfg.weight_buffer_bytes - std::min<int64_t>(d.wbuf_off, cfg.weight_buffer_bytes);
   return p;
 }

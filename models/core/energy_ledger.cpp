@@ -14,11 +14,25 @@ void EnergyLedger::add(std::string_view component, int64_t count, int64_t aj_eac
 }
 
 void EnergyLedger::add_energy(std::string_view component, int64_t count, int64_t aj_total, int layer) {
-  auto key = std::make_pair(layer, std::string(component));
-  auto it = cells_.find(key);
-  if (it == cells_.end()) it = cells_.emplace(std::move(key), Cell{}).first;
+  const size_t n = component.size();
+  for (auto& s : recent_.slot) {  // hot path: a handful of components added to per simulated event
+    if (!s.cell || s.layer != layer || s.name.size() != n) continue;
+    size_t i = 0;
+    while (i < n && s.name[i] == component[i]) ++i;
+    if (i == n) {
+      s.cell->count += count;
+      s.cell->aj += aj_total;
+      return;
+    }
+  }
+  auto it = cells_.find(std::pair<int, std::string_view>(layer, component));
+  if (it == cells_.end()) it = cells_.emplace(std::make_pair(layer, std::string(component)), Cell{}).first;
   it->second.count += count;
   it->second.aj += aj_total;
+  auto& s = recent_.slot[recent_.next++ % 8];
+  s.layer = layer;
+  s.name.assign(component);
+  s.cell = &it->second;
 }
 
 int64_t EnergyLedger::total_aj() const {
@@ -51,7 +65,7 @@ int64_t EnergyLedger::layer_aj(int layer) const {
 }
 
 EnergyLedger::Cell EnergyLedger::cell(int layer, std::string_view component) const {
-  auto it = cells_.find(std::make_pair(layer, std::string(component)));
+  auto it = cells_.find(std::pair<int, std::string_view>(layer, component));
   return it == cells_.end() ? Cell{} : it->second;
 }
 

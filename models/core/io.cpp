@@ -1,6 +1,10 @@
 #include "cimsim/core/io.hpp"
 
+#include <cctype>
 #include <cerrno>
+#include <cmath>
+#include <set>
+#include <vector>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,7 +30,7 @@
 namespace cimsim {
 namespace fs = std::filesystem;
 
-void atomic_write(const std::string& path, const std::string& content) {
+AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
   const fs::path target(path);
   if (target.has_parent_path()) {
     std::error_code ec;
@@ -37,32 +41,51 @@ void atomic_write(const std::string& path, const std::string& content) {
                      target.filename().string() + ".tmpXXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
-  const int fd = ::mkstemp(buf.data());
-  if (fd < 0) throw IoError("cannot create a temporary file next to " + path + ": " + std::strerror(errno));
-  const char* p = content.data();
-  size_t left = content.size();
+  fd_ = ::mkstemp(buf.data());
+  if (fd_ < 0) throw IoError("cannot create a temporary file next to " + path + ": " + std::strerror(errno));
+  tmp_ = buf.data();
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+void AtomicFileWriter::write(const char* p, size_t left) {
+  if (fd_ < 0) throw IoError("write to " + path_ + " after commit");
   while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
+    const ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(buf.data());
-      throw IoError("cannot write " + path + ": " + why);
+      throw IoError("cannot write " + path_ + ": " + std::strerror(errno));
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
-  ::fchmod(fd, 0644);
+}
+
+void AtomicFileWriter::commit() {
+  if (fd_ < 0) throw IoError("commit of " + path_ + " twice");
+  ::fchmod(fd_, 0644);
+  const int fd = fd_;
+  fd_ = -1;
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(buf.data());
-    throw IoError("cannot flush " + path);
+    ::unlink(tmp_.c_str());
+    throw IoError("cannot flush " + path_);
   }
-  if (std::rename(buf.data(), path.c_str()) != 0) {
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const std::string why = std::strerror(errno);
-    ::unlink(buf.data());
-    throw IoError("cannot rename temporary file onto " + path + ": " + why);
+    ::unlink(tmp_.c_str());
+    throw IoError("cannot rename temporary file onto " + path_ + ": " + why);
   }
+}
+
+void atomic_write(const std::string& path, const std::string& content) {
+  AtomicFileWriter w(path);
+  w.write(content);
+  w.commit();
 }
 
 void atomic_write_json(const std::string& path, const nlohmann::json& j) { atomic_write(path, j.dump(2) + "\n"); }
@@ -77,6 +100,11 @@ std::string read_file(const std::string& path) {
 }
 
 namespace {
+std::string yaml_where(const std::string& path, const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
 nlohmann::json yaml_to_json(const YAML::Node& n, const std::string& path) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
@@ -85,17 +113,27 @@ nlohmann::json yaml_to_json(const YAML::Node& n, const std::string& path) {
     case YAML::NodeType::Scalar: {
       const std::string s = n.Scalar();
       if (n.Tag() == "!") return s;  // quoted
+      // Non-finite floats (YAML .nan/.inf, or NaN/Infinity spelled out) are refused: no input number may be one.
+      std::string low;
+      for (char ch : s) low += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (low == ".nan" || low == ".inf" || low == "+.inf" || low == "-.inf" || low == "nan" || low == "inf" ||
+          low == "-inf" || low == "+inf" || low == "infinity" || low == "-infinity")
+        throw ConfigError(yaml_where(path, n) + ": non-finite number '" + s + "' is not accepted");
       try {
         size_t pos = 0;
         long long i = std::stoll(s, &pos);
         if (pos == s.size()) return i;
       } catch (...) {
       }
-      try {
-        size_t pos = 0;
-        double d = std::stod(s, &pos);
-        if (pos == s.size()) return d;
-      } catch (...) {
+      {
+        errno = 0;
+        char* end = nullptr;
+        const double d = std::strtod(s.c_str(), &end);
+        if (!s.empty() && end == s.c_str() + s.size()) {
+          if (errno == ERANGE && std::abs(d) > 1.0)
+            throw ConfigError(yaml_where(path, n) + ": number " + s + " is out of the range of a double");
+          return d;
+        }
       }
       if (s == "true" || s == "True") return true;
       if (s == "false" || s == "False") return false;
@@ -108,7 +146,12 @@ nlohmann::json yaml_to_json(const YAML::Node& n, const std::string& path) {
     }
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second, path);
+      for (const auto& kv : n) {
+        const std::string key = kv.first.as<std::string>();
+        if (o.contains(key))
+          throw ConfigError(yaml_where(path, kv.first) + ": duplicate key \"" + key + "\" (keys must be unique)");
+        o[key] = yaml_to_json(kv.second, path);
+      }
       return o;
     }
   }
@@ -126,10 +169,29 @@ nlohmann::json load_json_or_yaml(const std::string& path) {
       throw ConfigError(path + ": malformed YAML: " + e.what());
     }
   }
+  // Refuse duplicate keys (nlohmann keeps the last silently) and numbers beyond a double (1e400 -> inf).
+  std::vector<std::set<std::string>> keys;
+  std::string last_key;
+  const nlohmann::json::parser_callback_t cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
+    using E = nlohmann::json::parse_event_t;
+    if (ev == E::object_start) keys.emplace_back();
+    else if (ev == E::object_end && !keys.empty()) keys.pop_back();
+    else if (ev == E::key && !keys.empty()) {
+      last_key = v.get<std::string>();
+      if (!keys.back().insert(last_key).second)
+        throw ConfigError(path + ": duplicate key \"" + last_key + "\" (keys must be unique)");
+    } else if (ev == E::value && v.is_number_float() && !std::isfinite(v.get<double>())) {
+      throw ConfigError(path + ": a number under \"" + last_key + "\" is out of the range of a double");
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, cb);
   } catch (const nlohmann::json::parse_error& e) {
     throw ConfigError(path + ": malformed JSON: " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw ConfigError(path + ": a number under \"" + last_key + "\" is out of the range of a double (" + e.what() +
+                      ")");
   }
 }
 

@@ -212,7 +212,7 @@ int32_t Datapath::evaluate(int l, const int32_t* x, int32_t* codes, uint64_t eva
   double v[kMaxD];
   for (int j = 0; j < d; ++j) v[j] = dac(x[j]);
   // ADC: code = clamp(floor(y_acc * 2^-sh + noise + offset + 1/2)), sh = y_scale_log2 + 4 - b.
-  const double gain = std::ldexp(1.0, -(p_.y_scale_log2 + (kAdcFsLog2 + 1) - b));
+  const double gain0 = std::ldexp(1.0, -(p_.y_scale_log2 + (kAdcFsLog2 + 1) - b));
   const double lsb_y = std::ldexp(1.0, kAdcFsLog2 + 1 - b);  // ADC LSB in Mahalanobis units
   const int32_t cmax = (1 << (b - 1)) - 1, cmin = -(1 << (b - 1));
   const bool noisy = bl_eff_ > 0 || kn_.adc_noise_lsb > 0;
@@ -220,6 +220,7 @@ int32_t Datapath::evaluate(int l, const int32_t* x, int32_t* codes, uint64_t eva
   int32_t lk[kMaxK];
   for (int c = 0; c < p_.k; ++c) {
     const Component& cp = p_.comp[c];
+    const double gain = std::ldexp(gain0, -cp.y_shift);  // per-component exponent (column-group ADC gain)
     const double* w = &wmis_[((static_cast<size_t>(l) * kMaxK + c) * kMaxD) * kMaxD];
     int64_t q = 0;
     for (int i = 0; i < d; ++i) {

@@ -204,6 +204,7 @@ uint32_t Macro::check_start(Program& p, Knobs& k) const {
     for (int i = 0; i < p.d; ++i)
       for (int j = 0; j < p.d; ++j)
         if (std::abs(p.comp[c].a[i][j]) > wmax) return ERR_WEIGHT_RANGE;
+    if (p.comp[c].y_shift < 0 || p.comp[c].y_shift > 32) return ERR_WEIGHT_RANGE;
   }
   k = knobs_from_regs();
   return ERR_NONE;
@@ -312,7 +313,8 @@ bool Macro::window_access(tlm::tlm_generic_payload& gp, bool debug) {
     Component& cp = window_[c];
     if (w < kWordBias) word = &cp.a[w / 8][w % 8];
     else if (w < kWordC) { wide = &cp.bias[(w - kWordBias) / 2]; half = (w - kWordBias) % 2; }
-    else word = &cp.c;
+    else if (w == kWordC) word = &cp.c;
+    else word = &cp.y_shift;
   } else {
     const uint32_t idx = static_cast<uint32_t>(a - INIT_WINDOW) / 4;
     word = &init_[idx / kMaxD][idx % kMaxD];
@@ -440,26 +442,48 @@ void Macro::lt_thread() {
   for (;;) {
     sc_core::wait(start_ev_);
     qk_.reset();
+    const sc_core::sc_time t0 = sc_core::sc_time_stamp();
     const int b = dp_.knobs().adc_bits, k = dp_.program().k;
     const uint64_t init = static_cast<uint64_t>(init_cycles(b, k));
     std::array<uint64_t, kMaxLanes> lane_cycles{};
     uint64_t annotated = 0;  // max lane time already annotated
+    uint64_t emit_floor = 0;  // FIFO mode: cycles since start of the last wake-up after a full FIFO
     cycles_ = init;
     qk_.inc(period_ * static_cast<double>(init));
     // Lanes are independent sequencers; the LT model visits them round-robin, one iteration each, and
     // annotates the advance of the slowest lane (the macro's busy time).
     for (step_ = 0; step_ < n_samples_ && !abort_; ++step_) {
+      bool stalled = false;
       for (int l = 0; l < lanes_ && !abort_; ++l) {
         lane_cycles[l] += static_cast<uint64_t>(dp_.step_lane(l, it_[l]));
         // FIFO full: synchronize, then re-check before waiting (a pop may have happened during the sync).
+        bool waited = false;
         while (!abort_ && !emit_lane(l, true)) {
           qk_.sync();
           if (abort_ || emit_lane(l, true)) break;
           sc_core::wait(pop_ev_);
+          waited = true;
+        }
+        if (waited) {
+          // Stall cycles (as the cycle level counts them): the lane retries every cycle and emits at the first
+          // clock edge after the pop that made room. No lane emits before that edge (the FIFO was full).
+          const double edge = std::ceil((sc_core::sc_time_stamp() - t0) / period_ - 1e-9);
+          emit_floor = std::max(emit_floor, static_cast<uint64_t>(std::max(0.0, edge)));
+          stalled = true;
+        }
+        if (emit_floor > init + lane_cycles[l]) {
+          lane_cycles[l] = emit_floor - init;
+          stalled = true;
         }
       }
       const uint64_t mx = *std::max_element(lane_cycles.begin(), lane_cycles.begin() + lanes_);
-      qk_.inc(period_ * static_cast<double>(mx - annotated));
+      if (stalled) {  // time already passed while waiting: annotate up to the lanes' end, not on top of it
+        const sc_core::sc_time target = t0 + period_ * static_cast<double>(init + mx);
+        const sc_core::sc_time now = sc_core::sc_time_stamp();
+        qk_.set(target > now ? target - now : sc_core::SC_ZERO_TIME);
+      } else {
+        qk_.inc(period_ * static_cast<double>(mx - annotated));
+      }
       annotated = mx;
       cycles_ = init + mx;
       if (qk_.need_sync()) qk_.sync();

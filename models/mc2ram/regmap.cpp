@@ -105,6 +105,7 @@ DeviceDescription device_description() {
       {"WORD_A", kWordA, "word index of A[i][j] = WORD_A + i*8 + j (int32)"},
       {"WORD_BIAS", kWordBias, "word index of bias b_i: low WORD_BIAS + 2i, high +1 (int64)"},
       {"WORD_C", kWordC, "word index of c_k (int32, 1/256 nat)"},
+      {"WORD_Y_SHIFT", kWordYShift, "word index of y_shift_k (0..32: y = y_acc * 2^-(Y_SCALE + y_shift_k))"},
       {"COMP_WORDS", kCompWords, "words per component"},
   };
   d.windows = {

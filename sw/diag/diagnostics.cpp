@@ -3,11 +3,18 @@
 #include "cimsim/diag/diagnostics.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <complex>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -21,6 +28,7 @@
 
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
+#include "cimsim/core/rng.hpp"
 
 namespace cimsim::diag {
 namespace {
@@ -39,6 +47,12 @@ void check_draws(const Draws& d, int dim, const char* who) {
   if (dim < 0 || dim >= d.dims)
     throw ConfigError(std::string(who) + ": dim " + std::to_string(dim) + " out of range [0, " +
                       std::to_string(d.dims) + ")");
+}
+
+void check_same_dims(const Gmm& gmm, const Draws& d, const char* who) {
+  if (gmm.d() != d.dims)
+    throw ConfigError(std::string(who) + ": the GMM has dimension " + std::to_string(gmm.d()) +
+                      " but the draws have " + std::to_string(d.dims));
 }
 
 using Chains = std::vector<std::vector<double>>;  // [chain][draw]
@@ -76,20 +90,54 @@ bool is_constant(const Chains& c) {
 }
 
 // Rank-normalization: pooled average ranks r (ties share the mean rank), z = Phi^-1((r - 3/8) / (S + 1/4)).
+// Stable ascending order of finite doubles by an LSD radix sort (six 11-bit digits of an order-preserving
+// 64-bit key; keys move with their indices, digits shared by all keys are skipped): linear time, where a
+// comparison sort of 1 M (value, index) pairs dominated the diagnostics.
+std::vector<uint32_t> sort_order(const std::vector<double>& v) {
+  const size_t n = v.size();
+  std::vector<uint64_t> key(n), ktmp(n);
+  std::vector<uint32_t> idx(n), itmp(n);
+  uint64_t all_and = ~uint64_t{0}, all_or = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t u;
+    std::memcpy(&u, &v[i], sizeof u);
+    key[i] = (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
+    idx[i] = static_cast<uint32_t>(i);
+    all_and &= key[i];
+    all_or |= key[i];
+  }
+  constexpr int kBits = 11;
+  constexpr uint64_t kMask = (1u << kBits) - 1;
+  std::vector<size_t> count(kMask + 2);
+  for (int sh = 0; sh < 64; sh += kBits) {
+    if ((((all_and ^ all_or) >> sh) & kMask) == 0) continue;  // every key has the same digit here
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t i = 0; i < n; ++i) ++count[((key[i] >> sh) & kMask) + 1];
+    for (size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
+    for (size_t i = 0; i < n; ++i) {
+      const size_t pos = count[(key[i] >> sh) & kMask]++;
+      ktmp[pos] = key[i];
+      itmp[pos] = idx[i];
+    }
+    key.swap(ktmp);
+    idx.swap(itmp);
+  }
+  return idx;
+}
+
 Chains rank_normalize(const Chains& c) {
-  std::vector<std::pair<double, size_t>> all;
-  for (size_t m = 0; m < c.size(); ++m)
-    for (size_t i = 0; i < c[m].size(); ++i) all.emplace_back(c[m][i], m * c[0].size() + i);
-  std::sort(all.begin(), all.end());
-  const double s = static_cast<double>(all.size());
-  std::vector<double> z(all.size());
+  std::vector<double> flat;
+  for (const auto& v : c) flat.insert(flat.end(), v.begin(), v.end());
+  const std::vector<uint32_t> order = sort_order(flat);
+  const double s = static_cast<double>(flat.size());
+  std::vector<double> z(flat.size());
   const boost::math::normal_distribution<double> nd;
-  for (size_t a = 0; a < all.size();) {
+  for (size_t a = 0; a < order.size();) {
     size_t b = a;
-    while (b < all.size() && all[b].first == all[a].first) ++b;
+    while (b < order.size() && flat[order[b]] == flat[order[a]]) ++b;
     const double rank = 0.5 * static_cast<double>(a + 1 + b);  // mean of ranks a+1 .. b
     const double zv = boost::math::quantile(nd, (rank - 0.375) / (s + 0.25));
-    for (size_t t = a; t < b; ++t) z[all[t].second] = zv;
+    for (size_t t = a; t < b; ++t) z[order[t]] = zv;
     a = b;
   }
   Chains out = c;
@@ -143,7 +191,8 @@ double rhat_basic(const Chains& c) {
   return std::sqrt(var_plus / w);
 }
 
-// In-place iterative radix-2 FFT (size a power of two). inverse: conjugate twiddles, no 1/n scaling.
+// In-place iterative radix-2 FFT (size a power of two), twiddles from a table computed once per call.
+// inverse: conjugate twiddles, no 1/n scaling.
 void fft(std::vector<std::complex<double>>& a, bool inverse) {
   const size_t n = a.size();
   for (size_t i = 1, j = 0; i < n; ++i) {
@@ -152,60 +201,116 @@ void fft(std::vector<std::complex<double>>& a, bool inverse) {
     j ^= bit;
     if (i < j) std::swap(a[i], a[j]);
   }
+  std::vector<std::complex<double>> tw(n / 2);
+  for (size_t k = 0; k < n / 2; ++k) {
+    const double ang = 2 * 3.14159265358979323846 * static_cast<double>(k) / static_cast<double>(n);
+    tw[k] = std::complex<double>(std::cos(ang), inverse ? std::sin(ang) : -std::sin(ang));
+  }
   for (size_t len = 2; len <= n; len <<= 1) {
-    const double ang = 2 * 3.14159265358979323846 / static_cast<double>(len) * (inverse ? 1 : -1);
-    const std::complex<double> wl(std::cos(ang), std::sin(ang));
-    for (size_t i = 0; i < n; i += len) {
-      std::complex<double> w(1.0, 0.0);
-      for (size_t k = 0; k < len / 2; ++k) {
-        const std::complex<double> u = a[i + k], v = a[i + k + len / 2] * w;
+    const size_t half = len / 2, stride = n / len;
+    for (size_t i = 0; i < n; i += len)
+      for (size_t k = 0; k < half; ++k) {
+        const std::complex<double> u = a[i + k], v = a[i + k + half] * tw[k * stride];
         a[i + k] = u + v;
-        a[i + k + len / 2] = u - v;
-        w *= wl;
+        a[i + k + half] = u - v;
       }
-    }
   }
 }
 
-// Biased autocovariance gamma(t) = (1/n) sum_{i} (x_i - m)(x_{i+t} - m), t = 0..n-1, via zero-padded FFT.
-std::vector<double> autocovariance(const std::vector<double>& x) {
+// Biased autocovariances g(t) = (1/n) sum_{i} (x_i - m)(x_{i+t} - m), t = 0..n-1, of two series of equal
+// length n at once (one zero-padded complex FFT carries x in the real and y in the imaginary part: their
+// spectra are separated by conjugate symmetry, and the inverse of |X|^2 + i |Y|^2 returns both).
+void autocovariance2(const std::vector<double>& x, const std::vector<double>* y, std::vector<double>& gx,
+                     std::vector<double>* gy) {
   const size_t n = x.size();
   size_t sz = 1;
   while (sz < 2 * n) sz <<= 1;
-  const double m = mean_of(x);
+  const double mx = mean_of(x), my = y ? mean_of(*y) : 0.0;
   std::vector<std::complex<double>> a(sz, 0.0);
-  for (size_t i = 0; i < n; ++i) a[i] = x[i] - m;
+  for (size_t i = 0; i < n; ++i) a[i] = std::complex<double>(x[i] - mx, y ? (*y)[i] - my : 0.0);
   fft(a, false);
-  for (auto& v : a) v = std::norm(v);
-  fft(a, true);
-  std::vector<double> g(n);
-  for (size_t t = 0; t < n; ++t) g[t] = a[t].real() / static_cast<double>(sz) / static_cast<double>(n);
+  std::vector<std::complex<double>> p(sz);
+  for (size_t k = 0; k < sz; ++k) {
+    const std::complex<double> zk = a[k], zc = std::conj(a[(sz - k) % sz]);
+    const std::complex<double> xk = 0.5 * (zk + zc), yk = std::complex<double>(0, -0.5) * (zk - zc);
+    p[k] = std::complex<double>(std::norm(xk), std::norm(yk));
+  }
+  fft(p, true);
+  gx.resize(n);
+  for (size_t t = 0; t < n; ++t) gx[t] = p[t].real() / static_cast<double>(sz) / static_cast<double>(n);
+  if (gy) {
+    gy->resize(n);
+    for (size_t t = 0; t < n; ++t) (*gy)[t] = p[t].imag() / static_cast<double>(sz) / static_cast<double>(n);
+  }
+}
+
+std::vector<double> autocovariance(const std::vector<double>& x) {
+  std::vector<double> g;
+  autocovariance2(x, nullptr, g, nullptr);
   return g;
 }
 
 // Multi-chain ESS on (already split) chains: combined autocorrelation rho_t = 1 - (W - mean_m gamma_m(t)) /
 // var_plus, Geyer's initial positive sequence of pair sums, made monotone, tau = -1 + 2 sum P_k,
 // ESS = M N / tau, capped at M N log10(M N).
+// The autocovariances are computed lazily: lag blocks by direct sums (O(M N) per lag) while Geyer's sequence
+// needs few lags (the common case: linear time), all lags by FFT (O(M N log N)) once more than kDirectLags are
+// needed. Both give the same biased estimator gamma(t) = (1/n) sum_i (x_i - m)(x_{i+t} - m).
 double ess_chains(const Chains& c) {
+  constexpr size_t kDirectLags = 256, kBlock = 16;
   const size_t m = c.size();
   const size_t n = c[0].size();
   if (n < 4 || !all_finite(c) || is_constant(c)) return kNaN;
-  std::vector<std::vector<double>> acov;
+  std::vector<std::vector<double>> centred;
   std::vector<double> means;
-  double w = 0;
   for (const auto& x : c) {
-    acov.push_back(autocovariance(x));
     means.push_back(mean_of(x));
-    w += acov.back()[0] * static_cast<double>(n) / static_cast<double>(n - 1);
+    std::vector<double> v(x.size());
+    for (size_t i = 0; i < x.size(); ++i) v[i] = x[i] - means.back();
+    centred.push_back(std::move(v));
   }
-  w /= static_cast<double>(m);
+  std::vector<double> gsum;  // sum over chains of gamma_m(t), t = 0 .. gsum.size() - 1
+  bool full = false;
+  auto ensure = [&](size_t t) {
+    while (t >= gsum.size()) {
+      if (t >= kDirectLags && !full) {
+        std::vector<double> all(n, 0.0), g1, g2;
+        for (size_t q = 0; q < m; q += 2) {
+          autocovariance2(c[q], q + 1 < m ? &c[q + 1] : nullptr, g1, q + 1 < m ? &g2 : nullptr);
+          for (size_t i = 0; i < n; ++i) all[i] += g1[i] + (q + 1 < m ? g2[i] : 0.0);
+        }
+        gsum.swap(all);
+        full = true;
+        break;
+      }
+      // One pass per chain for a block of kBlock lags (independent accumulators: vectorizes).
+      const size_t l0 = gsum.size();
+      const size_t nl = std::min(kBlock, n - l0);
+      double g[kBlock] = {};
+      for (const auto& v : centred) {
+        const double* a = v.data();
+        double acc[kBlock] = {};
+        const size_t main = n > l0 + kBlock ? n - l0 - kBlock + 1 : 0;  // i where every lag of the block fits
+        for (size_t i = 0; i < main; ++i) {
+          const double ai = a[i];
+          const double* b = a + i + l0;
+          for (size_t j = 0; j < kBlock; ++j) acc[j] += ai * b[j];
+        }
+        for (size_t i = main; i < n; ++i)
+          for (size_t j = 0; j < nl && i + l0 + j < n; ++j) acc[j] += a[i] * a[i + l0 + j];
+        for (size_t j = 0; j < nl; ++j) g[j] += acc[j] / static_cast<double>(n);
+      }
+      for (size_t j = 0; j < nl; ++j) gsum.push_back(g[j]);
+    }
+  };
+  ensure(0);
+  double w = gsum[0] / static_cast<double>(m) * static_cast<double>(n) / static_cast<double>(n - 1);
   double var_plus = w * static_cast<double>(n - 1) / static_cast<double>(n);
   if (m > 1) var_plus += var_of(means);
   if (!(var_plus > 0)) return kNaN;
   auto rho = [&](size_t t) {
-    double g = 0;
-    for (const auto& a : acov) g += a[t];
-    g /= static_cast<double>(m);
+    ensure(t);
+    const double g = gsum[t] / static_cast<double>(m);
     return 1.0 - (w - g) / var_plus;
   };
   // Pair sums P_k = rho_{2k} + rho_{2k+1}; keep while positive; then enforce P_k <= P_{k-1}.
@@ -230,10 +335,58 @@ Chains indicator(const Chains& c, double q) {
   return out;
 }
 
-double ess_quantile(const Chains& c, double p) {
-  std::vector<double> s = pooled(c);
-  std::sort(s.begin(), s.end());
-  return ess_chains(split_chains(indicator(c, quantile_sorted(s, p))));
+double ess_quantile(const Chains& c, const std::vector<double>& sorted, double p) {
+  return ess_chains(split_chains(indicator(c, quantile_sorted(sorted, p))));
+}
+
+// What R-hat, ESS and MCSE of one dimension share: the chains, the pooled draws sorted, the rank-normalized
+// split chains (each computed once; summarize uses all of them).
+struct DimStats {
+  Chains c;
+  std::vector<double> sorted;
+  Chains rank_split;
+  bool valid = false;  // finite and not constant
+  DimStats(const Draws& d, int dim) : c(chains_of(d, dim)) {
+    valid = all_finite(c) && !is_constant(c);
+    if (!valid) return;
+    const std::vector<double> all = pooled(c);
+    sorted.resize(all.size());
+    const std::vector<uint32_t> order = sort_order(all);
+    for (size_t i = 0; i < all.size(); ++i) sorted[i] = all[order[i]];
+    rank_split = rank_normalize(split_chains(c));
+  }
+};
+
+double rhat_of(const DimStats& s, int draws) {
+  if (draws < 4 || !s.valid) return kNaN;
+  const double bulk = rhat_basic(s.rank_split);
+  const double med = quantile_sorted(s.sorted, 0.5);
+  Chains folded = s.c;
+  for (auto& v : folded)
+    for (double& x : v) x = std::abs(x - med);
+  const double tail = rhat_basic(rank_normalize(split_chains(folded)));
+  if (std::isnan(tail)) return bulk;
+  return std::max(bulk, tail);
+}
+
+double ess_bulk_of(const DimStats& s, int draws) {
+  if (draws < 8 || !s.valid) return kNaN;
+  return ess_chains(s.rank_split);
+}
+
+double ess_tail_of(const DimStats& s, int draws) {
+  if (draws < 8 || !s.valid) return kNaN;
+  const double a = ess_quantile(s.c, s.sorted, 0.05), b = ess_quantile(s.c, s.sorted, 0.95);
+  if (std::isnan(a)) return b;
+  if (std::isnan(b)) return a;
+  return std::min(a, b);
+}
+
+double mcse_of(const DimStats& s, int draws) {
+  if (draws < 8 || !all_finite(s.c)) return kNaN;
+  if (is_constant(s.c)) return 0.0;
+  const double ess = ess_chains(split_chains(s.c));  // ESS of the untransformed draws
+  return std::sqrt(var_of(pooled(s.c)) / ess);
 }
 
 }  // namespace
@@ -257,45 +410,22 @@ std::vector<double> autocorrelation(const std::vector<double>& x, int max_lag) {
 
 double split_rhat(const Draws& d, int dim) {
   check_draws(d, dim, "split_rhat");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 4 || !all_finite(c) || is_constant(c)) return kNaN;
-  const Chains sp = split_chains(c);
-  const double bulk = rhat_basic(rank_normalize(sp));
-  std::vector<double> s = pooled(c);
-  std::sort(s.begin(), s.end());
-  const double med = quantile_sorted(s, 0.5);
-  Chains folded = c;
-  for (auto& v : folded)
-    for (double& x : v) x = std::abs(x - med);
-  const double tail = rhat_basic(rank_normalize(split_chains(folded)));
-  if (std::isnan(tail)) return bulk;
-  return std::max(bulk, tail);
+  return rhat_of(DimStats(d, dim), d.draws);
 }
 
 double ess_bulk(const Draws& d, int dim) {
   check_draws(d, dim, "ess_bulk");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 8 || !all_finite(c) || is_constant(c)) return kNaN;
-  return ess_chains(rank_normalize(split_chains(c)));
+  return ess_bulk_of(DimStats(d, dim), d.draws);
 }
 
 double ess_tail(const Draws& d, int dim) {
   check_draws(d, dim, "ess_tail");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 8 || !all_finite(c) || is_constant(c)) return kNaN;
-  const double a = ess_quantile(c, 0.05), b = ess_quantile(c, 0.95);
-  if (std::isnan(a)) return b;
-  if (std::isnan(b)) return a;
-  return std::min(a, b);
+  return ess_tail_of(DimStats(d, dim), d.draws);
 }
 
 double mcse_mean(const Draws& d, int dim) {
   check_draws(d, dim, "mcse_mean");
-  const Chains c = chains_of(d, dim);
-  if (d.draws < 8 || !all_finite(c)) return kNaN;
-  if (is_constant(c)) return 0.0;
-  const double ess = ess_chains(split_chains(c));  // ESS of the untransformed draws
-  return std::sqrt(var_of(pooled(c)) / ess);
+  return mcse_of(DimStats(d, dim), d.draws);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -331,9 +461,7 @@ int cell_of(double x, double lo, double w, int grid) {
 GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid, double span) {
   check_draws(d, 0, "grid_fit");
   const GmmEvaluator ev(gmm);
-  if (gmm.d() != d.dims)
-    throw ConfigError("grid_fit: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "grid_fit");
   if (grid < 1) throw ConfigError("grid_fit: grid must be >= 1 (got " + std::to_string(grid) + ")");
   if (!(span > 0) || !std::isfinite(span)) throw ConfigError("grid_fit: span must be > 0");
   const Eigen::VectorXd mu = gmm.mean();
@@ -411,9 +539,7 @@ GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid, double span) {
 std::vector<double> component_mass(const Draws& d, const Gmm& gmm) {
   check_draws(d, 0, "component_mass");
   const GmmEvaluator ev(gmm);
-  if (gmm.d() != d.dims)
-    throw ConfigError("component_mass: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "component_mass");
   std::vector<double> mass(static_cast<size_t>(gmm.k()), 0.0);
   Eigen::VectorXd x(d.dims);
   for (int c = 0; c < d.chains; ++c)
@@ -425,6 +551,193 @@ std::vector<double> component_mass(const Draws& d, const Gmm& gmm) {
   for (double& m : mass) m /= n;
   return mass;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+double normal_cdf(double x) { return 0.5 * std::erfc(-x * 0.7071067811865476); }
+}  // namespace
+
+MixtureFit mixture_fit(const Draws& d, const Gmm& gmm, int bins) {
+  check_draws(d, 0, "mixture_fit");
+  gmm.validate();
+  check_same_dims(gmm, d, "mixture_fit");
+  if (bins < 1 || bins > 100000) throw ConfigError("mixture_fit: bins must be 1..100000");
+  const int kk = gmm.k(), dd = d.dims;
+  constexpr double kSpan = 4.0;
+  // Per component: B_k = L_k^-1 (lower triangular, row-major), log(w_k) - D/2 log 2pi - log|L_k|.
+  std::vector<double> binv(static_cast<size_t>(kk) * dd * dd, 0.0), mu(static_cast<size_t>(kk) * dd), lwc(kk);
+  std::vector<Eigen::MatrixXd> bm(kk);
+  for (int k = 0; k < kk; ++k) {
+    const Eigen::LLT<Eigen::MatrixXd> llt(gmm.covs[k]);
+    const Eigen::MatrixXd l = llt.matrixL();
+    bm[k] = l.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(dd, dd));
+    double ld = 0;
+    for (int i = 0; i < dd; ++i) ld += std::log(l(i, i));
+    lwc[k] = std::log(gmm.weights[k]) - 0.5 * dd * std::log(2 * M_PI) - ld;
+    for (int i = 0; i < dd; ++i) {
+      mu[static_cast<size_t>(k) * dd + i] = gmm.means[k](i);
+      for (int j = 0; j <= i; ++j) binv[(static_cast<size_t>(k) * dd + i) * dd + j] = bm[k](i, j);
+    }
+  }
+  const int cells = bins + 2;  // [0] below -span, [1..bins], [bins+1] above +span
+  const double bw = 2 * kSpan / bins;
+  std::vector<double> hist(static_cast<size_t>(kk) * dd * cells, 0.0);
+  std::vector<double> rs(kk, 0.0), rx(static_cast<size_t>(kk) * dd, 0.0), rxx(static_cast<size_t>(kk) * dd, 0.0);
+  std::vector<double> z(static_cast<size_t>(kk) * dd), lc(kk), r(kk);
+  const size_t n = static_cast<size_t>(d.chains) * d.draws;
+  size_t finite = 0;
+  for (size_t s = 0; s < n; ++s) {
+    const double* x = &d.data[s * dd];
+    bool ok = true;
+    for (int j = 0; j < dd; ++j) ok = ok && std::isfinite(x[j]);
+    if (!ok) continue;
+    ++finite;
+    double mx = -INFINITY;
+    for (int k = 0; k < kk; ++k) {
+      double q = 0;
+      const double* b = &binv[static_cast<size_t>(k) * dd * dd];
+      const double* m = &mu[static_cast<size_t>(k) * dd];
+      double* zk = &z[static_cast<size_t>(k) * dd];
+      for (int i = 0; i < dd; ++i) {
+        double v = 0;
+        for (int j = 0; j <= i; ++j) v += b[i * dd + j] * (x[j] - m[j]);
+        zk[i] = v;
+        q += v * v;
+        const double f = (v + kSpan) / bw;
+        const int c = f < 0 ? 0 : f >= bins ? bins + 1 : 1 + static_cast<int>(f);
+        hist[(static_cast<size_t>(k) * dd + i) * cells + c] += 1;
+      }
+      lc[k] = lwc[k] - 0.5 * q;
+      mx = std::max(mx, lc[k]);
+    }
+    double sum = 0;
+    for (int k = 0; k < kk; ++k) sum += r[k] = std::exp(lc[k] - mx);
+    for (int k = 0; k < kk; ++k) {
+      const double w = r[k] / sum;
+      rs[k] += w;
+      for (int j = 0; j < dd; ++j) {
+        const double dx = x[j] - mu[static_cast<size_t>(k) * dd + j];
+        rx[static_cast<size_t>(k) * dd + j] += w * dx;
+        rxx[static_cast<size_t>(k) * dd + j] += w * dx * dx;
+      }
+    }
+  }
+  MixtureFit f;
+  if (finite == 0) {
+    f.sliced_tv_mean = f.sliced_tv_max = 1;
+    f.mass.assign(kk, 0.0);
+    f.mass_err.assign(kk, NAN);
+    f.mean_err_sd.assign(kk, NAN);
+    f.sd_rel_err.assign(kk, NAN);
+    return f;
+  }
+  const double nf = static_cast<double>(n);  // non-finite draws count as mass outside every window
+  double tv_sum = 0;
+  std::vector<double> p(cells);
+  for (int k = 0; k < kk; ++k)
+    for (int i = 0; i < dd; ++i) {
+      // Law of z_i = e_i^T B_k (x - mu_k) under component j: N(e_i^T B_k (mu_j - mu_k), e_i^T B_k S_j B_k^T e_i).
+      std::fill(p.begin(), p.end(), 0.0);
+      const Eigen::RowVectorXd bi = bm[k].row(i);
+      for (int j = 0; j < kk; ++j) {
+        const double m = bi.dot(gmm.means[j] - gmm.means[k]);
+        const double sd = std::sqrt(bi * gmm.covs[j] * bi.transpose());
+        double prev = 0;
+        for (int c = 0; c <= bins; ++c) {
+          const double cdf = normal_cdf((-kSpan + c * bw - m) / sd);
+          p[c] += gmm.weights[j] * (cdf - prev);
+          prev = cdf;
+        }
+        p[bins + 1] += gmm.weights[j] * (1 - prev);
+      }
+      double tv = 0;
+      const double* h = &hist[(static_cast<size_t>(k) * dd + i) * cells];
+      for (int c = 0; c < cells; ++c) tv += std::abs(p[c] - h[c] / nf);
+      tv = 0.5 * (tv + static_cast<double>(n - finite) / nf);
+      tv_sum += tv;
+      f.sliced_tv_max = std::max(f.sliced_tv_max, tv);
+    }
+  f.sliced_tv_mean = tv_sum / (kk * dd);
+  for (int k = 0; k < kk; ++k) {
+    const double m = rs[k] / nf;
+    f.mass.push_back(m);
+    f.mass_err.push_back(m - gmm.weights[k]);
+    double me = 0, se = 0;
+    for (int j = 0; j < dd; ++j) {
+      const double sd = std::sqrt(gmm.covs[k](j, j));
+      const double mean_dev = rs[k] > 0 ? rx[static_cast<size_t>(k) * dd + j] / rs[k] : NAN;
+      const double var = rs[k] > 0 ? rxx[static_cast<size_t>(k) * dd + j] / rs[k] : NAN;
+      me = std::max(me, std::abs(mean_dev) / sd);
+      se = std::max(se, std::abs(std::sqrt(var) / sd - 1.0));
+      if (std::isnan(mean_dev)) me = se = NAN;
+    }
+    f.mean_err_sd.push_back(me);
+    f.sd_rel_err.push_back(se);
+  }
+  return f;
+}
+
+Draws iid_draws(const Gmm& gmm, int chains, int draws, uint64_t seed) {
+  gmm.validate();
+  if (chains < 1 || draws < 1) throw ConfigError("iid_draws: chains and draws must be >= 1");
+  const int kk = gmm.k(), dd = gmm.d();
+  std::vector<Eigen::MatrixXd> l(kk);
+  for (int k = 0; k < kk; ++k) l[k] = Eigen::LLT<Eigen::MatrixXd>(gmm.covs[k]).matrixL();
+  std::vector<double> cum(kk);
+  double acc = 0;
+  for (int k = 0; k < kk; ++k) cum[k] = acc += gmm.weights[k];
+  Draws out(chains, draws, dd);
+  SplitMix64 rng(mix64(seed ^ 0x1D1D1D1Dull));
+  std::vector<double> e(dd);
+  for (size_t s = 0; s < out.data.size() / dd; ++s) {
+    const double u = rng.uniform() * acc;
+    int k = 0;
+    while (k + 1 < kk && u >= cum[k]) ++k;
+    for (int j = 0; j < dd; ++j) e[j] = rng.gauss();
+    for (int i = 0; i < dd; ++i) {
+      double v = gmm.means[k](i);
+      for (int j = 0; j <= i; ++j) v += l[k](i, j) * e[j];
+      out.data[s * dd + i] = v;
+    }
+  }
+  return out;
+}
+
+nlohmann::json MixtureFit::to_json() const {
+  auto arr = [](const std::vector<double>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double x : v) a.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr));
+    return a;
+  };
+  return {{"sliced_tv_mean", sliced_tv_mean}, {"sliced_tv_max", sliced_tv_max}, {"mass", arr(mass)},
+          {"mass_err", arr(mass_err)},        {"mean_err_sd", arr(mean_err_sd)}, {"sd_rel_err", arr(sd_rel_err)}};
+}
+
+namespace {
+// Runs the tasks on min(hardware threads, tasks) threads (a shared counter hands them out); the first
+// exception is rethrown after all threads have joined.
+void run_tasks(const std::vector<std::function<void()>>& tasks) {
+  const size_t nt = std::min<size_t>(tasks.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  std::exception_ptr err;
+  std::mutex mu;
+  auto worker = [&] {
+    for (size_t i; (i = next++) < tasks.size();) {
+      try {
+        tasks[i]();
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(mu);
+        if (!err) err = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < nt; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+  if (err) std::rethrow_exception(err);
+}
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------------------
 nlohmann::json Summary::to_json() const {
@@ -458,32 +771,60 @@ nlohmann::json Summary::to_json() const {
   j["grid_fit"] = {{"tv", fin(fit.tv)}, {"kl", fin(fit.kl)}};
   j["component_mass"] = arr(mass);
   j["component_mass_expected"] = arr(mass_expected);
+  j["mixture_fit"] = mix.to_json();
+  j["mixture_fit_iid_floor"] = mix_floor.to_json();
+  j["warnings"] = warnings;
   return j;
 }
 
 Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
   check_draws(d, 0, "summarize");
   gmm.validate();
-  if (gmm.d() != d.dims)
-    throw ConfigError("summarize: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "summarize");
   Summary s;
   s.chains = d.chains;
   s.draws = d.draws;
   s.dims = d.dims;
   s.acceptance = acceptance;
-  for (int k = 0; k < d.dims; ++k) {
-    const std::vector<double> v = pooled(chains_of(d, k));
-    s.mean.push_back(mean_of(v));
-    s.sd.push_back(std::sqrt(var_of(v)));
-    s.rhat.push_back(split_rhat(d, k));
-    s.ess_bulk.push_back(ess_bulk(d, k));
-    s.ess_tail.push_back(ess_tail(d, k));
-    s.mcse.push_back(mcse_mean(d, k));
-  }
-  s.fit = grid_fit(d, gmm);
-  s.mass = component_mass(d, gmm);
+  const size_t nd = static_cast<size_t>(d.dims);
+  s.mean.assign(nd, 0.0);
+  s.sd = s.rhat = s.ess_bulk = s.ess_tail = s.mcse = s.mean;
+  // Independent tasks (one per dimension, the fits) on up to hardware_concurrency threads; every task writes
+  // only its own slots, so the result does not depend on the schedule.
+  std::vector<std::function<void()>> tasks;
+  for (int k = 0; k < d.dims; ++k)
+    tasks.emplace_back([&, k] {
+      const DimStats ds(d, k);
+      const std::vector<double> v = pooled(ds.c);
+      s.mean[k] = mean_of(v);
+      s.sd[k] = std::sqrt(var_of(v));
+      s.rhat[k] = rhat_of(ds, d.draws);
+      s.ess_bulk[k] = ess_bulk_of(ds, d.draws);
+      s.ess_tail[k] = ess_tail_of(ds, d.draws);
+      s.mcse[k] = mcse_of(ds, d.draws);
+    });
+  tasks.emplace_back([&] {
+    s.fit = grid_fit(d, gmm);
+    s.mass = component_mass(d, gmm);
+  });
+  tasks.emplace_back([&] { s.mix = mixture_fit(d, gmm); });
+  tasks.emplace_back([&] { s.mix_floor = mixture_fit(iid_draws(gmm, d.chains, d.draws, 0xF100Full), gmm); });
+  run_tasks(tasks);
   s.mass_expected = gmm.weights;
+  auto fmt = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g", v);
+    return std::string(b);
+  };
+  for (int k = 0; k < d.dims; ++k) {
+    const std::string x = "x" + std::to_string(k);
+    if (std::isnan(s.rhat[k]) || std::isnan(s.ess_bulk[k]))
+      s.warnings.push_back(x + ": R-hat/ESS undefined (constant, too short or non-finite draws)");
+    if (s.rhat[k] > kRhatWarn)
+      s.warnings.push_back(x + ": R-hat " + fmt(s.rhat[k]) + " > 1.01: chains disagree (not mixed)");
+    if (s.ess_bulk[k] < kEssWarn) s.warnings.push_back(x + ": bulk ESS " + fmt(s.ess_bulk[k]) + " < 400");
+    if (s.ess_tail[k] < kEssWarn) s.warnings.push_back(x + ": tail ESS " + fmt(s.ess_tail[k]) + " < 400");
+  }
   return s;
 }
 
@@ -506,22 +847,32 @@ std::string num(double v) {
 
 void write_draws_csv(const std::string& path, const Draws& d) {
   check_draws(d, 0, "write_draws_csv");
+  AtomicFileWriter f(path);
   std::string out = "chain,draw";
   for (int k = 0; k < d.dims; ++k) out += ",x" + std::to_string(k);
   out += '\n';
-  out.reserve(out.size() + d.data.size() * 20);
+  constexpr size_t kChunk = 1 << 20;
+  out.reserve(kChunk + 4096);
+  char buf[32];
   for (int c = 0; c < d.chains; ++c)
     for (int t = 0; t < d.draws; ++t) {
-      out += std::to_string(c);
+      auto r = std::to_chars(buf, buf + sizeof buf, c);
+      out.append(buf, r.ptr);
       out += ',';
-      out += std::to_string(t);
+      r = std::to_chars(buf, buf + sizeof buf, t);
+      out.append(buf, r.ptr);
       for (int k = 0; k < d.dims; ++k) {
         out += ',';
         append_num(out, d.at(c, t, k));
       }
       out += '\n';
+      if (out.size() >= kChunk) {
+        f.write(out);
+        out.clear();
+      }
     }
-  atomic_write(path, out);
+  f.write(out);
+  f.commit();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -625,9 +976,7 @@ int thin_step(long total, long cap) { return static_cast<int>(std::max<long>(1, 
 void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, const std::string& title) {
   check_draws(d, 0, "plot_samples");
   const GmmEvaluator ev(gmm);
-  if (gmm.d() != d.dims)
-    throw ConfigError("plot_samples: the GMM has dimension " + std::to_string(gmm.d()) + " but the draws have " +
-                      std::to_string(d.dims));
+  check_same_dims(gmm, d, "plot_samples");
   const Eigen::VectorXd mu = gmm.mean();
   const Eigen::MatrixXd cov = gmm.covariance();
   const double span = 4.0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -21,70 +22,261 @@ using namespace reg;
 std::array<int32_t, kMaxD> Compiled::to_state(const std::vector<double>& x) const {
   std::array<int32_t, kMaxD> s{};
   for (size_t j = 0; j < x.size() && j < kMaxD; ++j) {
-    const double v = std::round((x[j] - origin[j]) / lsb);
+    const double v = std::round((x[j] - origin[j]) / lsb[j]);
     s[j] = static_cast<int32_t>(std::clamp(v, -32768.0, 32767.0));
   }
   return s;
 }
 
-Compiled compile_gmm(const diag::Gmm& gmm, const CompileOptions& opt) {
+nlohmann::json RealizedError::to_json() const {
+  return {{"kl_bound", kl_bound},       {"tv_bound", tv_bound},       {"saturation_mass", saturation_mass},
+          {"weights", weights},         {"mean_err_sd", mean_err_sd}, {"sd_rel_err", sd_rel_err},
+          {"component_kl", component_kl}, {"worst", worst}};
+}
+
+std::vector<double> default_steps(const diag::Gmm& gmm) {
+  const int d = gmm.d();
+  std::vector<double> st(static_cast<size_t>(d));
+  for (int j = 0; j < d; ++j) {
+    double v = 0;
+    for (int i = 0; i < gmm.k(); ++i) v += gmm.weights[i] * gmm.covs[i](j, j);
+    st[j] = 2.38 / std::sqrt(static_cast<double>(d)) * std::sqrt(v);
+  }
+  return st;
+}
+
+namespace {
+
+std::string fmt_g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", v);
+  return b;
+}
+
+// KL(N(m0, S0) || N(m1, S1)).
+double gauss_kl(const Eigen::VectorXd& m0, const Eigen::MatrixXd& s0, const Eigen::VectorXd& m1,
+                const Eigen::MatrixXd& s1) {
+  const Eigen::LLT<Eigen::MatrixXd> l1(s1), l0(s0);
+  if (l1.info() != Eigen::Success || l0.info() != Eigen::Success) return INFINITY;
+  const Eigen::Index d = m0.size();
+  const Eigen::MatrixXd t = l1.solve(s0);
+  const Eigen::VectorXd dm = m1 - m0;
+  double ld1 = 0, ld0 = 0;
+  for (Eigen::Index i = 0; i < d; ++i) {
+    ld1 += 2 * std::log(l1.matrixL()(i, i));
+    ld0 += 2 * std::log(l0.matrixL()(i, i));
+  }
+  return std::max(0.0, 0.5 * (t.trace() + dm.dot(l1.solve(dm)) - static_cast<double>(d) + ld1 - ld0));
+}
+
+// The GMM the stored integers represent (see RealizedError) and its distance to the requested one.
+RealizedError realized_error(const diag::Gmm& gmm, const Compiled& c, const Knobs& knobs) {
+  const int k = gmm.k(), d = gmm.d();
+  const Program& p = c.program;
+  RealizedError e;
+  const double delta = std::ldexp(1.0, kAdcFsLog2 + 1 - knobs.adc_bits);  // ADC LSB, Mahalanobis units
+  const double adc_var = 1.0 + delta * delta / 12.0;
+  const double dac_bin = std::ldexp(1.0, kStateBits - std::min(knobs.dac_bits, kStateBits));  // state LSBs
+  std::vector<double> logw(static_cast<size_t>(k));
+  std::vector<Eigen::VectorXd> mu(k);
+  std::vector<Eigen::MatrixXd> cov(k);
+  double tv_sat = 0;
+  for (int i = 0; i < k; ++i) {
+    const Component& cp = p.comp[i];
+    const int ex = p.y_scale_log2 + cp.y_shift;
+    Eigen::MatrixXd m(d, d);  // y = M (x - origin) - b 2^-ex, in Mahalanobis units
+    Eigen::MatrixXd aq(d, d);
+    Eigen::VectorXd b(d);
+    for (int r = 0; r < d; ++r) {
+      b(r) = static_cast<double>(cp.bias[r]);
+      for (int q = 0; q < d; ++q) {
+        aq(r, q) = cp.a[r][q];
+        m(r, q) = std::ldexp(static_cast<double>(cp.a[r][q]), -ex) / c.lsb[q];
+      }
+    }
+    double logdet_m = 0;
+    bool singular = false;
+    for (int r = 0; r < d; ++r) {
+      if (cp.a[r][r] == 0) singular = true;
+      else logdet_m += std::log(std::abs(m(r, r)));
+    }
+    if (singular) {
+      e.kl_bound = INFINITY;
+      e.tv_bound = 1;
+      e.worst = "component " + std::to_string(i) + ": a diagonal weight quantized to 0 (the stored factor is singular)";
+      e.component_kl.assign(static_cast<size_t>(k), INFINITY);
+      return e;
+    }
+    const Eigen::VectorXd s = aq.triangularView<Eigen::Upper>().solve(b);
+    mu[i] = Eigen::VectorXd(d);
+    for (int j = 0; j < d; ++j) mu[i](j) = c.origin[j] + c.lsb[j] * s(j);
+    const Eigen::MatrixXd mi = m.triangularView<Eigen::Upper>().solve(Eigen::MatrixXd::Identity(d, d));
+    cov[i] = mi * mi.transpose() * adc_var;
+    for (int j = 0; j < d; ++j) cov[i](j, j) += std::pow(dac_bin * c.lsb[j], 2) / 12.0;
+    logw[i] = cp.c / 256.0 - logdet_m;
+    // Saturation: beyond |y_r| >= 8 the density stops falling. Mass of that plateau <= e^{-(8 - delta)^2 / 2}
+    // x (extent of y_r over the 16-bit state box) / sqrt(2 pi), per output, weighted by the component weight.
+    for (int r = 0; r < d; ++r) {
+      double ext = 0;
+      for (int q = 0; q < d; ++q) ext += std::abs(m(r, q)) * 65536.0 * c.lsb[q];
+      const double t = std::ldexp(1.0, kAdcFsLog2) - delta;
+      tv_sat += gmm.weights[i] * std::exp(-0.5 * t * t) * ext / std::sqrt(2 * M_PI);
+    }
+  }
+  const double mx = *std::max_element(logw.begin(), logw.end());
+  double z = 0;
+  for (double v : logw) z += std::exp(v - mx);
+  double klw = 0;
+  for (int i = 0; i < k; ++i) {
+    const double w = std::exp(logw[i] - mx) / z;
+    e.weights.push_back(w);
+    klw += gmm.weights[i] * std::log(gmm.weights[i] / std::max(w, 1e-300));
+  }
+  klw = std::max(0.0, klw);
+  double klc = 0, worst_c = 0;
+  int worst_i = 0;
+  for (int i = 0; i < k; ++i) {
+    const double kc = gauss_kl(gmm.means[i], gmm.covs[i], mu[i], cov[i]);
+    e.component_kl.push_back(kc);
+    klc += gmm.weights[i] * kc;
+    if (gmm.weights[i] * kc >= worst_c) worst_c = gmm.weights[i] * kc, worst_i = i;
+    double me = 0, se = 0;
+    for (int j = 0; j < d; ++j) {
+      const double sd = std::sqrt(gmm.covs[i](j, j));
+      me = std::max(me, std::abs(mu[i](j) - gmm.means[i](j)) / sd);
+      se = std::max(se, std::abs(std::sqrt(cov[i](j, j)) / sd - 1.0));
+    }
+    e.mean_err_sd.push_back(me);
+    e.sd_rel_err.push_back(se);
+  }
+  e.kl_bound = klw + klc;
+  e.saturation_mass = std::min(1.0, tv_sat);
+  e.tv_bound = std::min(1.0, std::sqrt(0.5 * e.kl_bound) + e.saturation_mass);
+  if (klw >= worst_c) {
+    std::string ws;
+    for (int i = 0; i < k; ++i) ws += (i ? "/" : "") + fmt_g(e.weights[i]);
+    e.worst = "mixture weights stored as " + ws + " (KL " + fmt_g(klw) + ")";
+  } else {
+    e.worst = "component " + std::to_string(worst_i) + ": sd off by up to " +
+              fmt_g(100 * e.sd_rel_err[worst_i]) + " %, mean off by up to " + fmt_g(e.mean_err_sd[worst_i]) +
+              " sd (weighted KL " + fmt_g(worst_c) + ")";
+  }
+  if (e.saturation_mass > 0.1 * e.tv_bound && e.saturation_mass > 1e-6)
+    e.worst += "; ADC saturation plateau mass " + fmt_g(e.saturation_mass);
+  return e;
+}
+
+}  // namespace
+
+Compiled compile_gmm(const diag::Gmm& gmm, const CompileOptions& opt, const Knobs& knobs) {
   gmm.validate(kMaxK, kMaxD);
+  knobs.validate();
   if (opt.weight_bits < 2 || opt.weight_bits > 16)
     throw ConfigError("mc2ram: weight_bits must be 2..16, got " + std::to_string(opt.weight_bits));
   if (!(opt.box_sigmas >= 1 && opt.box_sigmas <= 64)) throw ConfigError("mc2ram: box_sigmas must be 1..64");
   if (!(opt.step >= 0) || !std::isfinite(opt.step)) throw ConfigError("mc2ram: proposal step must be finite, >= 0");
+  if (!(opt.tolerance > 0 && opt.tolerance <= 1)) throw ConfigError("mc2ram: compile tolerance must be in (0, 1]");
   const int k = gmm.k(), d = gmm.d();
   Compiled c;
   c.program.k = k;
   c.program.d = d;
   c.program.weight_bits = opt.weight_bits;
-  // State format: origin = mixture mean, LSB = power of two so every component's +-box fits in 16 bits.
+  // Proposal sd per dimension (user units).
+  if (!opt.steps.empty()) {
+    if (static_cast<int>(opt.steps.size()) != d)
+      throw ConfigError("mc2ram: " + std::to_string(opt.steps.size()) + " proposal steps given, the GMM has D = " +
+                        std::to_string(d));
+    for (size_t j = 0; j < opt.steps.size(); ++j)
+      if (!(opt.steps[j] > 0) || !std::isfinite(opt.steps[j]))
+        throw ConfigError("mc2ram: proposal step[" + std::to_string(j) + "] must be finite and > 0");
+    c.steps = opt.steps;
+  } else if (opt.step > 0) {
+    c.steps.assign(static_cast<size_t>(d), opt.step);
+  } else {
+    c.steps = default_steps(gmm);
+  }
+  // State format: origin = mixture mean; x_j = origin_j + lsb_j * s_j with lsb_j = step_j / P, P (the proposal
+  // sd in LSBs, one register) as large as the 16-bit range allows for every component's +-box.
   const Eigen::VectorXd m = gmm.mean();
   c.origin.assign(m.data(), m.data() + d);
-  double rmax = 0, sd_sum = 0;
-  for (int i = 0; i < k; ++i)
-    for (int j = 0; j < d; ++j) {
-      const double sd = std::sqrt(gmm.covs[i](j, j));
-      rmax = std::max(rmax, std::abs(gmm.means[i](j) - m(j)) + opt.box_sigmas * sd);
-      sd_sum += sd;
-    }
-  const int e = static_cast<int>(std::floor(std::log2(32767.0 / rmax)));
-  if (e < -40 || e > 40) throw ConfigError("mc2ram: GMM scale out of range (state LSB 2^" + std::to_string(-e) + ")");
-  c.lsb = std::ldexp(1.0, -e);
-  // Weights A = L^T with Lambda = L L^T (Cholesky of the precision), scaled to weight_bits signed cells.
+  double pl = INFINITY;
+  for (int j = 0; j < d; ++j) {
+    double r = 0;
+    for (int i = 0; i < k; ++i)
+      r = std::max(r, std::abs(gmm.means[i](j) - m(j)) + opt.box_sigmas * std::sqrt(gmm.covs[i](j, j)));
+    pl = std::min(pl, c.steps[j] * 32767.0 / r);
+  }
+  constexpr double kMaxPropLsb = 4294967295.0 * 2.0 / (4096.0 * 1.7320508075688772);  // PROP_SCALE fits 32 bits
+  pl = std::min(pl, std::floor(kMaxPropLsb));
+  if (!(pl >= 1))
+    throw ConfigError("mc2ram: the proposal step is below one state LSB (the GMM spans more than 32767 steps); "
+                      "give a larger --step");
+  c.prop_lsb = pl;
+  c.lsb.resize(static_cast<size_t>(d));
+  for (int j = 0; j < d; ++j) c.lsb[j] = c.steps[j] / pl;
+  // Weights A = L^T diag(lsb), Lambda = L L^T (Cholesky of the precision); each component gets its own
+  // power-of-two scale 2^e_k so its largest |A| uses the weight_bits cells (Y_SCALE = min e_k, y_shift = rest).
   std::vector<Eigen::MatrixXd> a(k);
-  double amax = 0;
+  std::vector<int> ex(k);
+  const double wmax = std::ldexp(1.0, opt.weight_bits - 1) - 1;
   for (int i = 0; i < k; ++i) {
     const Eigen::MatrixXd prec = gmm.covs[i].inverse();
     const Eigen::LLT<Eigen::MatrixXd> llt(0.5 * (prec + prec.transpose()));
     if (llt.info() != Eigen::Success)
       throw ConfigError("mc2ram: component " + std::to_string(i) + ": precision is not positive definite");
-    a[i] = Eigen::MatrixXd(llt.matrixL()).transpose() * c.lsb;
-    amax = std::max(amax, a[i].cwiseAbs().maxCoeff());
+    a[i] = Eigen::MatrixXd(llt.matrixL()).transpose();
+    for (int q = 0; q < d; ++q) a[i].col(q) *= c.lsb[q];
+    ex[i] = static_cast<int>(std::floor(std::log2(wmax / a[i].cwiseAbs().maxCoeff())));
   }
-  const double wmax = std::ldexp(1.0, opt.weight_bits - 1) - 1;
-  const int fa = static_cast<int>(std::floor(std::log2(wmax / amax)));
-  if (std::abs(fa) > 64) throw ConfigError("mc2ram: weight scale out of range (2^" + std::to_string(fa) + ")");
-  c.program.y_scale_log2 = fa;
+  const int emin = *std::min_element(ex.begin(), ex.end());
+  const int emax = *std::max_element(ex.begin(), ex.end());
+  if (emin < -64 || emin > 64 || emax - emin > 32)
+    throw ConfigError("mc2ram: weight scales out of range (component exponents 2^" + std::to_string(emin) + " .. 2^" +
+                      std::to_string(emax) + "; the array supports a common -64..64 plus 0..32 per component)");
+  c.program.y_scale_log2 = emin;
   const double log2pi = std::log(2.0 * M_PI);
   for (int i = 0; i < k; ++i) {
     Component& cp = c.program.comp[i];
+    cp.y_shift = ex[i] - emin;
     for (int r = 0; r < d; ++r)
-      for (int q = 0; q < d; ++q) cp.a[r][q] = static_cast<int32_t>(std::lround(std::ldexp(a[i](r, q), fa)));
+      for (int q = 0; q < d; ++q) cp.a[r][q] = static_cast<int32_t>(std::lround(std::ldexp(a[i](r, q), ex[i])));
     for (int r = 0; r < d; ++r) {
       double b = 0;
-      for (int q = 0; q < d; ++q) b += cp.a[r][q] * ((gmm.means[i](q) - m(q)) / c.lsb);
+      for (int q = 0; q < d; ++q) b += cp.a[r][q] * ((gmm.means[i](q) - m(q)) / c.lsb[q]);
+      if (!(std::abs(b) < 9.0e18)) throw ConfigError("mc2ram: component " + std::to_string(i) + ": bias out of range");
       cp.bias[r] = static_cast<int64_t>(std::llround(b));
     }
-    double logdet_l = 0;  // log|L| = sum log diag(A) (in user units: divide by lsb)
-    for (int r = 0; r < d; ++r) logdet_l += std::log(a[i](r, r) / c.lsb);
-    const double cval = std::log(gmm.weights[i]) + logdet_l - 0.5 * d * log2pi;
-    cp.c = static_cast<int32_t>(std::lround(256.0 * cval));
+    // Constant from the stored integers: log pi + log|det M|, M = 2^-e A_q diag(1/lsb) (user units).
+    double logdet = 0;
+    bool zero = false;
+    for (int r = 0; r < d; ++r) {
+      if (cp.a[r][r] == 0) zero = true;
+      else logdet += std::log(std::abs(static_cast<double>(cp.a[r][r]))) - ex[i] * M_LN2 - std::log(c.lsb[r]);
+    }
+    const double cval = zero ? -1e6 : std::log(gmm.weights[i]) + logdet - 0.5 * d * log2pi;
+    const double cq = std::round(256.0 * cval);
+    if (!(std::abs(cq) < 2.0e9))
+      throw ConfigError("mc2ram: component " + std::to_string(i) + ": log-density constant out of range");
+    cp.c = static_cast<int32_t>(cq);
   }
-  c.step = opt.step > 0 ? opt.step : 2.38 / std::sqrt(static_cast<double>(d)) * sd_sum / (k * d);
-  const double p = std::round(c.step / c.lsb * 4096.0 * std::sqrt(3.0) / 2.0);
+  // log pi + log|det| is only defined up to a common offset: shift all constants so the largest is 0 (keeps the
+  // 1/256-nat integers small whatever the user units).
+  int32_t cmax = INT32_MIN;
+  for (int i = 0; i < k; ++i) cmax = std::max(cmax, c.program.comp[i].c);
+  for (int i = 0; i < k; ++i) c.program.comp[i].c -= cmax;
+  const double p = std::round(pl * 4096.0 * std::sqrt(3.0) / 2.0);
   if (!(p >= 1 && p <= 4294967295.0)) throw ConfigError("mc2ram: proposal step out of range for this GMM scale");
   c.program.prop_scale = static_cast<uint32_t>(p);
+  c.error = realized_error(gmm, c, knobs);
+  if (!(c.error.tv_bound <= opt.tolerance)) {
+    const std::string msg = "mc2ram: the array cannot store this GMM within tolerance: total-variation error bound " +
+                            fmt_g(c.error.tv_bound) + " > " + fmt_g(opt.tolerance) + " (" + c.error.worst +
+                            "); try more --weight-bits (now " + std::to_string(opt.weight_bits) +
+                            "), --dac-bits 16 (now " + std::to_string(knobs.dac_bits) +
+                            "), a per-dimension --step, or --allow-approx to sample anyway";
+    if (!opt.allow_approx) throw ConfigError(msg);
+    c.warnings.push_back(msg);
+  }
   return c;
 }
 
@@ -135,6 +327,7 @@ void Driver::program(const Compiled& c) {
       write(cb + 4 * (kWordBias + 2 * static_cast<uint32_t>(i) + 1), static_cast<uint32_t>(b >> 32));
     }
     write(cb + 4 * kWordC, static_cast<uint32_t>(cp.c));
+    write(cb + 4 * kWordYShift, static_cast<uint32_t>(cp.y_shift));
   }
 }
 
@@ -224,6 +417,9 @@ nlohmann::json SampleJob::to_json() const {
           {"weight_bits", compile.weight_bits},
           {"box_sigmas", compile.box_sigmas},
           {"step", compile.step},
+          {"steps", compile.steps},
+          {"tolerance", compile.tolerance},
+          {"allow_approx", compile.allow_approx},
           {"knobs", k},
           {"chains", chains},
           {"samples", samples},
@@ -234,7 +430,7 @@ nlohmann::json SampleJob::to_json() const {
 SampleResult run_mh(HostInitiator& host, uint64_t base, const SampleJob& job, uint64_t dma_addr,
                     const uint8_t* mem_backdoor) {
   SampleResult r;
-  r.compiled = compile_gmm(job.gmm, job.compile);  // validates before anything is written
+  r.compiled = compile_gmm(job.gmm, job.compile, job.knobs);  // validates before anything is written
   job.knobs.validate();
   if (job.chains < 1 || job.chains > kMaxLanes)
     throw ConfigError("mc2ram: chains must be 1..8, got " + std::to_string(job.chains));
@@ -283,9 +479,11 @@ SampleResult run_mh(HostInitiator& host, uint64_t base, const SampleJob& job, ui
 }
 
 // ------------------------------------------------------------------------------------------------ native MH
-diag::Draws native_mh(const diag::Gmm& gmm, int chains, int samples, double step, uint64_t seed, double* acceptance) {
+diag::Draws native_mh(const diag::Gmm& gmm, int chains, int samples, const std::vector<double>& steps, uint64_t seed,
+                      double* acceptance) {
   gmm.validate();
   const int k = gmm.k(), d = gmm.d();
+  if (static_cast<int>(steps.size()) != d) throw ConfigError("native_mh: need one proposal step per dimension");
   // Precompute Cholesky factors of the precisions and the constants (plain loops: the fair baseline).
   std::vector<Eigen::MatrixXd> a(k);
   std::vector<double> cst(k);
@@ -322,7 +520,7 @@ diag::Draws native_mh(const diag::Gmm& gmm, int chains, int samples, double step
     for (int j = 0; j < d; ++j) x[j] = mu(j);
     double lx = logp(x.data());
     for (int s = 0; s < samples; ++s) {
-      for (int j = 0; j < d; ++j) y[j] = x[j] + step * rng.gauss();
+      for (int j = 0; j < d; ++j) y[j] = x[j] + steps[j] * rng.gauss();
       const double ly = logp(y.data());
       if (std::log(1.0 - rng.uniform()) < ly - lx) {
         x.swap(y);

@@ -1,5 +1,6 @@
 // `cimsim sample`: Metropolis-Hastings sampling of a GMM on the MC2RAM macro (LT or cycle level), with
 // diagnostics, draws CSV, JSON report, PNG plots and an optional VCD trace.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -29,7 +30,9 @@ struct Options {
   std::string vcd;  // "" = off
   bool vcd_flag = false;
   std::string out_dir;
-  double step = 0;
+  std::vector<double> steps;  // one value: every dimension; D values: per dimension; none: default
+  double tolerance = kDefaultCompileTolerance;
+  bool allow_approx = false;
   int weight_bits = 8;
   bool fifo = false;
   bool no_plots = false;
@@ -38,14 +41,29 @@ struct Options {
 
 constexpr double kPaperCyclesPerSample = 4.0, kPaperPowerUw = 91.0;
 
+// Progress on long runs (>= 200k draws): one stderr line per phase with the elapsed wall time.
+struct Progress {
+  bool on;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  void operator()(const std::string& what) const {
+    if (!on) return;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "[sample %6.2f s] %s\n", s, what.c_str());
+  }
+};
+
 int do_sample(const Options& o) {
   SampleJob job;
+  const std::string src = o.gmm_path.empty() ? std::string("the default GMM") : o.gmm_path;
   if (o.gmm_path.empty()) {
     job.gmm = diag::Gmm::paper_default();
   } else {
     job.gmm = diag::Gmm::from_json(load_json_or_yaml(o.gmm_path), o.gmm_path);
   }
-  job.compile.step = o.step;
+  if (o.steps.size() == 1) job.compile.step = o.steps[0];
+  else job.compile.steps = o.steps;
+  job.compile.tolerance = o.tolerance;
+  job.compile.allow_approx = o.allow_approx;
   job.compile.weight_bits = o.weight_bits;
   job.knobs = o.knobs;
   job.chains = o.chains;
@@ -54,11 +72,20 @@ int do_sample(const Options& o) {
   job.use_dma = !o.fifo;
   if (o.level != "lt" && o.level != "cycle") throw ConfigError("--level must be lt or cycle, got " + o.level);
   const Level level = o.level == "lt" ? Level::LT : Level::Cycle;
-  // Validate everything before elaborating (clear errors, nothing written).
-  compile_gmm(job.gmm, job.compile);
+  // Validate everything before elaborating (clear errors naming the GMM file, nothing written).
   job.knobs.validate();
+  Compiled pre;
+  try {
+    pre = compile_gmm(job.gmm, job.compile, job.knobs);
+  } catch (const ConfigError& e) {
+    throw ConfigError(src + ": " + e.what());
+  }
+  for (const auto& w : pre.warnings) std::cerr << "warning: " << src << ": " << w << "\n";
   if (job.chains < 1 || job.chains > kMaxLanes) throw ConfigError("--chains must be 1..8");
   if (job.samples < 1) throw ConfigError("--samples must be >= 1");
+  const Progress progress{static_cast<double>(job.chains) * job.samples >= 2e5};
+  progress("simulating " + std::to_string(job.chains) + " x " + std::to_string(job.samples) + " draws (" + o.level +
+           " level)");
   std::string vcd = o.vcd;
   if (o.vcd_flag && vcd.empty()) vcd = o.out_dir.empty() ? "mc2ram" : (o.out_dir + "/mc2ram");
 
@@ -72,7 +99,9 @@ int do_sample(const Options& o) {
   const double pj_per_sample = e_total_pj / n_total;
   const double power_uw = e_total_pj / (static_cast<double>(r.cycles) * period_ns) * 1e3;  // all lanes
   const double power_lane_uw = power_uw / job.chains;
+  progress("simulated in " + std::to_string(run.wall_s) + " s; diagnostics");
   const diag::Summary sum = diag::summarize(r.draws, job.gmm, r.acceptance);
+  progress("diagnostics done");
 
   std::ostringstream os;
   os.setf(std::ios::fixed);
@@ -97,6 +126,19 @@ int do_sample(const Options& o) {
   os << ", mass";
   for (size_t i = 0; i < sum.mass.size(); ++i) os << " " << sum.mass[i] << "/" << sum.mass_expected[i];
   os << "\n";
+  const RealizedError& ce = r.compiled.error;
+  os << "  compiled GMM: TV bound " << ce.tv_bound << " (tolerance " << job.compile.tolerance << "), KL bound "
+     << ce.kl_bound << "; proposal sd";
+  for (double v : r.compiled.steps) os << " " << v;
+  os << " (" << r.compiled.prop_lsb << " state LSBs)\n";
+  os << "  mixture fit: sliced TV mean " << sum.mix.sliced_tv_mean << " max " << sum.mix.sliced_tv_max
+     << " (iid exact draws, same count: " << sum.mix_floor.sliced_tv_mean << " / " << sum.mix_floor.sliced_tv_max
+     << ")\n  per component (mass err, mean err in sd, sd rel err):";
+  for (size_t i = 0; i < sum.mix.mass.size(); ++i)
+    os << " [" << sum.mix.mass_err[i] << ", " << sum.mix.mean_err_sd[i] << ", " << sum.mix.sd_rel_err[i] << "]";
+  os << "\n";
+  for (const auto& w : r.compiled.warnings) os << "  WARNING: " << w << "\n";
+  for (const auto& w : sum.warnings) os << "  WARNING: " << w << "\n";
   std::cout << os.str();
   if (!run.vcd_file.empty()) std::cout << "  VCD: " << run.vcd_file << "\n";
 
@@ -119,12 +161,20 @@ int do_sample(const Options& o) {
     rep["paper"] = {{"cycles_per_sample", kPaperCyclesPerSample}, {"power_uw", kPaperPowerUw}};
     rep["diagnostics"] = sum.to_json();
     rep["state_lsb"] = r.compiled.lsb;
-    rep["proposal_step"] = r.compiled.step;
+    rep["proposal_step"] = r.compiled.steps;
+    rep["proposal_state_lsbs"] = r.compiled.prop_lsb;
+    rep["compile_error"] = r.compiled.error.to_json();
+    rep["compile_tolerance"] = job.compile.tolerance;
+    nlohmann::json warns = r.compiled.warnings;
+    for (const auto& w : sum.warnings) warns.push_back(w);
+    rep["warnings"] = warns;
     rep["wall_s"] = run.wall_s;
     rep["energy_table_fingerprint"] = EnergyTable::load_default().fingerprint();
     if (!run.vcd_file.empty()) rep["vcd"] = run.vcd_file;
     atomic_write_json(o.out_dir + "/report.json", rep);
+    progress("writing draws.csv");
     diag::write_draws_csv(o.out_dir + "/draws.csv", r.draws);
+    progress("draws.csv written");
     if (!o.no_plots) {
       diag::plot_samples(o.out_dir + "/samples.png", r.draws, job.gmm, "MC2RAM samples (" + o.level + ")");
       diag::plot_trace_acf(o.out_dir + "/trace_acf.png", r.draws, "MC2RAM chains (" + o.level + ")");
@@ -146,8 +196,13 @@ cimsim::cli::Registrar reg("sample", [](CLI::App& app) -> cimsim::cli::Runner {
   auto* v = sub->add_option("--vcd", o->vcd, "write a VCD trace (optional path without .vcd)");
   v->expected(0, 1);
   sub->add_option("--out-dir", o->out_dir, "write report.json, draws.csv and PNG plots here");
-  sub->add_option("--step", o->step, "proposal sd in user units (0: 2.38/sqrt(D) x mean sd)");
+  sub->add_option("--step", o->steps,
+                  "proposal sd in user units: one value, or one per dimension (comma-separated); default "
+                  "2.38/sqrt(D) x each dimension's within-component marginal sd")
+      ->delimiter(',');
   sub->add_option("--weight-bits", o->weight_bits, "bit-cells per stored weight");
+  sub->add_option("--tolerance", o->tolerance, "refuse GMMs whose compiled TV error bound exceeds this (0..1]");
+  sub->add_flag("--allow-approx", o->allow_approx, "sample GMMs beyond --tolerance anyway (with a warning)");
   sub->add_flag("--fifo", o->fifo, "collect samples through the FIFO instead of DMA");
   sub->add_flag("--no-plots", o->no_plots, "skip the PNG plots");
   sub->add_option("--dac-bits", o->knobs.dac_bits, "DAC bits 1..16");

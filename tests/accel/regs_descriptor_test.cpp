@@ -90,7 +90,7 @@ TEST(AccelDescriptor, ValidationCodes) {
     return validate(decode(b.data()));
   };
   EXPECT_EQ(code([](DescriptorBytes& b) { b[0] ^= 1; }), ErrorCode::BadMagic);
-  EXPECT_EQ(code([](DescriptorBytes& b) { b[0x04] = 2; }), ErrorCode::BadEnum);
+  EXPECT_EQ(code([](DescriptorBytes& b) { b[0x04] = 8; }), ErrorCode::BadEnum);  // kinds 0..7
   EXPECT_EQ(code([](DescriptorBytes& b) { b[0x05] = 7; }), ErrorCode::BadEnum);
   EXPECT_EQ(code([](DescriptorBytes& b) { b[0x06] = 2; }), ErrorCode::BadEnum);
   EXPECT_EQ(code([](DescriptorBytes& b) { b[0x0C] = 0; }), ErrorCode::BadShape);  // h = 0

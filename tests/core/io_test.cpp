@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 
@@ -51,4 +53,35 @@ TEST(Io, DataDirIsFoundRelativeToTheProgramUnlessOverridden) {
   ::setenv("CIMSIM_DATA", "/somewhere/else", 1);
   EXPECT_EQ(cimsim::data_dir(), "/somewhere/else");
   ::unsetenv("CIMSIM_DATA");
+}
+
+// Issue 11 (item 8): out-of-range numbers, YAML non-finite floats and duplicate keys are refused, naming the
+// file and the key (JSON) or line:column (YAML).
+TEST(Io, OutOfRangeNonFiniteAndDuplicateKeysAreRefused) {
+  const fs::path dir = fs::temp_directory_path() / ("cimsim_badnum_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto expect_error = [&](const std::string& name, const std::string& text, std::vector<std::string> parts) {
+    std::ofstream(dir / name) << text;
+    try {
+      cimsim::load_json_or_yaml((dir / name).string());
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const cimsim::ConfigError& e) {
+      parts.push_back(name);
+      for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+    }
+  };
+  expect_error("big.json", "{\"weights\": [1.0], \"means\": [[1e400]]}", {"means", "out of the range"});
+  expect_error("dup.json", "{\"weights\": [1.0], \"weights\": [0.5]}", {"duplicate key \"weights\""});
+  expect_error("dupin.json", "{\"a\": {\"x\": 1, \"x\": 2}}", {"duplicate key \"x\""});
+  expect_error("big.yaml", "weights: [1.0]\nmeans: [[1e400]]\n", {":2:", "1e400", "out of the range"});
+  expect_error("nan.yaml", "weights: [.nan]\n", {":1:", ".nan", "non-finite"});
+  expect_error("inf.yaml", "means: [[-.inf, 1]]\n", {"-.inf", "non-finite"});
+  expect_error("dup.yaml", "weights: [1]\nweights: [2]\n", {":2:", "duplicate key \"weights\""});
+  // Still fine: tiny numbers, the same key in different objects, quoted "nan" strings.
+  std::ofstream(dir / "ok.json") << "{\"a\": {\"x\": 1e-300}, \"b\": {\"x\": 2}, \"s\": \"nan\"}";
+  const auto j = cimsim::load_json_or_yaml((dir / "ok.json").string());
+  EXPECT_EQ(j["b"]["x"], 2);
+  std::ofstream(dir / "ok.yaml") << "s: 'nan'\nv: 1e-300\n";
+  EXPECT_EQ(cimsim::load_json_or_yaml((dir / "ok.yaml").string())["s"], "nan");
+  fs::remove_all(dir);
 }

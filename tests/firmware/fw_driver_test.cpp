@@ -217,6 +217,7 @@ struct Mh {
         for (int j = 0; j < 8; ++j) comp[k].a[i][j] = c.program.comp[k].a[i][j];
       for (int i = 0; i < 8; ++i) comp[k].bias[i] = c.program.comp[k].bias[i];
       comp[k].c = c.program.comp[k].c;
+      comp[k].y_shift = c.program.comp[k].y_shift;
     }
     g = mc2ram_gmm_t{static_cast<uint32_t>(c.program.k), static_cast<uint32_t>(c.program.d),
                      static_cast<uint32_t>(c.program.weight_bits), c.program.y_scale_log2, c.program.prop_scale,

@@ -44,6 +44,7 @@ inline mc2ram_ref::RefConfig ref_config(const cimsim::mc2ram::Compiled& c, const
       for (int b = 0; b < 8; ++b) rc.a[a][b] = c.program.comp[i].a[a][b];
     for (int a = 0; a < 8; ++a) rc.bias[a] = c.program.comp[i].bias[a];
     rc.c = c.program.comp[i].c;
+    rc.y_shift = c.program.comp[i].y_shift;
     r.comp.push_back(rc);
   }
   r.dac_bits = k.dac_bits;

@@ -210,8 +210,8 @@ TEST(Mc2ramKnobs, DacOffsetShiftsSamplesTheOtherWay) {
   const Out base = run(j);
   j.knobs.dac_offset_lsb = 8;
   const Out off = run(j);
-  const double shift = 8.0 * (1 << (16 - j.knobs.dac_bits)) * base.c.lsb;
   for (int k = 0; k < 2; ++k) {
+    const double shift = 8.0 * (1 << (16 - j.knobs.dac_bits)) * base.c.lsb[k];
     double m0 = 0, m1 = 0;
     for (size_t i = k; i < base.draws.data.size(); i += 2) m0 += base.draws.data[i];
     for (size_t i = k; i < off.draws.data.size(); i += 2) m1 += off.draws.data[i];

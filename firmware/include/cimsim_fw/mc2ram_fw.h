@@ -25,6 +25,7 @@ typedef struct {
   int32_t a[8][8]; /* A[i][j], |A| < 2^(weight_bits-1) */
   int64_t bias[8];
   int32_t c;       /* 1/256 nat */
+  int32_t y_shift; /* 0..32: the component's extra exponent, y = y_acc * 2^-(y_scale_log2 + y_shift) */
 } mc2ram_component_t;
 
 typedef struct {

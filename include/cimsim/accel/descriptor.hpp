@@ -51,7 +51,8 @@ struct Descriptor {
   bool w_pin = false;       ///< load the constants (packed weights, mult, shift, bias) to wbuf_off and keep them
   bool w_resident = false;  ///< the constants are already at wbuf_off (pinned by an earlier run): no DMA
   uint32_t wbuf_off = 0;    ///< weight-buffer offset of pinned constants; streaming layers use [wbuf_off, end)
-  uint32_t stage_off = 0, stage_bytes = 0;  ///< activation-buffer region for staging DRAM operands
+  uint32_t stage_off = 0, stage_bytes = 0;  ///< activation-buffer region for staging DRAM operands (0 bytes at
+                                            ///< offset 0: the whole buffer, as for a layer run on its own)
   uint16_t in_ctotal = 0, out_ctotal = 0;   ///< channels of the tensor the operand is a slice of (0: cin/cout)
   // vector ops (kind MaxPool .. Add): second input of Add, and the rescale (mult, shift) pairs
   uint64_t input2_addr = 0;

@@ -20,6 +20,19 @@ class EnergyLedger {
     int64_t aj = 0;     ///< energy in attojoules
   };
 
+  EnergyLedger() = default;
+  EnergyLedger(const EnergyLedger&) = default;
+  EnergyLedger& operator=(const EnergyLedger&) = default;
+  EnergyLedger(EnergyLedger&& o) noexcept : cells_(std::move(o.cells_)) { o.clear(); }
+  EnergyLedger& operator=(EnergyLedger&& o) noexcept {
+    if (this != &o) {
+      cells_ = std::move(o.cells_);
+      recent_ = Recent{};
+      o.clear();
+    }
+    return *this;
+  }
+
   /// Adds `count` events of `aj_each` attojoules to (layer, component).
   void add(std::string_view component, int64_t count, int64_t aj_each, int layer = -1);
   /// Adds a pre-computed energy with its event count.
@@ -34,7 +47,10 @@ class EnergyLedger {
   std::vector<std::string> components() const;  ///< sorted
   std::vector<int> layers() const;              ///< sorted
   bool empty() const { return cells_.empty(); }
-  void clear() { cells_.clear(); }
+  void clear() {
+    cells_.clear();
+    recent_ = Recent{};
+  }
   /// Adds another ledger's cells into this one.
   void merge(const EnergyLedger& other);
 
@@ -44,7 +60,36 @@ class EnergyLedger {
   std::string to_csv() const;
 
  private:
-  std::map<std::pair<int, std::string>, Cell, std::less<>> cells_;
+  // Ordered by (layer, component); transparent so lookups by string_view allocate nothing (hot path of the
+  // MC2RAM datapath: several adds per MH iteration).
+  struct KeyLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      if (a.first != b.first) return a.first < b.first;
+      return std::string_view(a.second) < std::string_view(b.second);
+    }
+  };
+  std::map<std::pair<int, std::string>, Cell, KeyLess> cells_;
+  // The last few cells added to (map nodes are stable until clear()). Not copied: a copy starts empty, so
+  // it never points into another ledger's map.
+  struct Recent {
+    struct Slot {
+      int layer = 0;
+      std::string name;
+      Cell* cell = nullptr;
+    };
+    Slot slot[8];
+    unsigned next = 0;
+    Recent() = default;
+    Recent(const Recent&) {}
+    Recent& operator=(const Recent&) {
+      for (Slot& s : slot) s.cell = nullptr;
+      next = 0;
+      return *this;
+    }
+  };
+  Recent recent_;
 };
 
 }  // namespace cimsim

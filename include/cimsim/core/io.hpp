@@ -9,6 +9,23 @@ namespace cimsim {
 
 /// Writes `content` to `path` atomically. Creates parent directories. Throws IoError on failure.
 void atomic_write(const std::string& path, const std::string& content);
+
+/// Streaming form of atomic_write: append with write(), then commit() (flush, rename onto the path). Destroyed
+/// without commit (an exception on the way), the temporary file is removed and the path left untouched.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(const std::string& path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  void write(const char* data, size_t n);
+  void write(const std::string& s) { write(s.data(), s.size()); }
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 /// Atomically writes pretty-printed JSON (2-space indent, trailing newline).
 void atomic_write_json(const std::string& path, const nlohmann::json& j);
 /// Reads a whole file. Throws IoError naming the path.

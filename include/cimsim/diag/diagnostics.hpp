@@ -44,17 +44,46 @@ GridFit grid_fit(const Draws& d, const Gmm& gmm, int grid = 40, double span = 4.
 /// Fraction of pooled draws assigned to each component (by highest responsibility) vs the GMM weights.
 std::vector<double> component_mass(const Draws& d, const Gmm& gmm);
 
+/// Bias-sensitive comparison with the analytic GMM, valid for any D and any mode separation, one pass over
+/// the draws (O(N K D^2) time, O(K D bins) memory):
+/// - component-sliced TV: for each component k and each axis i of its whitened frame z = L_k^-1 (x - mu_k),
+///   the histogram of z_i over [-4, 4] (`bins` cells + one cell below, one above) against the exact law of
+///   z_i under the whole mixture (a 1-D mixture of normals: z_i is linear in x). Mean and max over (k, i).
+///   Sees a too-wide/narrow or shifted component at its own scale, whatever the other modes do.
+/// - soft per-component mass and moments: E[r_k(x)] = w_k, E[r_k(x) x] = w_k mu_k and
+///   E[r_k(x) (x - mu_k)_j^2] = w_k Sigma_k,jj hold exactly under the GMM (r_k = p(k | x)), so their sample
+///   versions are unbiased-consistent checks of every component's mass, mean and sd (no hard assignment).
+struct MixtureFit {
+  double sliced_tv_mean = 0, sliced_tv_max = 0;
+  std::vector<double> mass;         ///< mean responsibility per component (expected: the weights)
+  std::vector<double> mass_err;     ///< mass - weight
+  std::vector<double> mean_err_sd;  ///< per component: max_j |m_kj - mu_kj| / sd_kj
+  std::vector<double> sd_rel_err;   ///< per component: max_j |s_kj / sd_kj - 1|
+  nlohmann::json to_json() const;
+};
+MixtureFit mixture_fit(const Draws& d, const Gmm& gmm, int bins = 40);
+/// `chains` x `draws` iid exact draws of the GMM (seeded): the noise floor of any statistic above.
+Draws iid_draws(const Gmm& gmm, int chains, int draws, uint64_t seed);
+
+/// Stan's thresholds: warn when any split R-hat > 1.01 or any bulk/tail ESS < 400.
+inline constexpr double kRhatWarn = 1.01, kEssWarn = 400;
+
 struct Summary {
   int chains = 0, draws = 0, dims = 0;
   double acceptance = 0;  ///< given by the caller (accepted / proposed)
   std::vector<double> mean, sd, rhat, ess_bulk, ess_tail, mcse;
   GridFit fit;
   std::vector<double> mass, mass_expected;
+  MixtureFit mix;        ///< on the draws
+  MixtureFit mix_floor;  ///< the same on iid exact draws of the same count (noise floor)
+  std::vector<std::string> warnings;  ///< R-hat / ESS beyond Stan's thresholds, non-finite values
   nlohmann::json to_json() const;
 };
+/// All of the above. R-hat/ESS/MCSE per dimension; the mixture fit and its iid floor; warnings.
 Summary summarize(const Draws& d, const Gmm& gmm, double acceptance);
 
-/// Raw draws as CSV: header "chain,draw,x0,x1,...", one row per (chain, draw). Written atomically.
+/// Raw draws as CSV: header "chain,draw,x0,x1,...", one row per (chain, draw). Written atomically, streamed
+/// through a fixed buffer (linear time, O(1) extra memory).
 void write_draws_csv(const std::string& path, const Draws& d);
 /// PNG plots through gnuplot: samples over the GMM's contours (2-D; first two dims otherwise), and trace +
 /// autocorrelation per dimension. Throws IoError if gnuplot is missing or fails.

@@ -32,6 +32,7 @@ struct Component {
   std::array<std::array<int32_t, kMaxD>, kMaxD> a{};  ///< A = L^T, A[i][j] (row i = output column i)
   std::array<int64_t, kMaxD> bias{};                  ///< b_i = sum_j A[i][j] mu_j / lsb_x (acc units)
   int32_t c = 0;                                      ///< log pi + log|L| - D/2 log 2pi, in 1/256 nat
+  int32_t y_shift = 0;  ///< per-component exponent 0..32: y = y_acc * 2^-(y_scale_log2 + y_shift)
 };
 
 /// The array contents + format (programmed through the GMM window and GMM_CFG / WEIGHT_BITS / Y_SCALE).

@@ -47,10 +47,11 @@ inline constexpr uint32_t ENERGY_HI = 0x0B0;
 
 // GMM programming window: component k at GMM_WINDOW + k * kCompStride; word w of a component:
 //   w = i*8 + j (0..63): A[i][j] (int32, |A| < 2^(weight_bits-1));
-//   w = 64 + 2i, 65 + 2i: bias b_i low/high word (int64);  w = 80: c_k (int32, 1/256 nat).
+//   w = 64 + 2i, 65 + 2i: bias b_i low/high word (int64);  w = 80: c_k (int32, 1/256 nat);
+//   w = 81: y_shift_k (0..32, the component's extra exponent: y = y_acc * 2^-(Y_SCALE + y_shift_k)).
 inline constexpr uint32_t GMM_WINDOW = 0x1000;
 inline constexpr uint32_t kCompStride = 0x200;
-inline constexpr uint32_t kWordA = 0, kWordBias = 64, kWordC = 80, kCompWords = 81;
+inline constexpr uint32_t kWordA = 0, kWordBias = 64, kWordC = 80, kWordYShift = 81, kCompWords = 82;
 // Initial state window: lane l, dim j at INIT_WINDOW + (l*8 + j)*4 (int32, saturated to 16 bits).
 inline constexpr uint32_t INIT_WINDOW = 0x2000;
 inline constexpr uint32_t kMapSize = 0x2100;

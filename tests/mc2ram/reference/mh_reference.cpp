@@ -51,9 +51,9 @@ struct Lane {
   // Full evaluation; returns lse and writes ADC codes.
   int32_t eval(const int32_t* x, int32_t* codes) const {
     const int b = c.adc_bits;
-    const int sh = c.y_scale_log2 + 4 - b;  // code = round(y_acc / 2^sh), with v doubled -> sh + 1
     int32_t l[8] = {};
     for (int k = 0; k < c.k; ++k) {
+      const int sh = c.y_scale_log2 + c.comp[k].y_shift + 4 - b;  // code = round(y_acc / 2^sh), v doubled -> sh+1
       int64_t q = 0;
       for (int i = 0; i < c.d; ++i) {
         int64_t acc2 = 0;  // 2 * y_acc

@@ -13,6 +13,7 @@ struct RefComponent {
   int32_t a[8][8];
   int64_t bias[8];
   int32_t c;
+  int32_t y_shift;  // per-component exponent: code = round(y_acc / 2^(y_scale_log2 + y_shift + 4 - adc_bits))
 };
 
 struct RefConfig {
