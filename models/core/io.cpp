@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,11 +20,11 @@
 
 #include "cimsim/core/error.hpp"
 
-#ifndef CIMSIM_SOURCE_DATA_DIR
-#define CIMSIM_SOURCE_DATA_DIR "data"
-#endif
-#ifndef CIMSIM_SOURCE_TRACES_DIR
-#define CIMSIM_SOURCE_TRACES_DIR "traces"
+#include <dlfcn.h>
+
+// Relative install layout (GNUInstallDirs), set by models/CMakeLists.txt. No absolute path is compiled in.
+#ifndef CIMSIM_REL_DATA_DIR
+#define CIMSIM_REL_DATA_DIR "share/cimsim"
 #endif
 
 namespace cimsim {
@@ -194,14 +195,47 @@ nlohmann::json load_json_or_yaml(const std::string& path) {
   }
 }
 
+namespace {
+// The prefix the running code was installed under: walk up from the directory of the shared library that
+// holds this function (when cimsim is built as shared libraries) and then from the running executable,
+// looking for <dir>/share/cimsim/tech. Covers an installed prefix (<prefix>/bin/x, <prefix>/lib/libx.so)
+// and the build tree (build/share/cimsim links to the source data/, see CMakeLists.txt).
+std::string find_prefix() {
+  std::vector<fs::path> starts;
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&find_prefix), &info) && info.dli_fname && *info.dli_fname)
+    starts.emplace_back(info.dli_fname);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) starts.push_back(exe);
+  for (const fs::path& s : starts) {
+    fs::path dir = fs::absolute(s, ec).lexically_normal().parent_path();
+    for (int up = 0; up < 4 && !dir.empty(); ++up, dir = dir.parent_path()) {
+      if (fs::is_regular_file(dir / CIMSIM_REL_DATA_DIR / "tech" / "45nm.json", ec)) return dir.string();
+      if (dir == dir.root_path()) break;
+    }
+  }
+  return {};
+}
+}  // namespace
+
 std::string data_dir() {
   if (const char* env = std::getenv("CIMSIM_DATA"); env && *env) return env;
-  return CIMSIM_SOURCE_DATA_DIR;
+  static const std::string prefix = find_prefix();
+  if (!prefix.empty()) return (fs::path(prefix) / CIMSIM_REL_DATA_DIR).string();
+  throw IoError(
+      "cannot find the cimsim data directory (" CIMSIM_REL_DATA_DIR " under the install prefix of this program "
+      "or library); set CIMSIM_DATA to the folder holding tech/45nm.json");
 }
 
 std::string traces_dir() {
   if (const char* env = std::getenv("CIMSIM_TRACES"); env && *env) return env;
-  return CIMSIM_SOURCE_TRACES_DIR;
+  // In the build tree, traces go to the source traces/ (linked as share/cimsim-traces); elsewhere ./traces.
+  static const std::string prefix = find_prefix();
+  const fs::path tree = fs::path(prefix) / (CIMSIM_REL_DATA_DIR "-traces");
+  std::error_code ec;
+  if (!prefix.empty() && fs::is_directory(tree, ec)) return fs::canonical(tree, ec).string();
+  return "traces";
 }
 
 }  // namespace cimsim

@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <sstream>
 
 #include "cimsim/core/error.hpp"
+#include "cimsim/mc2ram/regmap.hpp"
 
 namespace cimsim::mc2ram {
 
@@ -15,6 +18,22 @@ const char* to_string(Level l) { return l == Level::LT ? "lt" : "cycle"; }
 
 namespace {
 double q16(uint32_t v) { return static_cast<int32_t>(v) / 65536.0; }
+// The clock period 1/clock_hz as an sc_time; it must be a whole, non-zero number of time-resolution units
+// (else annotated times round, and a zero period would hang the cycle-level FSM).
+sc_core::sc_time checked_period(const EnergyTable& t, const std::string& who) {
+  const double period_s = 1.0 / t.clock_hz();
+  const double res_s = sc_core::sc_get_time_resolution().to_seconds();
+  const double units = period_s / res_s;
+  if (!(units >= 1.0 - 1e-9) || std::abs(units - std::round(units)) > 1e-6 * units) {
+    std::ostringstream os;
+    os << who << ": clock period " << period_s * 1e9 << " ns (clock_hz "
+       << t.clock_hz() << " from " << t.origin() << ") is not a whole multiple of the SystemC time resolution "
+       << sc_core::sc_get_time_resolution().to_string()
+       << "; call sc_core::sc_set_time_resolution() with a finer resolution (e.g. 1 ps) before creating any sc_time";
+    throw ConfigError(os.str());
+  }
+  return sc_core::sc_time(period_s, sc_core::SC_SEC);
+}
 constexpr uint32_t kDmaChunk = 64;  // samples per lane per DMA burst
 }  // namespace
 
@@ -23,12 +42,13 @@ Macro::Macro(sc_core::sc_module_name name, Level level, const EnergyTable& table
       socket("socket"),
       dma("dma"),
       irq("irq"),
+      clk("clk"),
       level_(level),
       table_(table),
       regs_(std::string(name)),
-      period_(sc_core::sc_time(1.0 / table.clock_hz(), sc_core::SC_SEC)),
+      period_(checked_period(table, std::string(this->name()))),
       tf_(tf) {
-  table.require(EnergyModel::entries());
+  table_.require(EnergyModel::entries());
   socket.register_b_transport(this, &Macro::b_transport);
   socket.register_transport_dbg(this, &Macro::transport_dbg);
   build_registers();
@@ -64,90 +84,84 @@ Macro::Macro(sc_core::sc_module_name name, Level level, const EnergyTable& table
 
 // ------------------------------------------------------------------------------------------------ registers
 void Macro::build_registers() {
-  auto idle = [this](auto pred) {
-    return [this, pred](uint32_t v) { return !busy_ && pred(v); };
-  };
+  // The rows come from the one table (regmap.cpp: offsets, access, reset, masks, docs); the model adds the
+  // behaviour by name: value checks (most knobs are writable only while idle), live reads, side effects.
+  using Validate = std::function<bool(uint32_t)>;
+  auto idle = [this](Validate pred) -> Validate { return [this, pred](uint32_t v) { return !busy_ && pred(v); }; };
   auto any = [](uint32_t) { return true; };
   auto q16_nonneg = [](uint32_t v) { return static_cast<int32_t>(v) >= 0; };
-  regs_.add({"ID", ID, Access::RO, kIdValue, 0, "identification 'MC2R'", {}, {}, {}});
-  regs_.add({"CTRL", CTRL, Access::RW, 0, 0x7, "bit0 START (self-clearing), bit1 SOFT_RESET, bit2 DMA_EN", {},
-             [this](uint32_t v) { return !((v & CTRL_START) && busy_) && !((v & CTRL_START) && (v & CTRL_RESET)); },
-             [this](uint32_t v, uint32_t) {
-               regs_.set("CTRL", v & CTRL_DMA_EN);
-               if (v & CTRL_RESET) soft_reset();
-               if (v & CTRL_START) start();
-             }});
-  regs_.add({"STATUS", STATUS, Access::RO, 0, 0, "bit0 BUSY, bit1 DONE, bits[15:8] error code",
-             [this](uint32_t s) { return (s & ~STATUS_BUSY) | (busy_ ? STATUS_BUSY : 0u); }, {}, {}});
-  regs_.add({"GMM_CFG", GMM_CFG, Access::RW, 0x0202, 0xFFFF, "bits[7:0] K 1..8, bits[15:8] D 1..8", {},
-             idle([](uint32_t v) {
-               const uint32_t k = v & 0xFF, d = (v >> 8) & 0xFF;
-               return k >= 1 && k <= kMaxK && d >= 1 && d <= kMaxD;
-             }),
-             {}});
-  regs_.add({"WEIGHT_BITS", WEIGHT_BITS, Access::RW, 8, 0xFF, "bit-cells per weight 2..16", {},
-             idle([](uint32_t v) { return v >= 2 && v <= 16; }), {}});
-  regs_.add({"Y_SCALE", Y_SCALE, Access::RW, 0, 0xFFFFFFFF, "signed y_scale_log2 -64..64", {},
-             idle([](uint32_t v) { return std::abs(static_cast<int32_t>(v)) <= 64; }), {}});
-  regs_.add({"PROP_SCALE", PROP_SCALE, Access::RW, 0, 0xFFFFFFFF, "proposal scale (Q20.12), nonzero", {},
-             idle([](uint32_t v) { return v != 0; }), {}});
-  regs_.add({"CHAINS", CHAINS, Access::RW, 1, 0xFF, "parallel chains 1..8", {},
-             idle([](uint32_t v) { return v >= 1 && v <= kMaxLanes; }), {}});
-  regs_.add({"SAMPLES", SAMPLES, Access::RW, 500, 0xFFFFFFFF, "samples per chain >= 1", {},
-             idle([](uint32_t v) { return v >= 1; }), {}});
-  regs_.add({"SEED_LO", SEED_LO, Access::RW, 1, 0xFFFFFFFF, "seed bits 31:0", {}, idle(any), {}});
-  regs_.add({"SEED_HI", SEED_HI, Access::RW, 0, 0xFFFFFFFF, "seed bits 63:32", {}, idle(any), {}});
-  regs_.add({"DAC_CFG", DAC_CFG, Access::RW, 10, 0x1F, "DAC bits 1..16", {},
-             idle([](uint32_t v) { return v >= 1 && v <= 16; }), {}});
-  regs_.add({"DAC_OFFSET", DAC_OFFSET, Access::RW, 0, 0xFFFFFFFF, "DAC offset, Q16.16 LSB", {}, idle(any), {}});
-  regs_.add({"DAC_INL", DAC_INL, Access::RW, 0, 0xFFFFFFFF, "DAC peak INL, Q16.16 LSB", {}, idle(any), {}});
-  regs_.add({"ADC_CFG", ADC_CFG, Access::RW, 8, 0x1F, "ADC bits 1..12", {},
-             idle([](uint32_t v) { return v >= 1 && v <= kMaxAdcBits; }), {}});
-  regs_.add({"ADC_OFFSET", ADC_OFFSET, Access::RW, 0, 0xFFFFFFFF, "ADC offset, Q16.16 LSB", {}, idle(any), {}});
-  regs_.add({"ADC_NOISE", ADC_NOISE, Access::RW, 0, 0xFFFFFFFF, "ADC noise sigma, Q16.16 LSB, >= 0", {},
-             idle(q16_nonneg), {}});
-  regs_.add({"RNG_CFG", RNG_CFG, Access::RW, 16, 0x3F3F, "bits[5:0] RNG bits 4..24, bits[13:8] fresh bits", {},
-             idle([](uint32_t v) {
-               const uint32_t b = v & 0x3F, f = (v >> 8) & 0x3F;
-               return b >= 4 && b <= 24 && f <= b;
-             }),
-             {}});
-  regs_.add({"RNG_PERIOD", RNG_PERIOD, Access::RW, 0, 0xFFFFFFFF, "RNG period in words, 0 = ideal", {}, idle(any), {}});
-  regs_.add({"CELL_MISMATCH", CELL_MISMATCH, Access::RW, 0, 0xFFFFFFFF, "bit-cell mismatch sigma, Q16.16", {},
-             idle(q16_nonneg), {}});
-  regs_.add({"BL_NOISE", BL_NOISE, Access::RW, 0, 0xFFFFFFFF, "bit-line noise sigma (Mahalanobis), Q16.16", {},
-             idle(q16_nonneg), {}});
-  regs_.add({"VDD_MV", VDD_MV, Access::RW, 900, 0xFFFF, "supply in mV, 500..1100", {},
-             idle([](uint32_t v) { return v >= 500 && v <= 1100; }), {}});
-  regs_.add({"FIFO_DATA", FIFO_DATA, Access::RO, 0, 0, "sample word (int32); a bus read pops",
-             [this](uint32_t) { return fifo_head_ < fifo_.size() ? fifo_[fifo_head_] : 0u; }, {}, {}});
-  regs_.add({"FIFO_LEVEL", FIFO_LEVEL, Access::RO, 0, 0, "words in the sample FIFO",
-             [this](uint32_t) { return static_cast<uint32_t>(fifo_.size() - fifo_head_); }, {}, {}});
-  regs_.add({"FIFO_THRESH", FIFO_THRESH, Access::RW, 64, 0xFFFF, "FIFO IRQ threshold 1..256", {},
-             [](uint32_t v) { return v >= 1 && v <= kFifoDepth; }, {}});
-  regs_.add({"DMA_ADDR_LO", DMA_ADDR_LO, Access::RW, 0, 0xFFFFFFFC, "DMA base bits 31:0 (4-byte aligned)", {},
-             idle(any), {}});
-  regs_.add({"DMA_ADDR_HI", DMA_ADDR_HI, Access::RW, 0, 0xFFFFFFFF, "DMA base bits 63:32", {}, idle(any), {}});
-  regs_.add({"IRQ_ENABLE", IRQ_ENABLE, Access::RW, 0, 0x7, "bit0 DONE, bit1 ERROR, bit2 FIFO", {}, {},
-             [this](uint32_t, uint32_t) { update_irq(); }});
-  regs_.add({"IRQ_STATUS", IRQ_STATUS, Access::W1C, 0, 0x7, "pending interrupts, write 1 to clear", {}, {},
-             [this](uint32_t, uint32_t) { update_irq(); }});
-  regs_.add({"CYCLES_LO", CYCLES_LO, Access::RO, 0, 0, "busy cycles 31:0",
-             [this](uint32_t) { return static_cast<uint32_t>(cycles_); }, {}, {}});
-  regs_.add({"CYCLES_HI", CYCLES_HI, Access::RO, 0, 0, "busy cycles 63:32",
-             [this](uint32_t) { return static_cast<uint32_t>(cycles_ >> 32); }, {}, {}});
-  regs_.add({"ACCEPTS_LO", ACCEPTS_LO, Access::RO, 0, 0, "accepted proposals 31:0",
-             [this](uint32_t) { return static_cast<uint32_t>(dp_.accepts()); }, {}, {}});
-  regs_.add({"ACCEPTS_HI", ACCEPTS_HI, Access::RO, 0, 0, "accepted proposals 63:32",
-             [this](uint32_t) { return static_cast<uint32_t>(dp_.accepts() >> 32); }, {}, {}});
-  regs_.add({"EARLY_REJECTS", EARLY_REJECTS, Access::RO, 0, 0, "iterations rejected after the coarse ADC cycle",
-             [this](uint32_t) { return static_cast<uint32_t>(dp_.early_rejects()); }, {}, {}});
-  regs_.add({"ENERGY_SEL", ENERGY_SEL, Access::RW, 0, 0x7, "0 total, 1 rng, 2 dac, 3 array, 4 adc, 5 logic, 6 leakage",
-             {}, [](uint32_t v) { return v <= 6; }, {}});
-  regs_.add({"ENERGY_LO", ENERGY_LO, Access::RO, 0, 0, "selected energy, aJ, bits 31:0",
-             [this](uint32_t) { return static_cast<uint32_t>(energy_sel(regs_.get("ENERGY_SEL"))); }, {}, {}});
-  regs_.add({"ENERGY_HI", ENERGY_HI, Access::RO, 0, 0, "selected energy, aJ, bits 63:32",
-             [this](uint32_t) { return static_cast<uint32_t>(energy_sel(regs_.get("ENERGY_SEL")) >> 32); }, {}, {}});
+  auto lo32 = [](uint64_t v) { return static_cast<uint32_t>(v); };
+  auto hi32 = [](uint64_t v) { return static_cast<uint32_t>(v >> 32); };
+  for (RegisterDef d : register_map()) {
+    const std::string& n = d.name;
+    if (n == "CTRL") {
+      d.validate = [this](uint32_t v) {
+        return !((v & CTRL_START) && busy_) && !((v & CTRL_START) && (v & CTRL_RESET));
+      };
+      d.on_write = [this](uint32_t v, uint32_t) {
+        regs_.set("CTRL", v & CTRL_DMA_EN);
+        if (v & CTRL_RESET) soft_reset();
+        if (v & CTRL_START) start();
+      };
+    } else if (n == "STATUS") {
+      d.on_read = [this](uint32_t s) { return (s & ~STATUS_BUSY) | (busy_ ? STATUS_BUSY : 0u); };
+    } else if (n == "GMM_CFG") {
+      d.validate = idle([](uint32_t v) {
+        const uint32_t k = v & 0xFF, dd = (v >> 8) & 0xFF;
+        return k >= 1 && k <= kMaxK && dd >= 1 && dd <= kMaxD;
+      });
+    } else if (n == "WEIGHT_BITS") {
+      d.validate = idle([](uint32_t v) { return v >= 2 && v <= 16; });
+    } else if (n == "Y_SCALE") {
+      d.validate = idle([](uint32_t v) { return std::abs(static_cast<int32_t>(v)) <= 64; });
+    } else if (n == "PROP_SCALE") {
+      d.validate = idle([](uint32_t v) { return v != 0; });
+    } else if (n == "CHAINS") {
+      d.validate = idle([](uint32_t v) { return v >= 1 && v <= kMaxLanes; });
+    } else if (n == "SAMPLES") {
+      d.validate = idle([](uint32_t v) { return v >= 1; });
+    } else if (n == "DAC_CFG") {
+      d.validate = idle([](uint32_t v) { return v >= 1 && v <= 16; });
+    } else if (n == "ADC_CFG") {
+      d.validate = idle([](uint32_t v) { return v >= 1 && v <= kMaxAdcBits; });
+    } else if (n == "ADC_NOISE" || n == "CELL_MISMATCH" || n == "BL_NOISE") {
+      d.validate = idle(q16_nonneg);
+    } else if (n == "RNG_CFG") {
+      d.validate = idle([](uint32_t v) {
+        const uint32_t b = v & 0x3F, f = (v >> 8) & 0x3F;
+        return b >= 4 && b <= 24 && f <= b;
+      });
+    } else if (n == "VDD_MV") {
+      d.validate = idle([](uint32_t v) { return v >= 500 && v <= 1100; });
+    } else if (n == "SEED_LO" || n == "SEED_HI" || n == "DAC_OFFSET" || n == "DAC_INL" || n == "ADC_OFFSET" ||
+               n == "RNG_PERIOD" || n == "DMA_ADDR_LO" || n == "DMA_ADDR_HI") {
+      d.validate = idle(any);
+    } else if (n == "FIFO_DATA") {
+      d.on_read = [this](uint32_t) { return fifo_head_ < fifo_.size() ? fifo_[fifo_head_] : 0u; };
+    } else if (n == "FIFO_LEVEL") {
+      d.on_read = [this](uint32_t) { return static_cast<uint32_t>(fifo_.size() - fifo_head_); };
+    } else if (n == "FIFO_THRESH") {
+      d.validate = [](uint32_t v) { return v >= 1 && v <= kFifoDepth; };
+    } else if (n == "IRQ_ENABLE" || n == "IRQ_STATUS") {
+      d.on_write = [this](uint32_t, uint32_t) { update_irq(); };
+    } else if (n == "CYCLES_LO" || n == "CYCLES_HI") {
+      d.on_read = [this, lo = n == "CYCLES_LO", lo32, hi32](uint32_t) { return lo ? lo32(cycles_) : hi32(cycles_); };
+    } else if (n == "ACCEPTS_LO" || n == "ACCEPTS_HI") {
+      d.on_read = [this, lo = n == "ACCEPTS_LO", lo32, hi32](uint32_t) {
+        return lo ? lo32(dp_.accepts()) : hi32(dp_.accepts());
+      };
+    } else if (n == "EARLY_REJECTS") {
+      d.on_read = [this](uint32_t) { return static_cast<uint32_t>(dp_.early_rejects()); };
+    } else if (n == "ENERGY_SEL") {
+      d.validate = [](uint32_t v) { return v <= 6; };
+    } else if (n == "ENERGY_LO" || n == "ENERGY_HI") {
+      d.on_read = [this, lo = n == "ENERGY_LO", lo32, hi32](uint32_t) {
+        const uint64_t e = energy_sel(regs_.get("ENERGY_SEL"));
+        return lo ? lo32(e) : hi32(e);
+      };
+    }
+    regs_.add(std::move(d));
+  }
 }
 
 uint64_t Macro::energy_sel(uint32_t sel) const {
@@ -212,6 +226,8 @@ void Macro::update_irq() {
 
 void Macro::drive_irq() { irq_write(irq, irq_level_); }
 
+void Macro::end_of_elaboration() { ext_clk_ = level_ == Level::Cycle && clk.size() > 0; }
+
 void Macro::soft_reset() {
   abort_ = busy_;
   busy_ = false;
@@ -251,6 +267,7 @@ void Macro::start() {
   busy_ = true;
   abort_ = false;
   dma_error_ = dma_final_ = false;
+  dma_err_code_ = 0;
   cycles_ = 0;
   step_ = 0;
   fifo_.clear();
@@ -265,7 +282,8 @@ void Macro::start() {
   } else {
     stage_ = ST_INIT;
     stage_cycle_ = 0;
-    tick_ev_.notify(period_);
+    await_edge_ = ext_clk_;  // external clock: the first cycle starts at its next rising edge
+    tick_ev_.notify(ext_clk_ ? sc_core::SC_ZERO_TIME : period_);
   }
 }
 
@@ -277,7 +295,8 @@ bool Macro::window_access(tlm::tlm_generic_payload& gp, bool debug) {
   if (!gmm && !ini) return false;
   auto fail = [&gp](tlm::tlm_response_status s) { gp.set_response_status(s); };
   if (!debug) {
-    if (gp.get_data_length() != 4 || gp.get_streaming_width() < 4) return fail(tlm::TLM_BURST_ERROR_RESPONSE), true;
+    const unsigned sw = gp.get_streaming_width();  // 0 = no streaming (RegisterBank rules)
+    if (gp.get_data_length() != 4 || (sw != 0 && sw < 4)) return fail(tlm::TLM_BURST_ERROR_RESPONSE), true;
     if (gp.get_byte_enable_ptr()) {
       for (unsigned i = 0; i < gp.get_byte_enable_length(); ++i)
         if (gp.get_byte_enable_ptr()[i] != 0xFF) return fail(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE), true;
@@ -398,7 +417,10 @@ void Macro::flush_lane(int l, sc_core::sc_time& delay) {
   gp.set_dmi_allowed(false);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   dma->b_transport(gp, delay);
-  if (!gp.is_response_ok()) dma_error_ = true;
+  if (!gp.is_response_ok() && !dma_error_) {  // the first failure names the run's error
+    dma_error_ = true;
+    dma_err_code_ = gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE ? ERR_DMA_INCOMPLETE : ERR_DMA;
+  }
 }
 
 void Macro::finish() {
@@ -407,7 +429,7 @@ void Macro::finish() {
   stage_ = ST_IDLE;
   stage_tr_ = ST_IDLE;
   if (dma_error_) {
-    regs_.set("STATUS", STATUS_DONE | (ERR_DMA << 8));
+    regs_.set("STATUS", STATUS_DONE | (dma_err_code_ << 8));
     set_irq(IRQ_DONE | IRQ_ERROR);
   } else {
     regs_.set("STATUS", STATUS_DONE);
@@ -485,10 +507,17 @@ void Macro::tick() {
     next_trigger();
     return;
   }
+  if (await_edge_) {  // started by a register write: align to the external clock's next rising edge
+    await_edge_ = false;
+    next_trigger(clk->posedge_event());
+    return;
+  }
   ++cycles_;
   if (tf_) {
     clk_ = true;
-    clk_ev_.notify(period_ / 2);
+    // falling half of the traced clock; at a resolution equal to the period there is none to show
+    const sc_core::sc_time half = sc_core::sc_time::from_value(period_.value() / 2);
+    if (half > sc_core::SC_ZERO_TIME) clk_ev_.notify(half);
     valid_tr_ = false;
   }
   const int b = dp_.knobs().adc_bits, k = dp_.program().k;
@@ -565,6 +594,8 @@ void Macro::tick() {
   }
   if (stage_ == ST_FLUSH || !busy_) {
     next_trigger();
+  } else if (ext_clk_) {
+    next_trigger(clk->posedge_event());
   } else {
     next_trigger(period_);
   }

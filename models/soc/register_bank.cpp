@@ -52,7 +52,9 @@ tlm::tlm_response_status RegisterBank::access(tlm::tlm_generic_payload& gp) {
   if (addr > 0xFFFFFFFFull || addr % 4 != 0) return fail(tlm::TLM_ADDRESS_ERROR_RESPONSE);
   const RegisterDef* def = find(static_cast<uint32_t>(addr));
   if (!def) return fail(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-  if (len != 4 || gp.get_streaming_width() < 4) return fail(tlm::TLM_BURST_ERROR_RESPONSE);
+  // Streaming width 0 means "no streaming" (sent by common VPs, e.g. riscv-vp's ISS), like >= 4.
+  const unsigned sw = gp.get_streaming_width();
+  if (len != 4 || (sw != 0 && sw < 4)) return fail(tlm::TLM_BURST_ERROR_RESPONSE);
   if (gp.get_byte_enable_ptr()) {
     const unsigned bel = gp.get_byte_enable_length();
     for (unsigned i = 0; i < 4; ++i)

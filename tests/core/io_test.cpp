@@ -43,6 +43,18 @@ TEST(Io, YamlAndJsonParseAndErrorsNameTheFile) {
   fs::remove_all(dir);
 }
 
+// Data lookup (docs/integration.md): $CIMSIM_DATA wins; otherwise <prefix>/share/cimsim found from the running
+// program (here the build tree's share/cimsim, a link to the source data/). No absolute path is compiled in.
+TEST(Io, DataDirIsFoundRelativeToTheProgramUnlessOverridden) {
+  ::unsetenv("CIMSIM_DATA");
+  const std::string d = cimsim::data_dir();
+  EXPECT_NE(d.find("share/cimsim"), std::string::npos) << d;
+  EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::path(d) / "tech" / "45nm.json")) << d;
+  ::setenv("CIMSIM_DATA", "/somewhere/else", 1);
+  EXPECT_EQ(cimsim::data_dir(), "/somewhere/else");
+  ::unsetenv("CIMSIM_DATA");
+}
+
 // Issue 11 (item 8): out-of-range numbers, YAML non-finite floats and duplicate keys are refused, naming the
 // file and the key (JSON) or line:column (YAML).
 TEST(Io, OutOfRangeNonFiniteAndDuplicateKeysAreRefused) {

@@ -14,6 +14,7 @@
 #include "cimsim/soc/memory.hpp"
 #include "cimsim/soc/router.hpp"
 #include "common.hpp"
+#include "reference_check.hpp"
 #include "mc2ram/system.hpp"
 
 using namespace cimsim;
@@ -33,23 +34,7 @@ SampleJob paper_job(int chains, uint32_t samples) {
 
 void expect_matches_reference(const SampleJob& j, const SystemRun& r, bool check_cycles) {
   ASSERT_TRUE(r.error.empty()) << r.error;
-  const Compiled c = compile_gmm(j.gmm, j.compile);
-  const auto ref = mc2ram_ref::run_reference(
-      ref_config(c, j.knobs, j.chains, j.samples, j.seed, initial_states(j.gmm, c, j.chains)));
-  const int d = c.program.d;
-  size_t mismatches = 0;
-  for (int ch = 0; ch < j.chains; ++ch)
-    for (uint32_t s = 0; s < j.samples; ++s)
-      for (int k = 0; k < d; ++k) {
-        const double want = c.to_user(k, ref.states[(static_cast<size_t>(ch) * j.samples + s) * d + k]);
-        if (r.result.draws.at(ch, static_cast<int>(s), k) != want) ++mismatches;
-      }
-  EXPECT_EQ(mismatches, 0u);
-  EXPECT_DOUBLE_EQ(r.result.acceptance, static_cast<double>(ref.accepts) / (j.chains * static_cast<double>(j.samples)));
-  EXPECT_EQ(r.result.early_rejects, ref.early_rejects);
-  if (check_cycles) {
-    EXPECT_EQ(r.result.cycles, ref.cycles);
-  }
+  mc2ram_test::expect_result_matches_reference(j, r.result, check_cycles);
 }
 
 /// A bare system for register-level tests.

@@ -22,7 +22,7 @@ struct Bank : ::testing::Test {
     bank.add({"LIVE", 0x14, Access::RO, 0x0, 0xFFFFFFFF, "live", [this](uint32_t) { return live; }, {}, {}});
   }
   tlm::tlm_response_status go(tlm::tlm_command cmd, uint64_t addr, uint32_t& v, unsigned len = 4,
-                              unsigned char* be = nullptr, unsigned bel = 0) {
+                              unsigned char* be = nullptr, unsigned bel = 0, int streaming = -1) {
     tlm::tlm_generic_payload gp;
     unsigned char buf[8] = {};
     std::memcpy(buf, &v, 4);
@@ -30,7 +30,7 @@ struct Bank : ::testing::Test {
     gp.set_address(addr);
     gp.set_data_ptr(buf);
     gp.set_data_length(len);
-    gp.set_streaming_width(len);
+    gp.set_streaming_width(streaming < 0 ? len : static_cast<unsigned>(streaming));
     gp.set_byte_enable_ptr(be);
     gp.set_byte_enable_length(bel);
     const auto s = bank.access(gp);
@@ -70,6 +70,21 @@ TEST_F(Bank, WrongWidthIsBurstError) {
   uint32_t v = 0;
   EXPECT_EQ(go(tlm::TLM_READ_COMMAND, 0x04, v, 2), tlm::TLM_BURST_ERROR_RESPONSE);
   EXPECT_EQ(go(tlm::TLM_READ_COMMAND, 0x04, v, 8), tlm::TLM_BURST_ERROR_RESPONSE);
+}
+
+// Streaming width 0 means "no streaming" (riscv-vp's ISS and other VPs send it): accepted like 4.
+TEST_F(Bank, StreamingWidthZeroIsNoStreaming) {
+  uint32_t v = 2;
+  EXPECT_EQ(go(tlm::TLM_WRITE_COMMAND, 0x04, v, 4, nullptr, 0, 0), tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(bank.get("CTRL"), 2u);
+  EXPECT_EQ(writes, 1);
+  v = 0;
+  EXPECT_EQ(go(tlm::TLM_READ_COMMAND, 0x00, v, 4, nullptr, 0, 0), tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(v, 0xC1D50001u);
+  // a real streaming width below the register width is still a burst error
+  EXPECT_EQ(go(tlm::TLM_READ_COMMAND, 0x00, v, 4, nullptr, 0, 2), tlm::TLM_BURST_ERROR_RESPONSE);
+  EXPECT_EQ(go(tlm::TLM_WRITE_COMMAND, 0x04, v, 4, nullptr, 0, 1), tlm::TLM_BURST_ERROR_RESPONSE);
+  EXPECT_EQ(bank.get("CTRL"), 2u);
 }
 
 TEST_F(Bank, PartialByteEnablesAreRejected) {

@@ -120,3 +120,42 @@ TEST(RouterMemory, UnconnectedIrqIsTolerated) {
   sc_core::sc_start();
   EXPECT_TRUE(done);
 }
+
+// A foreign initiator's payload with streaming width 0 ("no streaming") reads and writes the memory; a real
+// streaming width below the data length is a burst error (the memory is not a FIFO).
+TEST(RouterMemory, StreamingWidthZeroIsNoStreaming) {
+  struct Init : sc_core::sc_module {
+    tlm_utils::simple_initiator_socket<Init> socket{"socket"};
+    tlm::tlm_response_status write_sw0 = tlm::TLM_INCOMPLETE_RESPONSE, read_sw0 = write_sw0, sw4 = write_sw0;
+    uint8_t back[8] = {};
+    SC_HAS_PROCESS(Init);
+    explicit Init(sc_core::sc_module_name n) : sc_module(n) { SC_THREAD(run); }
+    tlm::tlm_response_status go(tlm::tlm_command c, uint8_t* p, unsigned sw) {
+      tlm::tlm_generic_payload gp;
+      gp.set_command(c);
+      gp.set_address(0x10);
+      gp.set_data_ptr(p);
+      gp.set_data_length(8);
+      gp.set_streaming_width(sw);
+      gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+      socket->b_transport(gp, d);
+      return gp.get_response_status();
+    }
+    void run() {
+      uint8_t out[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+      write_sw0 = go(tlm::TLM_WRITE_COMMAND, out, 0);
+      read_sw0 = go(tlm::TLM_READ_COMMAND, back, 0);
+      sw4 = go(tlm::TLM_READ_COMMAND, out, 4);
+    }
+  };
+  Init init("init");
+  Memory mem("mem", 256);
+  init.socket.bind(mem.socket);
+  sc_core::sc_start();
+  EXPECT_EQ(init.write_sw0, tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(init.read_sw0, tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(init.sw4, tlm::TLM_BURST_ERROR_RESPONSE);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(init.back[i], i + 1);
+  EXPECT_EQ(mem.data()[0x10 + 7], 8);
+}

@@ -7,6 +7,11 @@
 // Target socket: the register map of regs.hpp (RegisterBank rules + the GMM/INIT windows).
 // Initiator socket `dma`: sample write-back to system memory when CTRL.DMA_EN is set; otherwise samples go
 // to the FIFO (FIFO_DATA), and the macro stalls while the FIFO cannot take a whole step's samples.
+// All DMA traffic is issued from SC_THREADs (a memory target may call wait() in b_transport).
+// Clock: the cycle level makes its own clock (period 1 / EnergyTable::clock_hz) unless the optional `clk`
+// port is bound, then it advances on the rising edges of that signal. The constructor checks that the
+// period is a whole, non-zero number of time-resolution units and throws ConfigError otherwise (a 1 GHz macro
+// runs at resolutions 1 fs .. 1 ns). Plugging it into an SoC: docs/integration.md.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -38,8 +43,12 @@ class Macro : public sc_core::sc_module {
   tlm_utils::simple_target_socket<Macro> socket;
   tlm_utils::simple_initiator_socket<Macro> dma;
   IrqOut irq;
+  /// Optional clock input (cycle level only): bind it to the SoC's clock signal, or leave it unbound and the
+  /// macro makes its own clock of period 1 / table.clock_hz(). Bus latency annotations (one period per
+  /// register access) and the LT level always use the nominal period.
+  ClockIn clk;
 
-  /// `tf`: VCD trace file or null (tracing off, no cost).
+  /// `table` is copied (the macro owns its energy table). `tf`: VCD trace file or null (tracing off, no cost).
   Macro(sc_core::sc_module_name name, Level level, const EnergyTable& table,
         sc_core::sc_trace_file* tf = nullptr);
 
@@ -48,6 +57,8 @@ class Macro : public sc_core::sc_module {
   const Datapath& datapath() const { return dp_; }
   uint64_t cycles() const { return cycles_; }
   double clock_period_ns() const { return period_.to_seconds() * 1e9; }
+  sc_core::sc_time clock_period() const { return period_; }
+  const EnergyTable& energy_table() const { return table_; }
 
  private:
   // bus
@@ -69,13 +80,14 @@ class Macro : public sc_core::sc_module {
   void lt_thread();
   void tick();
   void clk_low();
+  void end_of_elaboration() override;
   void dma_thread();
   bool emit_lane(int lane, bool lt);  ///< FIFO/DMA output of a lane's sample; false if the FIFO is full
   void finish();
   void flush_lane(int lane, sc_core::sc_time& delay);
 
   Level level_;
-  const EnergyTable& table_;
+  const EnergyTable table_;  // owned copy: the caller's table may go out of scope before simulation
   RegisterBank regs_;
   Datapath dp_;
   sc_core::sc_time period_;
@@ -96,6 +108,9 @@ class Macro : public sc_core::sc_module {
   std::array<std::vector<int32_t>, kMaxLanes> dma_buf_;
   std::array<uint32_t, kMaxLanes> dma_first_{};  // first sample index held in dma_buf_[lane]
   bool dma_error_ = false, dma_final_ = false, abort_ = false;
+  uint32_t dma_err_code_ = 0;  // reg::ERR_DMA or reg::ERR_DMA_INCOMPLETE
+  bool ext_clk_ = false;       // `clk` bound: tick on its rising edges
+  bool await_edge_ = false;    // external clock: the next tick waits for a rising edge first
 
   // cycle-level FSM: a global phase (init, running, flush) and one sequencer per lane
   struct LaneFsm {

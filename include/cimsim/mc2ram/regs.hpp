@@ -71,6 +71,7 @@ enum Err : uint32_t {
   ERR_WEIGHT_RANGE = 5,  ///< a stored weight does not fit WEIGHT_BITS
   ERR_DMA = 6,           ///< the DMA write got an error response
   ERR_CONFIG = 7,        ///< knob combination rejected by the datapath
+  ERR_DMA_INCOMPLETE = 8,  ///< the DMA target returned without setting the response status (TLM_INCOMPLETE_RESPONSE)
 };
 
 }  // namespace cimsim::mc2ram::reg

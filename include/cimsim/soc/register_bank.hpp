@@ -4,8 +4,11 @@
 // RegisterBank and forwards its target socket's b_transport / transport_dbg to access() / debug_access().
 //
 // Bus rules (one place, every device):
-//  * registers are 32 bits wide, 4-byte aligned; an access must be exactly 4 bytes (streaming width >= 4):
-//    other lengths -> TLM_BURST_ERROR_RESPONSE;
+//  * registers are 32 bits wide, 4-byte aligned; an access must be exactly 4 bytes with streaming width >= 4
+//    or 0 (0 = "no streaming", as common virtual platforms send it): other lengths, or a streaming width of
+//    1..3 -> TLM_BURST_ERROR_RESPONSE;
+//  * the initiator's annotated delay is neither waited for nor checked: a write takes effect when b_transport
+//    is called (the device adds its own access latency to the delay);
 //  * byte enables: absent or all-enabled is accepted; any partial enable -> TLM_BYTE_ENABLE_ERROR_RESPONSE;
 //  * no register at the offset (or misaligned) -> TLM_ADDRESS_ERROR_RESPONSE;
 //  * write to a read-only register, read of a write-only register -> TLM_COMMAND_ERROR_RESPONSE;
