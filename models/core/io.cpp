@@ -25,8 +25,31 @@
 namespace cimsim {
 namespace fs = std::filesystem;
 
+namespace {
+/// Outputs replace regular files only: never a symlink (it would be replaced by a file, or a rename through it
+/// would write elsewhere), a device node (`--report /dev/full` once replaced the node when run as root), a FIFO,
+/// a socket or a directory.
+void refuse_non_regular_impl(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;  // absent (or unreadable: the write itself will report it)
+  if (S_ISREG(st.st_mode)) return;
+  const char* kind = S_ISLNK(st.st_mode)   ? "a symbolic link"
+                     : S_ISDIR(st.st_mode) ? "a directory"
+                     : S_ISCHR(st.st_mode) ? "a character device"
+                     : S_ISBLK(st.st_mode) ? "a block device"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "not a regular file";
+  throw IoError("refusing to replace " + path + ": it exists and is " + kind + " (outputs replace regular files only)");
+}
+}  // namespace
+
+void check_replaceable(const std::string& path) { refuse_non_regular_impl(path); }
+
 void atomic_write(const std::string& path, const std::string& content) {
   const fs::path target(path);
+  if (path.empty() || !target.has_filename()) throw IoError("cannot write '" + path + "': not a file name");
+  check_replaceable(path);
   if (target.has_parent_path()) {
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
@@ -38,35 +61,42 @@ void atomic_write(const std::string& path, const std::string& content) {
   buf.push_back('\0');
   const int fd = ::mkstemp(buf.data());
   if (fd < 0) throw IoError("cannot create a temporary file next to " + path + ": " + std::strerror(errno));
+  auto fail = [&](const std::string& what, int err, bool close_fd) {
+    if (close_fd) ::close(fd);
+    ::unlink(buf.data());
+    throw IoError("cannot " + what + " " + path + ": " + std::strerror(err));
+  };
   const char* p = content.data();
   size_t left = content.size();
   while (left > 0) {
     const ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(buf.data());
-      throw IoError("cannot write " + path + ": " + why);
+      fail("write", errno, true);
     }
+    if (n == 0) fail("write", EIO, true);
     p += n;
     left -= static_cast<size_t>(n);
   }
-  ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(buf.data());
-    throw IoError("cannot flush " + path);
-  }
-  if (std::rename(buf.data(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(buf.data());
-    throw IoError("cannot rename temporary file onto " + path + ": " + why);
+  if (::fchmod(fd, 0644) != 0) fail("set the mode of", errno, true);
+  if (::fsync(fd) != 0) fail("flush", errno, true);
+  if (::close(fd) != 0) fail("close", errno, false);
+  check_replaceable(path);  // again: something may have been put there while we wrote
+  if (std::rename(buf.data(), path.c_str()) != 0) fail("rename a temporary file onto", errno, false);
+  // Make the rename itself durable (best effort: some filesystems refuse fsync on a directory).
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : std::string(".");
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
 }
 
 void atomic_write_json(const std::string& path, const nlohmann::json& j) { atomic_write(path, j.dump(2) + "\n"); }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError("cannot read " + path + ": it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open " + path + ": " + std::strerror(errno));
   std::ostringstream os;
@@ -127,7 +157,7 @@ nlohmann::json load_json_or_yaml(const std::string& path) {
   }
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e999
     throw ConfigError(path + ": malformed JSON: " + e.what());
   }
 }
