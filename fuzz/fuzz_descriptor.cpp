@@ -8,7 +8,7 @@
 #include "cimsim/accel/descriptor.hpp"
 #include "fuzz_util.hpp"
 
-int sc_main(int, char**) { return 0; }  // libsystemc (linked through the register library) references it
+extern "C" int sc_main(int, char**) { return 0; }  // libsystemc (linked through the register library) references it
 
 using namespace cimsim::accel;
 

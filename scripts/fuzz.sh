@@ -2,21 +2,26 @@
 # Builds the libFuzzer targets of fuzz/ (clang, ASan + UBSan, no libtorch) into build-fuzz/, seeds each
 # target's corpus (shipped files + seeds the target generates) and runs every target for a given time.
 # Usage: scripts/fuzz.sh [seconds per target, default 60] [target ...]     (default: every target)
-# Env:   FUZZ_NICE=1 runs the fuzzers under `nice -n 19`; FUZZ_JOBS=N build jobs (default nproc).
+# Env:   FUZZ_NICE=1 runs the fuzzers under `nice -n 19`; FUZZ_JOBS=N build jobs (default nproc);
+#        FUZZ_NO_BUILD=1 uses the targets already in build-fuzz/ (e.g. for several fuzz.sh runs in parallel).
 # Output: one line per target "target runs crashes"; findings (crash-*, leak-*, timeout-*, oom-*) are kept in
 # build-fuzz/artifacts/<target>/, logs in build-fuzz/logs/. Exit status 1 if any target found something.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
-if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed"; then
+build=1
+if [[ "${FUZZ_NO_BUILD:-0}" == 1 && -f build-fuzz/fuzz/targets.txt ]]; then build=0; fi
+if ((build)) && { ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed"; }; then
   scripts/setup.sh --no-torch --fuzz
 fi
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+if ((build)); then
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIMSIM_FUZZ=ON \
   -DCIMSIM_WITH_TORCH=OFF -DCIMSIM_BUILD_TESTS=OFF -DCIMSIM_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+fi
 mapfile -t lines <build-fuzz/fuzz/targets.txt
 declare -A seeds=()
 all=()
@@ -27,7 +32,7 @@ for l in "${lines[@]}"; do
 done
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=("${all[@]}"); fi
-cmake --build build-fuzz -j "$jobs" --target "${targets[@]}" >/dev/null
+if ((build)); then cmake --build build-fuzz -j "$jobs" --target "${targets[@]}" >/dev/null; fi
 nice_cmd=()
 if [[ "${FUZZ_NICE:-0}" == 1 ]]; then nice_cmd=(nice -n 19); fi
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
