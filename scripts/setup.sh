@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cimsim needs. Idempotent: when everything is present it only checks and exits.
-# Usage: scripts/setup.sh [--no-torch]   (--no-torch skips libtorch: the ENOS search is then not built)
+# Usage: scripts/setup.sh [--no-torch] [--fuzz]
+#   --no-torch skips libtorch (the ENOS search is then not built); --fuzz adds clang and its libFuzzer/sanitizer
+#   runtimes for scripts/fuzz.sh.
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config zlib1g-dev
       libsystemc-dev libeigen3-dev libboost-dev libboost-math-dev
@@ -8,7 +10,15 @@ pkgs=(cmake g++ make pkg-config zlib1g-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       dataset-fashion-mnist gnuplot-nox libopenblas0-pthread
       slurmctld slurmd slurm-client munge)  # Slurm: the single-node test of `cimsim sweep --slurm`
-if [[ "${1:-}" != "--no-torch" ]]; then pkgs+=(libtorch-dev); fi
+torch=1
+for a in "$@"; do
+  case $a in
+    --no-torch) torch=0 ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+if ((torch)); then pkgs+=(libtorch-dev); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -112,6 +112,14 @@ constexpr int64_t kMaxDim = 1 << 20;           // any single dimension
 constexpr int64_t kMaxElems = int64_t{1} << 40;  // any tensor's element count
 }  // namespace
 
+bool checked_product(std::initializer_list<int64_t> factors, int64_t& out) {
+  int64_t p = 1;
+  for (int64_t f : factors)
+    if (__builtin_mul_overflow(p, f, &p)) return false;
+  out = p;
+  return true;
+}
+
 std::string LayerShape::check() const {
   std::ostringstream e;
   auto dim = [&](const char* name, int v, int minv) {
@@ -156,10 +164,14 @@ std::string LayerShape::check() const {
   if (kh > h + 2 * pad || kw > w + 2 * pad)
     return "layer shape: kernel " + std::to_string(kh) + "x" + std::to_string(kw) + " is larger than the padded input " +
            std::to_string(h + 2 * pad) + "x" + std::to_string(w + 2 * pad);
-  const int64_t in = static_cast<int64_t>(n) * cin * h * w;
-  const int64_t k = reduction();
-  const int64_t wt = static_cast<int64_t>(cout) * k;
-  const int64_t out = static_cast<int64_t>(n) * cout * out_h() * out_w();
+  // Every product is overflow-checked: each factor may be up to 2^20, so n*cin*h*w alone can reach 2^80.
+  int64_t in = 0, k = 0, wt = 0, out = 0;
+  if (!checked_product({n, cin, h, w}, in) || !checked_product({cin / groups, kh, kw}, k) ||
+      !checked_product({cout, k}, wt) || !checked_product({n, cout, out_h(), out_w()}, out))
+    return "layer shape: a tensor's element count overflows 64 bits (n=" + std::to_string(n) + " cin=" +
+           std::to_string(cin) + " h=" + std::to_string(h) + " w=" + std::to_string(w) + " cout=" +
+           std::to_string(cout) + " kh=" + std::to_string(kh) + " kw=" + std::to_string(kw) + "); the limit is " +
+           std::to_string(kMaxElems);
   if (in > kMaxElems || wt > kMaxElems || out > kMaxElems || k > kMaxElems)
     return "layer shape: tensor sizes (input " + std::to_string(in) + ", weights " + std::to_string(wt) +
            ", output " + std::to_string(out) + " elements) exceed the limit " + std::to_string(kMaxElems);

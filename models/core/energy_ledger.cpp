@@ -6,11 +6,26 @@
 #include <nlohmann/json.hpp>
 
 #include "cimsim/core/energy_table.hpp"
+#include "cimsim/core/error.hpp"
 
 namespace cimsim {
+namespace {
+// Every sum and product of counts and attojoules is checked: a table or a workload that would wrap an int64
+// (9.2e18 aJ = 9.2 J) is refused with an error naming the component, never turned into a wrong total.
+[[noreturn]] void overflow(std::string_view what) {
+  throw ConfigError("energy ledger: " + std::string(what) + " overflows int64 attojoules / counts");
+}
+int64_t checked_add(int64_t a, int64_t b, std::string_view what) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) overflow(what);
+  return r;
+}
+}  // namespace
 
 void EnergyLedger::add(std::string_view component, int64_t count, int64_t aj_each, int layer) {
-  add_energy(component, count, count * aj_each, layer);
+  int64_t total;
+  if (__builtin_mul_overflow(count, aj_each, &total)) overflow("component '" + std::string(component) + "'");
+  add_energy(component, count, total, layer);
 }
 
 void EnergyLedger::add_energy(std::string_view component, int64_t count, int64_t aj_total, int layer) {
@@ -20,15 +35,15 @@ void EnergyLedger::add_energy(std::string_view component, int64_t count, int64_t
     size_t i = 0;
     while (i < n && s.name[i] == component[i]) ++i;
     if (i == n) {
-      s.cell->count += count;
-      s.cell->aj += aj_total;
+      s.cell->count = checked_add(s.cell->count, count, component);
+      s.cell->aj = checked_add(s.cell->aj, aj_total, component);
       return;
     }
   }
   auto it = cells_.find(std::pair<int, std::string_view>(layer, component));
   if (it == cells_.end()) it = cells_.emplace(std::make_pair(layer, std::string(component)), Cell{}).first;
-  it->second.count += count;
-  it->second.aj += aj_total;
+  it->second.count = checked_add(it->second.count, count, component);
+  it->second.aj = checked_add(it->second.aj, aj_total, component);
   auto& s = recent_.slot[recent_.next++ % 8];
   s.layer = layer;
   s.name.assign(component);
@@ -37,7 +52,7 @@ void EnergyLedger::add_energy(std::string_view component, int64_t count, int64_t
 
 int64_t EnergyLedger::total_aj() const {
   int64_t s = 0;
-  for (const auto& [k, c] : cells_) s += c.aj;
+  for (const auto& [k, c] : cells_) s = checked_add(s, c.aj, "the total");
   return s;
 }
 
@@ -46,21 +61,21 @@ double EnergyLedger::total_pj() const { return aj_to_pj(total_aj()); }
 int64_t EnergyLedger::component_aj(std::string_view component) const {
   int64_t s = 0;
   for (const auto& [k, c] : cells_)
-    if (k.second == component) s += c.aj;
+    if (k.second == component) s = checked_add(s, c.aj, component);
   return s;
 }
 
 int64_t EnergyLedger::component_count(std::string_view component) const {
   int64_t s = 0;
   for (const auto& [k, c] : cells_)
-    if (k.second == component) s += c.count;
+    if (k.second == component) s = checked_add(s, c.count, component);
   return s;
 }
 
 int64_t EnergyLedger::layer_aj(int layer) const {
   int64_t s = 0;
   for (const auto& [k, c] : cells_)
-    if (k.first == layer) s += c.aj;
+    if (k.first == layer) s = checked_add(s, c.aj, "a layer total");
   return s;
 }
 

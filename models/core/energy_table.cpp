@@ -14,20 +14,31 @@ namespace {
 
 using Json = nlohmann::json;
 
+std::string num_str(double x) {
+  std::ostringstream os;
+  os.precision(17);
+  os << x;
+  return os.str();
+}
+
+/// Flattens nested objects into dotted paths; every leaf must be a finite number in [lo, hi].
 void flatten(const Json& node, const std::string& prefix, const std::string& origin, const char* section,
-             bool non_negative, std::map<std::string, double, std::less<>>& out) {
+             double lo, double hi, std::map<std::string, double, std::less<>>& out) {
   for (auto it = node.begin(); it != node.end(); ++it) {
     const std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
     const Json& v = it.value();
     if (v.is_object()) {
-      flatten(v, path, origin, section, non_negative, out);
+      flatten(v, path, origin, section, lo, hi, out);
     } else if (v.is_number()) {
       const double x = v.get<double>();
       if (!std::isfinite(x))
         throw ConfigError(origin + ": " + section + " entry '" + path + "' is not finite");
-      if (non_negative && x < 0)
-        throw ConfigError(origin + ": " + section + " entry '" + path + "' is negative (" + std::to_string(x) +
+      if (lo == 0 && x < 0)
+        throw ConfigError(origin + ": " + section + " entry '" + path + "' is negative (" + num_str(x) +
                           "); energies must be >= 0");
+      if (x < lo || x > hi)
+        throw ConfigError(origin + ": " + section + " entry '" + path + "' = " + num_str(x) + " is outside [" +
+                          num_str(lo) + ", " + num_str(hi) + "]");
       out.emplace(path, x);
     } else {
       throw ConfigError(origin + ": " + section + " entry '" + path + "' must be a number or an object, got " +
@@ -36,32 +47,47 @@ void flatten(const Json& node, const std::string& prefix, const std::string& ori
   }
 }
 
-double positive_number(const Json& j, const char* key, const std::string& origin) {
+double number_in(const Json& j, const char* key, const std::string& origin, double lo, double hi) {
   if (!j.contains(key)) throw ConfigError(origin + ": missing entry '" + key + "'");
   const Json& v = j.at(key);
   if (!v.is_number()) throw ConfigError(origin + ": entry '" + std::string(key) + "' must be a number");
   const double x = v.get<double>();
-  if (!std::isfinite(x) || x <= 0) throw ConfigError(origin + ": entry '" + std::string(key) + "' must be > 0");
+  if (!std::isfinite(x) || x < lo || x > hi)
+    throw ConfigError(origin + ": entry '" + std::string(key) + "' = " + num_str(x) + " is outside [" + num_str(lo) +
+                      ", " + num_str(hi) + "]");
   return x;
 }
 
 }  // namespace
 
-int64_t pj_to_aj(double pj) { return static_cast<int64_t>(std::llround(pj * 1e6)); }
+int64_t pj_to_aj(double pj) {
+  const double aj = pj * 1e6;
+  // 9.2e18 is the largest double below 2^63; anything beyond would make llround's result unspecified.
+  if (!std::isfinite(aj) || std::fabs(aj) >= 9.2e18)
+    throw ConfigError("energy " + num_str(pj) + " pJ cannot be represented in int64 attojoules");
+  return static_cast<int64_t>(std::llround(aj));
+}
 
 EnergyTable EnergyTable::from_json(const Json& j, const std::string& origin) {
   if (!j.is_object()) throw ConfigError(origin + ": the energy table must be a JSON object");
   EnergyTable t;
   t.origin_ = origin;
-  t.technology_ = j.value("technology", std::string("unknown"));
-  t.clock_hz_ = positive_number(j, "clock_hz", origin);
-  t.vdd_v_ = positive_number(j, "vdd_v", origin);
-  if (!j.contains("energy_pj") || !j.at("energy_pj").is_object())
-    throw ConfigError(origin + ": missing object 'energy_pj'");
-  flatten(j.at("energy_pj"), "", origin, "energy_pj", true, t.energy_pj_);
-  if (j.contains("params")) {
-    if (!j.at("params").is_object()) throw ConfigError(origin + ": 'params' must be an object");
-    flatten(j.at("params"), "", origin, "params", false, t.params_);
+  try {
+    if (j.contains("technology") && !j.at("technology").is_string())
+      throw ConfigError(origin + ": entry 'technology' must be a string, got " +
+                        std::string(j.at("technology").type_name()));
+    t.technology_ = j.value("technology", std::string("unknown"));
+    t.clock_hz_ = number_in(j, "clock_hz", origin, kMinClockHz, kMaxClockHz);
+    t.vdd_v_ = number_in(j, "vdd_v", origin, kMinVddV, kMaxVddV);
+    if (!j.contains("energy_pj") || !j.at("energy_pj").is_object())
+      throw ConfigError(origin + ": missing object 'energy_pj'");
+    flatten(j.at("energy_pj"), "", origin, "energy_pj", 0.0, kMaxEntryPj, t.energy_pj_);
+    if (j.contains("params")) {
+      if (!j.at("params").is_object()) throw ConfigError(origin + ": 'params' must be an object");
+      flatten(j.at("params"), "", origin, "params", -kMaxParamAbs, kMaxParamAbs, t.params_);
+    }
+  } catch (const Json::exception& e) {  // the contract above should leave none; never let one escape raw
+    throw ConfigError(origin + ": malformed energy table: " + e.what());
   }
   return t;
 }
@@ -70,7 +96,7 @@ EnergyTable EnergyTable::load(const std::string& path) {
   Json j;
   try {
     j = Json::parse(read_file(path));
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e999
     throw ConfigError(path + ": malformed JSON: " + e.what());
   }
   return from_json(j, path);

@@ -30,8 +30,32 @@
 namespace cimsim {
 namespace fs = std::filesystem;
 
+namespace {
+/// Outputs replace regular files only: never a symlink (it would be replaced by a file, or a rename through it
+/// would write elsewhere), a device node (`--report /dev/full` once replaced the node when run as root), a FIFO,
+/// a socket or a directory.
+void refuse_non_regular_impl(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;  // absent (or unreadable: the write itself will report it)
+  if (S_ISREG(st.st_mode)) return;
+  const char* kind = S_ISLNK(st.st_mode)   ? "a symbolic link"
+                     : S_ISDIR(st.st_mode) ? "a directory"
+                     : S_ISCHR(st.st_mode) ? "a character device"
+                     : S_ISBLK(st.st_mode) ? "a block device"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "not a regular file";
+  throw IoError("refusing to replace " + path + ": it exists and is " + kind + " (outputs replace regular files only)");
+}
+}  // namespace
+
+void check_replaceable(const std::string& path) { refuse_non_regular_impl(path); }
+
 AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
+  check_replaceable(path);
   const fs::path target(path);
+  if (path.empty() || !target.has_filename()) throw IoError("cannot write '" + path + "': not a file name");
+  check_replaceable(path);
   if (target.has_parent_path()) {
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
@@ -61,6 +85,7 @@ void AtomicFileWriter::write(const char* p, size_t left) {
       if (errno == EINTR) continue;
       throw IoError("cannot write " + path_ + ": " + std::strerror(errno));
     }
+    if (n == 0) fail("write", EIO, true);
     p += n;
     left -= static_cast<size_t>(n);
   }
@@ -68,17 +93,29 @@ void AtomicFileWriter::write(const char* p, size_t left) {
 
 void AtomicFileWriter::commit() {
   if (fd_ < 0) throw IoError("commit of " + path_ + " twice");
-  ::fchmod(fd_, 0644);
   const int fd = fd_;
   fd_ = -1;
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  auto fail = [&](const std::string& what, int err, bool close_fd) {
+    if (close_fd) ::close(fd);
     ::unlink(tmp_.c_str());
-    throw IoError("cannot flush " + path_);
+    throw IoError("cannot " + what + " " + path_ + ": " + std::strerror(err));
+  };
+  if (::fchmod(fd, 0644) != 0) fail("set the mode of", errno, true);
+  if (::fsync(fd) != 0) fail("flush", errno, true);
+  if (::close(fd) != 0) fail("close", errno, false);
+  try {
+    check_replaceable(path_);  // again: something may have been put there while we wrote
+  } catch (...) {
+    ::unlink(tmp_.c_str());
+    throw;
   }
-  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp_.c_str());
-    throw IoError("cannot rename temporary file onto " + path_ + ": " + why);
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("rename a temporary file onto", errno, false);
+  // Make the rename itself durable (best effort: some filesystems refuse fsync on a directory).
+  const fs::path parent = fs::path(path_).has_parent_path() ? fs::path(path_).parent_path() : fs::path(".");
+  const int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
 }
 
@@ -91,6 +128,8 @@ void atomic_write(const std::string& path, const std::string& content) {
 void atomic_write_json(const std::string& path, const nlohmann::json& j) { atomic_write(path, j.dump(2) + "\n"); }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError("cannot read " + path + ": it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open " + path + ": " + std::strerror(errno));
   std::ostringstream os;

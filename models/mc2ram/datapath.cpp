@@ -113,16 +113,22 @@ int iteration_cycles(int adc_bits, int k, bool early_reject, bool accept) {
 int init_cycles(int adc_bits, int k) { return iteration_cycles(adc_bits, k, false, false); }
 
 // ---------------------------------------------------------------- spec pieces
-int32_t Datapath::lse_lut(int32_t d) { return d >= 64 * 32 ? 0 : lse_table().v[d >> 5]; }
+int32_t Datapath::lse_lut(int32_t d) { return d < 0 || d >= 64 * 32 ? 0 : lse_table().v[d >> 5]; }
 
 int32_t Datapath::lse_fold(const int32_t* l, int k) {
-  int32_t acc = l[0];
+  int64_t acc = l[0];
   for (int i = 1; i < k; ++i) {
-    const int32_t hi = std::max(acc, l[i]);
-    const int32_t d = std::abs(acc - l[i]);
-    acc = hi + lse_lut(d);
+    const int64_t hi = std::max<int64_t>(acc, l[i]);
+    const int64_t d = acc > l[i] ? acc - l[i] : l[i] - acc;  // 64 bits: no overflow, never negative
+    acc = hi + lse_lut(static_cast<int32_t>(std::min<int64_t>(d, 64 * 32)));
   }
-  return acc;
+  return static_cast<int32_t>(std::clamp<int64_t>(acc, INT32_MIN, INT32_MAX));
+}
+
+bool weight_fits(int32_t a, int weight_bits) {
+  if (weight_bits < 1 || weight_bits > 31) return false;
+  const int64_t m = (int64_t{1} << (weight_bits - 1)) - 1;
+  return int64_t{a} >= -m && int64_t{a} <= m;
 }
 
 int32_t Datapath::log_u_fx(uint32_t w, int bits) {
@@ -168,6 +174,21 @@ void Datapath::configure(const Program& p, const Knobs& k, int lanes, uint64_t s
   if (p.k < 1 || p.k > kMaxK) throw ConfigError("mc2ram: K must be 1..8, got " + std::to_string(p.k));
   if (p.d < 1 || p.d > kMaxD) throw ConfigError("mc2ram: D must be 1..8, got " + std::to_string(p.d));
   if (lanes < 1 || lanes > kMaxLanes) throw ConfigError("mc2ram: chains must be 1..8, got " + std::to_string(lanes));
+  if (p.y_scale_log2 < -64 || p.y_scale_log2 > 64)
+    throw ConfigError("mc2ram: y_scale_log2 must be -64..64, got " + std::to_string(p.y_scale_log2));
+  if (p.weight_bits < 2 || p.weight_bits > 16)
+    throw ConfigError("mc2ram: weight_bits must be 2..16, got " + std::to_string(p.weight_bits));
+  for (int c = 0; c < p.k; ++c) {
+    for (int i = 0; i < p.d; ++i)
+      for (int j = 0; j < p.d; ++j)
+        if (!weight_fits(p.comp[c].a[i][j], p.weight_bits))
+          throw ConfigError("mc2ram: weight A[" + std::to_string(c) + "][" + std::to_string(i) + "][" +
+                            std::to_string(j) + "] = " + std::to_string(p.comp[c].a[i][j]) + " does not fit " +
+                            std::to_string(p.weight_bits) + " bit-cells");
+    if (p.comp[c].c < -kMaxAbsC || p.comp[c].c > kMaxAbsC)
+      throw ConfigError("mc2ram: c[" + std::to_string(c) + "] = " + std::to_string(p.comp[c].c) +
+                        " is outside +-2^24 (1/256 nat)");
+  }
   p_ = p;
   kn_ = k;
   e_ = e;

@@ -113,7 +113,7 @@ void Macro::build_registers() {
     } else if (n == "WEIGHT_BITS") {
       d.validate = idle([](uint32_t v) { return v >= 2 && v <= 16; });
     } else if (n == "Y_SCALE") {
-      d.validate = idle([](uint32_t v) { return std::abs(static_cast<int32_t>(v)) <= 64; });
+      d.validate = idle([](uint32_t v) { return v + 64u <= 128u; });  // -64..64 (no std::abs(INT32_MIN))
     } else if (n == "PROP_SCALE") {
       d.validate = idle([](uint32_t v) { return v != 0; });
     } else if (n == "CHAINS") {
@@ -198,12 +198,11 @@ uint32_t Macro::check_start(Program& p, Knobs& k) const {
   if (p.prop_scale == 0) return ERR_PROP_SCALE;
   p.weight_bits = static_cast<int>(regs_.get("WEIGHT_BITS"));
   p.y_scale_log2 = static_cast<int32_t>(regs_.get("Y_SCALE"));
-  const int32_t wmax = (1 << (p.weight_bits - 1)) - 1;
   for (int c = 0; c < p.k; ++c) {
     p.comp[c] = window_[c];
     for (int i = 0; i < p.d; ++i)
       for (int j = 0; j < p.d; ++j)
-        if (std::abs(p.comp[c].a[i][j]) > wmax) return ERR_WEIGHT_RANGE;
+        if (!weight_fits(p.comp[c].a[i][j], p.weight_bits)) return ERR_WEIGHT_RANGE;
     if (p.comp[c].y_shift < 0 || p.comp[c].y_shift > 32) return ERR_WEIGHT_RANGE;
   }
   k = knobs_from_regs();

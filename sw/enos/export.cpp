@@ -291,10 +291,14 @@ std::string infer_node_shape(const Node& n, const std::vector<Shape3>& in, Shape
                std::to_string(in[0].c) + " channels of '" + n.inputs[0] + "'";
       out = {n.end - n.begin, in[0].h, in[0].w};
       return {};
-    case NodeKind::Flatten:
+    case NodeKind::Flatten: {
       if (!(e = need_inputs(1, 1)).empty()) return e;
-      out = {in[0].c * in[0].h * in[0].w, 1, 1};
+      int64_t c = 0;
+      if (!accel::checked_product({in[0].c, in[0].h, in[0].w}, c) || c > (1 << 20))
+        return "flattening " + shape_str(in[0]) + " gives more than 2^20 channels";
+      out = {static_cast<int>(c), 1, 1};
       return {};
+    }
     case NodeKind::Concat:
     case NodeKind::Add: {
       if (!(e = need_inputs(n.kind == NodeKind::Add ? 2 : 1, SIZE_MAX)).empty()) return e;
@@ -316,6 +320,7 @@ std::string infer_node_shape(const Node& n, const std::vector<Shape3>& in, Shape
           if (in[i].h != in[0].h || in[i].w != in[0].w)
             return "concat inputs differ in H x W: '" + n.inputs[0] + "' is " + shape_str(in[0]) + ", '" +
                    n.inputs[i] + "' is " + shape_str(in[i]);
+          if (int64_t{out.c} + in[i].c > (1 << 20)) return "concat output has more than 2^20 channels";
           out.c += in[i].c;
         }
       }
@@ -333,6 +338,14 @@ std::string NetworkExport::check() const {
   if (input.c < 1 || input.h < 1 || input.w < 1)
     return "input tensor '" + input.name + "' has shape " + shape_str(input.c, input.h, input.w) + " (need >= 1)";
   if (!finite_pos(input.scale)) return "input tensor '" + input.name + "': scale must be finite and > 0";
+  auto too_big = [](const std::string& name, int c, int h, int w) -> std::string {
+    int64_t n = 0;
+    if (!accel::checked_product({c, h, w}, n) || n > kMaxTensorElems)
+      return "tensor '" + name + "' has shape " + shape_str(c, h, w) + ": more than " +
+             std::to_string(kMaxTensorElems) + " elements";
+    return {};
+  };
+  if (std::string b = too_big(input.name, input.c, input.h, input.w); !b.empty()) return b;
   if (!input_mean.empty() && input_mean.size() != static_cast<size_t>(input.c))
     return "input_mean has " + std::to_string(input_mean.size()) + " values for " + std::to_string(input.c) + " channels";
   if (!input_std.empty() && input_std.size() != static_cast<size_t>(input.c))
@@ -350,6 +363,7 @@ std::string NetworkExport::check() const {
     if (t.name == input.name) return "tensor '" + t.name + "' has the input tensor's name";
     if (!declared.emplace(t.name, &t).second) return "tensor '" + t.name + "' is declared twice";
     if (t.c < 1 || t.h < 1 || t.w < 1) return "tensor '" + t.name + "' has shape " + shape_str(t.c, t.h, t.w);
+    if (std::string b = too_big(t.name, t.c, t.h, t.w); !b.empty()) return b;
     if (!finite_pos(t.scale)) return "tensor '" + t.name + "': scale must be finite and > 0";
   }
   // Which node produces each tensor (to tell "later" from "nowhere").

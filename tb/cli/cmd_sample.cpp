@@ -83,6 +83,12 @@ int do_sample(const Options& o) {
   for (const auto& w : pre.warnings) std::cerr << "warning: " << src << ": " << w << "\n";
   if (job.chains < 1 || job.chains > kMaxLanes) throw ConfigError("--chains must be 1..8");
   if (job.samples < 1) throw ConfigError("--samples must be >= 1");
+  check_job_size(job);  // sized and refused before anything is allocated
+  if (!o.out_dir.empty()) {  // fail before the simulation, not after it
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    if (ec) throw IoError("cannot create --out-dir " + o.out_dir + ": " + ec.message());
+  }
   const Progress progress{static_cast<double>(job.chains) * job.samples >= 2e5};
   progress("simulating " + std::to_string(job.chains) + " x " + std::to_string(job.samples) + " draws (" + o.level +
            " level)");
@@ -143,7 +149,6 @@ int do_sample(const Options& o) {
   if (!run.vcd_file.empty()) std::cout << "  VCD: " << run.vcd_file << "\n";
 
   if (!o.out_dir.empty()) {
-    std::filesystem::create_directories(o.out_dir);
     nlohmann::json rep;
     rep["level"] = to_string(level);
     rep["config"] = job.to_json();

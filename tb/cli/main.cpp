@@ -2,8 +2,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <new>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
 #include <systemc>
 
 #include "cli/command_registry.hpp"
@@ -33,6 +36,15 @@ int sc_main(int argc, char* argv[]) {
   } catch (const cimsim::IoError& e) {
     std::cerr << "cimsim: I/O error: " << e.what() << "\n";
     return 3;
+  } catch (const std::filesystem::filesystem_error& e) {  // a path no command wrapped: still an I/O error
+    std::cerr << "cimsim: I/O error: " << e.what() << "\n";
+    return 3;
+  } catch (const nlohmann::json::exception& e) {  // input no loader wrapped: still a configuration error
+    std::cerr << "cimsim: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "cimsim: error: out of memory\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "cimsim: error: " << e.what() << "\n";
     return 1;

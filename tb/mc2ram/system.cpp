@@ -1,10 +1,13 @@
 // MC2RAM testbench system (see system.hpp).
 #include "mc2ram/system.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 
 #include "cimsim/core/energy_table.hpp"
+#include "cimsim/core/error.hpp"
 #include "cimsim/soc/host_initiator.hpp"
 #include "cimsim/soc/memory.hpp"
 #include "cimsim/soc/router.hpp"
@@ -12,7 +15,19 @@
 
 namespace cimsim::mc2ram {
 
+void check_job_size(const SampleJob& job) {
+  const uint64_t d = static_cast<uint64_t>(std::max(1, job.gmm.d()));
+  const uint64_t chains = static_cast<uint64_t>(std::max(1, job.chains));
+  const uint64_t words = chains * job.samples * d;  // < 2^3 * 2^32 * 2^31: no overflow in 64 bits
+  if (job.samples > static_cast<uint32_t>(INT32_MAX) || words > kMaxSampleWords)
+    throw ConfigError("--samples " + std::to_string(job.samples) + " x --chains " + std::to_string(job.chains) +
+                      " x " + std::to_string(d) + " dimensions = " + std::to_string(words) +
+                      " state words exceeds the limit of " + std::to_string(kMaxSampleWords) +
+                      " held in memory; use fewer samples or chains");
+}
+
 SystemRun run_system(const SampleJob& job, Level level, const std::string& vcd_path) {
+  check_job_size(job);
   SystemRun out;
   static const EnergyTable table = EnergyTable::load_default();
   std::unique_ptr<VcdTrace> vcd;

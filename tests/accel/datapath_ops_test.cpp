@@ -315,3 +315,14 @@ TEST(AccelValidation, BadParamsRejected) {
   b.op = Op::MAC8;
   EXPECT_NE(b.check().find("overflows a 32-bit accumulator"), std::string::npos) << b.check();
 }
+
+TEST(AccelValidation, SizeProductsThatWrapInt64AreRejected) {
+  // Issue 10: n*cin*h*w = 2^64 wrapped to 0 and the shape passed as tiny (depthwise, 1x1 kernel).
+  LayerShape s = conv(1 << 20, 1 << 20, 1 << 20, 16, 1 << 20, 1, 1, 0, 1 << 20);
+  const std::string why = s.check();
+  EXPECT_NE(why.find("overflows 64 bits"), std::string::npos) << why;
+  int64_t p = 0;
+  EXPECT_FALSE(cimsim::accel::checked_product({int64_t{1} << 40, int64_t{1} << 30}, p));
+  EXPECT_TRUE(cimsim::accel::checked_product({int64_t{1} << 40, int64_t{1} << 20}, p));
+  EXPECT_EQ(p, int64_t{1} << 60);
+}

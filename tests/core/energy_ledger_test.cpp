@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cimsim/core/energy_ledger.hpp"
+#include "cimsim/core/error.hpp"
 #include "cimsim/core/rng.hpp"
 
 using cimsim::EnergyLedger;
@@ -41,4 +42,16 @@ TEST(EnergyLedger, CellsCountEventsAndMerge) {
   EXPECT_EQ(a.cell(2, "dac").aj, 0);
   EXPECT_EQ(a.total_aj(), 61);
   EXPECT_NE(a.to_csv().find("0,adc,6,"), std::string::npos);
+}
+
+TEST(EnergyLedger, Int64OverflowIsRefusedNotWrapped) {
+  // Before issue 10 these wrapped: a total lower than (or of the opposite sign to) its parts.
+  EnergyLedger led;
+  const int64_t big = int64_t{1} << 62;
+  EXPECT_THROW(led.add("x", 4, big), cimsim::ConfigError);  // product
+  led.add_energy("a", 1, big);
+  EXPECT_THROW(led.add_energy("a", 1, big), cimsim::ConfigError);  // cell sum
+  led.add_energy("b", 1, big);
+  EXPECT_THROW(led.total_aj(), cimsim::ConfigError);  // total over cells
+  EXPECT_EQ(led.component_aj("a"), big);
 }

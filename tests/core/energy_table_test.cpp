@@ -1,3 +1,6 @@
+#include <cmath>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -86,4 +89,65 @@ TEST(EnergyTable, ProjectTableLoadsAndHasSharedEntries) {
   }
   EXPECT_TRUE(t.has("common.dram_per_byte"));
   EXPECT_EQ(t.fingerprint(), EnergyTable::load_default().fingerprint());
+}
+
+// ---- validation by contract (issue 10): every number range-checked before arithmetic
+TEST(EnergyTable, EntryAboveTheCeilingRejectedByName) {
+  for (double v : {1e300, 1e7, 2e6}) {
+    auto j = minimal();
+    j["energy_pj"]["a"]["c"] = v;
+    const auto msg = error_of(j);
+    EXPECT_NE(msg.find("mem.json"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'a.c'"), std::string::npos) << msg;
+  }
+  auto j = minimal();
+  j["energy_pj"]["a"]["c"] = EnergyTable::kMaxEntryPj;  // the ceiling itself is allowed, and exact in aJ
+  EXPECT_EQ(EnergyTable::from_json(j, "mem.json").aj("a.c"), int64_t{1000000000000});
+}
+
+TEST(EnergyTable, ClockAndSupplyOutsideTheirRangeRejectedByName) {
+  for (double hz : {1e300, 1e-300, 0.0, -1e9, 1e11, 10.0}) {
+    auto j = minimal();
+    j["clock_hz"] = hz;
+    const auto msg = error_of(j);
+    EXPECT_NE(msg.find("mem.json"), std::string::npos) << hz;
+    EXPECT_NE(msg.find("'clock_hz'"), std::string::npos) << msg;
+  }
+  for (double v : {1e300, 0.0, 100.0}) {
+    auto j = minimal();
+    j["vdd_v"] = v;
+    EXPECT_NE(error_of(j).find("'vdd_v'"), std::string::npos) << v;
+  }
+  auto j = minimal();
+  j["params"]["k"] = 1e300;
+  EXPECT_NE(error_of(j).find("'k'"), std::string::npos);
+}
+
+TEST(EnergyTable, NonStringTechnologyIsAConfigErrorNamingTheFile) {
+  auto j = minimal();
+  j["technology"] = 45;
+  const auto msg = error_of(j);
+  EXPECT_NE(msg.find("mem.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'technology'"), std::string::npos) << msg;
+}
+
+TEST(EnergyTable, NumberOverflowingADoubleIsAConfigErrorNamingTheFile) {
+  const std::string path = ::testing::TempDir() + "/cimsim_huge_number.json";
+  {
+    std::ofstream f(path);
+    f << R"({"technology":"t","clock_hz":1e999,"vdd_v":0.9,"energy_pj":{"a":1}})";
+  }
+  try {
+    EnergyTable::load(path);
+    FAIL() << "accepted 1e999";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+TEST(EnergyTable, AttojouleConversionRefusesInsteadOfWrapping) {
+  EXPECT_EQ(cimsim::pj_to_aj(1.25), 1250000);
+  EXPECT_THROW(cimsim::pj_to_aj(1e300), ConfigError);
+  EXPECT_THROW(cimsim::pj_to_aj(-1e300), ConfigError);
+  EXPECT_THROW(cimsim::pj_to_aj(std::nan("")), ConfigError);
 }

@@ -1,10 +1,16 @@
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 #include <vector>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
@@ -83,5 +89,76 @@ TEST(Io, OutOfRangeNonFiniteAndDuplicateKeysAreRefused) {
   EXPECT_EQ(j["b"]["x"], 2);
   std::ofstream(dir / "ok.yaml") << "s: 'nan'\nv: 1e-300\n";
   EXPECT_EQ(cimsim::load_json_or_yaml((dir / "ok.yaml").string())["s"], "nan");
+// ---- issue 10: outputs replace regular files only; every write is checked
+namespace {
+fs::path fresh_dir(const char* tag) {
+  const fs::path dir = fs::temp_directory_path() / (std::string(tag) + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void expect_refused(const fs::path& p, const char* kind) {
+  try {
+    cimsim::atomic_write(p.string(), "new\n");
+    FAIL() << "replaced " << kind << " " << p;
+  } catch (const cimsim::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(kind), std::string::npos) << e.what();
+  }
+}
+}  // namespace
+
+TEST(Io, AtomicWriteRefusesToReplaceSymlinksFifosAndDirectories) {
+  const fs::path dir = fresh_dir("cimsim_io_nonreg_");
+  std::ofstream(dir / "target.txt") << "keep\n";
+  fs::create_symlink(dir / "target.txt", dir / "link.txt");
+  expect_refused(dir / "link.txt", "symbolic link");
+  EXPECT_TRUE(fs::is_symlink(dir / "link.txt"));
+  EXPECT_EQ(slurp(dir / "target.txt"), "keep\n");
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0644), 0);
+  expect_refused(dir / "fifo", "FIFO");
+  EXPECT_TRUE(fs::is_fifo(dir / "fifo"));
+  fs::create_directories(dir / "sub");
+  expect_refused(dir / "sub", "directory");
+  EXPECT_TRUE(fs::is_directory(dir / "sub"));
+  int temporaries = 0;
+  for (auto& e : fs::directory_iterator(dir)) temporaries += e.path().filename().string().find(".tmp") != std::string::npos;
+  EXPECT_EQ(temporaries, 0);
+  fs::remove_all(dir);
+}
+
+TEST(Io, AtomicWriteOnAFullDiskFailsAndKeepsTheOldFile) {
+  // RLIMIT_FSIZE makes write() fail with EFBIG past the limit, as a full disk fails with ENOSPC.
+  const fs::path dir = fresh_dir("cimsim_io_full_");
+  const fs::path out = dir / "report.json";
+  cimsim::atomic_write(out.string(), "old\n");
+  std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit lim {};
+  ::getrlimit(RLIMIT_FSIZE, &lim);
+  const struct rlimit small {4096, lim.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  EXPECT_THROW(cimsim::atomic_write(out.string(), std::string(100000, 'x')), cimsim::IoError);
+  ::setrlimit(RLIMIT_FSIZE, &lim);
+  EXPECT_EQ(slurp(out), "old\n");
+  int files = 0;
+  for (auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+  fs::remove_all(dir);
+}
+
+TEST(Io, JsonNumberOverflowIsAConfigErrorNamingTheFile) {
+  const fs::path dir = fresh_dir("cimsim_io_1e999_");
+  std::ofstream(dir / "big.json") << "{\"x\": 1e999}";
+  try {
+    cimsim::load_json_or_yaml((dir / "big.json").string());
+    FAIL();
+  } catch (const cimsim::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("big.json"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(cimsim::read_file(dir.string()), cimsim::IoError);  // a directory is not a readable file
   fs::remove_all(dir);
 }

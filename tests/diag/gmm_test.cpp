@@ -203,3 +203,17 @@ TEST(Gmm, LogDensityEdgeCases) {
 }
 
 }  // namespace
+
+TEST(Gmm, HugeCovarianceRowCountIsRefusedBeforeAllocating) {
+  // 100000 empty rows are ~300 KB of JSON but were an 80 GB n x n allocation before the row lengths were checked.
+  nlohmann::json j = {{"weights", {1.0}}, {"means", {{0.0}}}};
+  nlohmann::json rows = nlohmann::json::array();
+  for (int i = 0; i < 100000; ++i) rows.push_back(nlohmann::json::array());
+  j["covariances"] = nlohmann::json::array({rows});
+  try {
+    cimsim::diag::Gmm::from_json(j, "big.json");
+    FAIL();
+  } catch (const cimsim::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("big.json.covariances[0][0]"), std::string::npos) << e.what();
+  }
+}

@@ -359,3 +359,24 @@ TEST(EnosExport, MutatedFilesGiveConfigErrorsOnly) {
   EXPECT_GT(refused, 0);
   EXPECT_EQ(loaded + refused, 300);
 }
+
+TEST(EnosExport, HugeTensorsAreRefusedBeforeAnyAllocation) {
+  // Issue 10: a 2^20 x 2^20 x 2^20 input (~1.2e18 elements) through a global average pool loaded without error.
+  json j = valid_json();
+  const int64_t big = int64_t{1} << 20;
+  j["input"] = {{"name", "x"}, {"c", big}, {"h", big}, {"w", big}, {"scale", 1.0}};
+  j["tensors"] = json::array({json{{"name", "g"}, {"c", big}, {"h", 1}, {"w", 1}, {"scale", 1.0}}});
+  j["nodes"] = json::array({json{{"name", "gap"}, {"kind", "globalavgpool"}, {"inputs", {"x"}}, {"output", "g"}}});
+  j["output"] = "g";
+  j["classes"] = big;
+  const std::string m = load_error(j, "huge.json");
+  EXPECT_NE(m.find("huge.json"), std::string::npos) << m;
+  EXPECT_NE(m.find("tensor 'x'"), std::string::npos) << m;
+  EXPECT_NE(m.find("2147483647 elements"), std::string::npos) << m;
+  // A flatten to 2^30 channels, beyond the 2^20 limit of a dimension.
+  j["input"] = {{"name", "x"}, {"c", 1024}, {"h", 1024}, {"w", 1024}, {"scale", 1.0}};
+  j["nodes"][0]["kind"] = "flatten";
+  const std::string m2 = load_error(j, "huge.json");
+  EXPECT_NE(m2.find("node 'gap'"), std::string::npos) << m2;
+  EXPECT_NE(m2.find("more than 2^20 channels"), std::string::npos) << m2;
+}

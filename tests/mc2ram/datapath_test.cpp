@@ -318,3 +318,47 @@ TEST(Mc2ramValidation, BadKnobsAreRejected) {
   k.rng_fresh_bits = 20;
   EXPECT_THROW(k.validate(), ConfigError);
 }
+
+// ---- issue 10: the datapath entry points are defined for every register value
+TEST(Mc2ramValidation, LseFoldIsDefinedForExtremeInputs) {
+  // The pair from the robustness pass: acc - l = -1 - INT32_MAX overflowed into a negative LUT index.
+  const int32_t pair[2] = {-1, INT32_MAX};
+  EXPECT_EQ(Datapath::lse_fold(pair, 2), INT32_MAX);  // max + LUT[>= 8 nat] = max, saturated
+  const int32_t lows[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+  // fold 1: d = 0 -> +LUT[0]; fold 2: d = LUT[0] -> +LUT(LUT[0])
+  EXPECT_EQ(Datapath::lse_fold(lows, 3), INT32_MIN + Datapath::lse_lut(0) + Datapath::lse_lut(Datapath::lse_lut(0)));
+  const int32_t highs[2] = {INT32_MAX, INT32_MAX};
+  EXPECT_EQ(Datapath::lse_fold(highs, 2), INT32_MAX);
+  EXPECT_EQ(Datapath::lse_lut(-5), 0);
+}
+
+TEST(Mc2ramValidation, ConfigureRejectsOutOfRangeProgramsByName) {
+  const Compiled c = compile_gmm(diag::Gmm::paper_default());
+  const EnergyModel e = EnergyModel::from_table(table(), 0.9);
+  auto error_of = [&](const Program& p) -> std::string {
+    Datapath dp;
+    try {
+      dp.configure(p, Knobs{}, 1, 1, e);
+    } catch (const ConfigError& ex) {
+      return ex.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of(c.program), "");
+  Program p = c.program;
+  p.comp[1].c = INT32_MAX;
+  EXPECT_NE(error_of(p).find("c[1]"), std::string::npos) << error_of(p);
+  p = c.program;
+  p.comp[0].c = -kMaxAbsC - 1;
+  EXPECT_NE(error_of(p).find("c[0]"), std::string::npos);
+  p = c.program;
+  p.comp[0].a[1][0] = INT32_MIN;
+  EXPECT_NE(error_of(p).find("A[0][1][0]"), std::string::npos) << error_of(p);
+  p = c.program;
+  p.y_scale_log2 = INT32_MIN;
+  EXPECT_NE(error_of(p).find("y_scale_log2"), std::string::npos);
+  EXPECT_TRUE(weight_fits(127, 8));
+  EXPECT_FALSE(weight_fits(128, 8));
+  EXPECT_FALSE(weight_fits(INT32_MIN, 16));
+  EXPECT_FALSE(weight_fits(-128, 8));
+}

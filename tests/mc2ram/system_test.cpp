@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include <sys/wait.h>
@@ -242,4 +243,65 @@ TEST(Mc2ramSystem, BadRegisterAccessesAnswerTlmErrors) {
   });
   sc_core::sc_start();
   EXPECT_TRUE(done);
+}
+
+// ---- issue 10: register writes alone must never crash the macro or run on an invalid program
+namespace {
+/// Programs K=2, D=2 with valid defaults, applies `poke`, STARTs and returns STATUS (after the run, if any).
+uint32_t start_after(Level level, const std::function<void(HostInitiator&, uint64_t)>& poke) {
+  uint32_t status = 0xFFFFFFFFu;
+  Bare sys(level, [&](HostInitiator& h) {
+    const uint64_t b = kMacroBase;
+    h.write32(b + reg::GMM_CFG, 2 | (2 << 8));
+    h.write32(b + reg::PROP_SCALE, 1000);
+    h.write32(b + reg::SAMPLES, 20);
+    h.write32(b + reg::CHAINS, 1);
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i < 2; ++i) h.write32(b + reg::GMM_WINDOW + c * reg::kCompStride + 4 * (i * 8 + i), 16);
+    poke(h, b);
+    h.write32(b + reg::CTRL, reg::CTRL_START);
+    for (int t = 0; t < 1000 && (h.read32(b + reg::STATUS) & reg::STATUS_BUSY); ++t) {
+      h.sync();
+      sc_core::wait(sc_core::sc_time(1, sc_core::SC_US));
+    }
+    status = h.read32(b + reg::STATUS);
+  });
+  sc_core::sc_start();
+  return status;
+}
+}  // namespace
+
+TEST(Mc2ramSystem, ExtremeComponentConstantsEndInAConfigErrorNotACrash) {
+  // Found by the robustness pass: c_0 = -1, c_1 = INT32_MAX overflowed the log-sum-exp difference into a negative
+  // LUT index (segfault).
+  const uint32_t st = start_after(Level::Cycle, [](HostInitiator& h, uint64_t b) {
+    h.write32(b + reg::GMM_WINDOW + 4 * reg::kWordC, 0xFFFFFFFFu);
+    h.write32(b + reg::GMM_WINDOW + reg::kCompStride + 4 * reg::kWordC, 0x7FFFFFFFu);
+  });
+  EXPECT_EQ((st >> 8) & 0xFF, reg::ERR_CONFIG);
+  EXPECT_EQ(st & reg::STATUS_DONE, 0u);
+}
+
+TEST(Mc2ramSystem, Int32MinWeightIsOutOfRange) {
+  // std::abs(INT32_MIN) is negative: the old range check let it through and the run finished DONE.
+  const uint32_t st = start_after(Level::LT, [](HostInitiator& h, uint64_t b) {
+    h.write32(b + reg::GMM_WINDOW + 4 * 1, 0x80000000u);
+  });
+  EXPECT_EQ((st >> 8) & 0xFF, reg::ERR_WEIGHT_RANGE);
+  EXPECT_EQ(st & reg::STATUS_DONE, 0u);
+}
+
+TEST(Mc2ramSystem, YScaleInt32MinIsRejected) {
+  bool ran = false;
+  Bare sys(Level::LT, [&](HostInitiator& h) {
+    uint32_t v = 0x80000000u;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, kMacroBase + reg::Y_SCALE, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = static_cast<uint32_t>(-64);
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, kMacroBase + reg::Y_SCALE, &v, 4), tlm::TLM_OK_RESPONSE);
+    v = 65;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, kMacroBase + reg::Y_SCALE, &v, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    ran = true;
+  });
+  sc_core::sc_start();
+  EXPECT_TRUE(ran);
 }

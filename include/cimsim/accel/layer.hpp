@@ -31,6 +31,7 @@
 //   lo = 0 with fused ReLU, else -128; shift in [0, 62] (shift 0: no rounding term); mult in [0, 2^31).
 //   acc + bias is formed in 64 bits and the product in 128 bits: exact for every int32 acc/bias.
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,6 +94,10 @@ struct CimParams {
   double gain_sigma = 0.0;   ///< per-column (output channel) relative gain mismatch sigma
   uint64_t seed = 0;         ///< seeds the noise and mismatch streams
 };
+
+/// Product of `factors` in int64; false (and `out` untouched) if it overflows. Used wherever sizes from input
+/// files are multiplied (LayerShape::check, the export loader).
+bool checked_product(std::initializer_list<int64_t> factors, int64_t& out);
 
 struct LayerShape {
   LayerKind kind = LayerKind::Conv2d;

@@ -8,9 +8,15 @@
 //     "params":    { <nested objects whose leaves are other numeric parameters> },
 //     "sources":   { <free text> } }
 // Entries are addressed by dotted paths, e.g. "accel.digital.mac8" or "common.adc_by_bits.5".
-// Every leaf under energy_pj must be a finite, non-negative number; anything else is a ConfigError that
-// names the file and the path. Energies are also offered in integer attojoules (aJ), which the EnergyLedger
-// accumulates so that totals are exact sums of their parts.
+// Validation by contract (a ConfigError naming the file and the path for anything else):
+//   * every leaf under energy_pj is a finite number in [0, kMaxEntryPj] (1e6 pJ = 1 uJ per event), so its aJ
+//     value (<= 1e12) is exact in int64 and 9.2e6 events of the largest entry still fit a ledger cell;
+//   * every leaf under params is a finite number with |x| <= kMaxParamAbs;
+//   * clock_hz is in [kMinClockHz, kMaxClockHz] (a period of 100 ps .. 1 ms), vdd_v in [kMinVddV, kMaxVddV];
+//   * technology, if present, is a string;
+//   * any JSON library exception (e.g. a number like 1e999 that overflows a double) becomes a ConfigError.
+// Energies are also offered in integer attojoules (aJ), which the EnergyLedger accumulates so that totals
+// are exact sums of their parts; the ledger refuses (throws) instead of wrapping around on int64 overflow.
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -24,6 +30,12 @@ namespace cimsim {
 
 class EnergyTable {
  public:
+  /// Documented limits of the contract above.
+  static constexpr double kMaxEntryPj = 1e6;
+  static constexpr double kMaxParamAbs = 1e15;
+  static constexpr double kMinClockHz = 1e3, kMaxClockHz = 1e10;
+  static constexpr double kMinVddV = 0.1, kMaxVddV = 5.0;
+
   /// Load and validate a table file. Throws IoError (missing/unreadable) or ConfigError (malformed).
   static EnergyTable load(const std::string& path);
   /// Validate a table given as JSON; `origin` names it in messages.
@@ -65,7 +77,8 @@ class EnergyTable {
   std::map<std::string, double, std::less<>> params_;
 };
 
-/// pJ -> aJ with round-to-nearest (the one conversion every consumer uses).
+/// pJ -> aJ with round-to-nearest (the one conversion every consumer uses). Throws ConfigError for a value
+/// that is not finite or whose aJ value does not fit int64 (|pj| >= ~9.2e12), never wraps.
 int64_t pj_to_aj(double pj);
 inline double aj_to_pj(int64_t aj) { return static_cast<double>(aj) * 1e-6; }
 

@@ -7,7 +7,9 @@
 
 namespace cimsim {
 
-/// Writes `content` to `path` atomically. Creates parent directories. Throws IoError on failure.
+/// Writes `content` to `path` atomically (temporary in the same directory, every write/fsync/close/rename
+/// checked). Creates parent directories. Refuses to replace anything that is not a regular file
+/// (check_replaceable). Throws IoError naming the path on any failure; the old file is then left untouched.
 void atomic_write(const std::string& path, const std::string& content);
 
 /// Streaming form of atomic_write: append with write(), then commit() (flush, rename onto the path). Destroyed
@@ -26,6 +28,9 @@ class AtomicFileWriter {
   std::string path_, tmp_;
   int fd_ = -1;
 };
+/// Throws IoError naming `path` if something other than a regular file exists there (symlink, device node,
+/// FIFO, socket, directory): outputs replace regular files only. Absent paths pass.
+void check_replaceable(const std::string& path);
 /// Atomically writes pretty-printed JSON (2-space indent, trailing newline).
 void atomic_write_json(const std::string& path, const nlohmann::json& j);
 /// Reads a whole file. Throws IoError naming the path.

@@ -39,6 +39,9 @@
 namespace cimsim::enos {
 
 constexpr int kExportVersion = 1;
+/// Size limits of a loaded export (checked with overflow-safe products before any allocation): every
+/// dimension <= 2^20 and every tensor (the input included) at most kMaxTensorElems = 2^31 - 1 elements.
+constexpr int64_t kMaxTensorElems = (int64_t{1} << 31) - 1;
 constexpr const char* kExportFormat = "cimsim-enos-export";  ///< the file's "format" field
 
 enum class NodeKind {

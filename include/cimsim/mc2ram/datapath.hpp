@@ -26,6 +26,10 @@ inline constexpr int kMaxAdcBits = 12;
 inline constexpr int kCoarseBits = 4;  ///< bits resolved in the first (coarse) ADC cycle
 inline constexpr int kFineBitsPerCycle = 4;
 inline constexpr int kPropFrac = 12;   ///< proposal scale register is Q20.12 (in CLT-normalized units)
+/// Largest |c_k| the macro accepts (1/256 nat): 2^24 = 65536 nats, far beyond any real log pi + log|L| term,
+/// and small enough that c_k - q_k/2 and the log-sum-exp never leave int32. START with a larger c_k (e.g. a
+/// register write of 0x7FFFFFFF) ends in ERR_CONFIG instead of signed overflow.
+inline constexpr int32_t kMaxAbsC = int32_t{1} << 24;
 
 /// What one component occupies in the array (already quantized by the driver).
 struct Component {
@@ -36,6 +40,10 @@ struct Component {
 };
 
 /// The array contents + format (programmed through the GMM window and GMM_CFG / WEIGHT_BITS / Y_SCALE).
+/// True when weight `a` fits `weight_bits` signed bit-cells: |a| <= 2^(bits-1) - 1 (INT32_MIN included: computed
+/// in 64 bits, std::abs(INT32_MIN) is undefined).
+bool weight_fits(int32_t a, int weight_bits);
+
 struct Program {
   int k = 0, d = 0;
   int weight_bits = 8;  ///< bit-cells per weight (signed); |A| < 2^(weight_bits-1)
@@ -98,7 +106,8 @@ int init_cycles(int adc_bits, int k);
 class Datapath {
  public:
   Datapath() = default;
-  /// Validates the program/knobs (ConfigError), draws the fixed mismatch from the seed.
+  /// Validates the program/knobs (ConfigError: shape, weight_bits 2..16, every weight fits, |c_k| <= kMaxAbsC),
+  /// draws the fixed mismatch from the seed.
   void configure(const Program& p, const Knobs& k, int lanes, uint64_t seed, const EnergyModel& e);
   /// Sets lane states and evaluates their log-densities (the init evaluation). Adds init energy.
   void start(const std::vector<std::array<int32_t, kMaxD>>& init);
@@ -126,6 +135,7 @@ class Datapath {
   // Spec pieces (exposed for tests and docs).
   uint32_t rng_word(int l, uint64_t word_index) const;
   static int32_t log_u_fx(uint32_t w, int bits);
+  /// Log-sum-exp fold; computed in 64 bits and saturated to int32, so it is defined for any inputs.
   static int32_t lse_fold(const int32_t* l, int k);
   static int32_t lse_lut(int32_t d);
 

@@ -105,6 +105,24 @@ nlohmann::json resume_key(const SearchConfig& c) {
   return j;
 }
 
+/// 1 for every parameter of `opt` that holds a gradient tensor, 0 otherwise (checkpointed, see run_search).
+Tensor grad_mask(torch::optim::Optimizer& opt) {
+  std::vector<int64_t> m;
+  for (auto& g : opt.param_groups())
+    for (auto& p : g.params()) m.push_back(p.grad().defined() ? 1 : 0);
+  return torch::tensor(m, torch::kInt64);
+}
+
+void restore_grad_mask(torch::optim::Optimizer& opt, const Tensor& mask) {
+  int64_t i = 0;
+  for (auto& g : opt.param_groups())
+    for (auto& p : g.params()) {
+      if (i >= mask.numel()) throw ConfigError("checkpoint: gradient mask has fewer entries than parameters");
+      if (mask[i++].item<int64_t>() != 0) p.mutable_grad() = torch::zeros_like(p);
+    }
+  if (i != mask.numel()) throw ConfigError("checkpoint: gradient mask has more entries than parameters");
+}
+
 double entropy_of(const Tensor& alpha) {
   const Tensor p = torch::softmax(alpha.detach(), 0);
   return -(p * torch::log(p.clamp_min(1e-12))).sum().item<double>();
@@ -179,6 +197,14 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     val = std::move(sp.val);
   }
 
+  if (wtrain.n < cfg.batch)
+    throw ConfigError("--train-subset " + std::to_string(cfg.train_subset) + " leaves " + std::to_string(wtrain.n) +
+                      " training images" + (cfg.mode == "bilevel" ? std::string(" after the validation split") : "") +
+                      ", fewer than one batch (--batch " + std::to_string(cfg.batch) + ")");
+  if (cfg.mode == "bilevel" && val.n < 1)
+    throw ConfigError("--val-fraction " + std::to_string(cfg.val_fraction) + " of " + std::to_string(train.n) +
+                      " training images leaves no validation image for the bilevel search");
+
   // ---- network
   torch::manual_seed(cfg.seed);
   SearchNet net(cfg.net, train.c, train.h, train.w, train.classes, cfg.candidates, cfg.adc_bits);
@@ -200,14 +226,25 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     return cfg.lambda * E / Eref;
   };
 
-  // ---- checkpoint / resume
+  // ---- checkpoint / resume. A checkpoint holds everything the next epoch depends on, so that a run killed at
+  // any point and resumed writes the same bytes as an uninterrupted one: weights, buffers, both optimizers,
+  // observers, chosen candidates, the bilevel validation cursor and which parameters hold a gradient tensor.
+  // The last matters: zero_grad() zeroes existing gradients but leaves absent ones absent, and Adam steps a
+  // parameter with a zero gradient (its momentum still moves it) but skips one without. In sampling mode
+  // (and warm-up) a candidate not drawn this step has a zero gradient in the uninterrupted run; after a
+  // plain reload it had none, so Adam skipped it and the runs diverged.
+  int64_t val_pos = 0;  // bilevel: position in the validation permutation (carried across epochs)
   const bool write = !cfg.out_dir.empty();
   const std::string ckpt = write ? cfg.out_dir + "/checkpoint.pt" : "";
   int start_epoch = 0;
   bool discretized = fixed;
   std::vector<nlohmann::json> history;
-  if (write) fs::create_directories(cfg.out_dir);
-  if (write && cfg.resume && fs::exists(ckpt)) {
+  if (write) {
+    std::error_code ec;
+    fs::create_directories(cfg.out_dir, ec);
+    if (ec) throw IoError("cannot create --out-dir " + cfg.out_dir + ": " + ec.message());
+  }
+  if (write && cfg.resume && fs::exists(ckpt)) try {
     torch::serialize::InputArchive ar;
     try {
       ar.load_from(ckpt);
@@ -232,9 +269,21 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     net->set_observer_values(std::vector<double>(obs.data_ptr<double>(), obs.data_ptr<double>() + obs.numel()));
     for (int l = 0; l < nl; ++l) net->layers[static_cast<size_t>(l)]->chosen = static_cast<int>(chosen[l].item<int64_t>());
     start_epoch = static_cast<int>(ep.item<int64_t>());
+    Tensor vp, gw, ga;
+    ar.read("val_pos", vp);
+    ar.read("grad_defined_w", gw);
+    ar.read("grad_defined_a", ga);
+    val_pos = vp.item<int64_t>();
+    restore_grad_mask(opt_w, gw);
+    restore_grad_mask(opt_a, ga);
     ar.read("history", hist);
     for (auto& h : nlohmann::json::parse(hist.toStringRef())) history.push_back(h);
-    discretized = fixed || start_epoch >= cfg.warmup_epochs + cfg.epochs;
+    // The uninterrupted run discretizes at the start of the first epoch after the search, i.e. after the
+    // checkpoint of the last search epoch was written: a run resumed from that checkpoint must still do it.
+    discretized = fixed || start_epoch > cfg.warmup_epochs + cfg.epochs;
+  } catch (const c10::Error& e) {
+    throw ConfigError("checkpoint '" + ckpt + "' cannot be resumed (damaged, or written by an older cimsim): " +
+                      e.what_without_backtrace());
   }
   auto save_ckpt = [&](int epochs_done) {
     torch::serialize::OutputArchive ar;
@@ -249,6 +298,9 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     for (auto& L : net->layers) ch.push_back(L->chosen);
     ar.write("chosen", torch::tensor(ch, torch::kInt64));
     ar.write("epochs_done", torch::tensor(static_cast<int64_t>(epochs_done)));
+    ar.write("val_pos", torch::tensor(val_pos));
+    ar.write("grad_defined_w", grad_mask(opt_w));
+    ar.write("grad_defined_a", grad_mask(opt_a));
     ar.write("resume_key", c10::IValue(resume_key(cfg).dump()));
     ar.write("history", c10::IValue(nlohmann::json(history).dump()));
     const std::string tmp = ckpt + ".tmp";
@@ -269,7 +321,6 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   const int64_t warmup_steps = static_cast<int64_t>(cfg.warmup_frac * static_cast<double>(search_steps_total));
   double search_sec = 0, tune_sec = 0, warmup_sec = 0;
   int search_eps = 0, tune_eps = 0, warmup_eps = 0;
-  int64_t val_pos = 0;
   std::vector<int> val_perm;
   if (Dval.x.defined()) val_perm = data::permutation(static_cast<int>(Dval.n()), cfg.seed * 31 + 7);
 

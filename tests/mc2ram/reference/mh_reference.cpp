@@ -66,7 +66,7 @@ struct Lane {
         const int64_t hi = (int64_t{1} << (b - 1)) - 1, lo = -(int64_t{1} << (b - 1));
         code = std::min(hi, std::max(lo, code));
         codes[k * c.d + i] = static_cast<int32_t>(code);
-        const int64_t y = code << (12 - b);
+        const int64_t y = code * (int64_t{1} << (12 - b));  // multiply: << of a negative value is UB
         q += y * y;
       }
       l[k] = c.comp[k].c - static_cast<int32_t>(q >> 9);
@@ -133,7 +133,7 @@ RefResult run_reference(const RefConfig& c) {
         for (int k = 0; k < c.k; ++k) {
           int64_t q = 0;
           for (int i = 0; i < c.d; ++i) {
-            const int64_t lo = floor_div_pow2(codes[k * c.d + i], sh) << sh, hi = lo + (int64_t{1} << sh) - 1;
+            const int64_t lo = floor_div_pow2(codes[k * c.d + i], sh) * (int64_t{1} << sh), hi = lo + (int64_t{1} << sh) - 1;
             const int64_t m = (lo <= 0 && hi >= 0) ? 0 : std::min(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi);
             const int64_t yy = m << (12 - c.adc_bits);
             q += yy * yy;
