@@ -85,7 +85,7 @@ void AtomicFileWriter::write(const char* p, size_t left) {
       if (errno == EINTR) continue;
       throw IoError("cannot write " + path_ + ": " + std::strerror(errno));
     }
-    if (n == 0) fail("write", EIO, true);
+    if (n == 0) throw IoError("cannot write " + path_ + ": " + std::strerror(EIO));
     p += n;
     left -= static_cast<size_t>(n);
   }

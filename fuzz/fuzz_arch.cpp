@@ -1,0 +1,3 @@
+// libFuzzer target: the arch loader (entry point shared with the smoke test, tests/fuzz/accel_workload_fuzz.cpp).
+#define CIMSIM_FUZZ_TARGET fuzz_arch
+#include "../tests/fuzz/accel_workload_fuzz.cpp"
