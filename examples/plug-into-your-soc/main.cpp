@@ -1,6 +1,6 @@
 // Plug into your SoC: an SoC written without any of cimsim's SoC plumbing (its own plain-TLM CPU initiator,
 // its own address-decoding bus, its own memory that synchronizes in b_transport) with two cimsim models:
-//   0x4000_0000  ENOS accelerator, loosely timed (cimsim::accel::AcceleratorLt), CSR window 4 KiB
+//   0x4000_0000  ENOS accelerator, cycle level (cimsim::accel::AcceleratorCycle, self-timed), CSR window 4 KiB
 //   0x4001_0000  MC2RAM macro, cycle level (cimsim::mc2ram::Macro), window 0x2100 bytes
 //   0x8000_0000  1 MiB memory
 // The CPU runs one convolution layer on the accelerator and one Metropolis-Hastings run on the macro and
@@ -19,7 +19,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
-#include "cimsim/accel/accelerator_lt.hpp"
+#include "cimsim/accel/accelerator_cycle.hpp"
 #include "cimsim/accel/datapath.hpp"
 #include "cimsim/accel/descriptor.hpp"
 #include "cimsim/accel/regmap.hpp"
@@ -164,7 +164,7 @@ int sc_main(int, char**) {
   Cpu cpu("cpu");
   SimpleBus bus("bus");
   Ram ram("ram", kRamSize);
-  acc::AcceleratorLt enos("enos", acc::ArrayConfig{}, table);
+  acc::AcceleratorCycle enos("enos", acc::ArrayConfig{}, table);
   mc::Macro mc2("mc2ram", mc::Level::Cycle, table);
   sc_signal<bool> irq_enos("irq_enos_line"), irq_mc2("irq_mc2_line");
   cpu.socket.bind(bus.targ);
