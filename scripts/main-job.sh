@@ -17,6 +17,11 @@ echo "== 1. accelerator testbench (cycle level) =="
 $cimsim run --level cycle --vcd --report out/run-report.json
 
 echo
+echo "== 1b. a SCALE-Sim topology on an architecture file: per-layer CSV and energy plot (LT) =="
+$cimsim run --arch data/arch/default.yaml --topology data/topologies/enos-squeezenet-32x32.csv --op xnor \
+  --mode cim --report out/topology-report.json --report-csv out/topology-layers.csv --plot out/topology-energy.png
+
+echo
 echo "== 2. MC2RAM sampling (cycle level, paper's GMM) =="
 $cimsim sample --level cycle --chains 4 --samples 500 --vcd traces/mc2ram --out-dir out/sample
 

@@ -89,6 +89,9 @@ TEST(Io, OutOfRangeNonFiniteAndDuplicateKeysAreRefused) {
   EXPECT_EQ(j["b"]["x"], 2);
   std::ofstream(dir / "ok.yaml") << "s: 'nan'\nv: 1e-300\n";
   EXPECT_EQ(cimsim::load_json_or_yaml((dir / "ok.yaml").string())["s"], "nan");
+  fs::remove_all(dir);
+}
+
 // ---- issue 10: outputs replace regular files only; every write is checked
 namespace {
 fs::path fresh_dir(const char* tag) {
