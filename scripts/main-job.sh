@@ -14,7 +14,7 @@ export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 cimsim=build/tb/cimsim
 
 echo "== 1. accelerator testbench (cycle level) =="
-$cimsim run --level cycle --vcd --report out/run-report.json
+$cimsim run --level cycle --vcd --vcd-detail --report out/run-report.json
 
 echo
 echo "== 1b. a SCALE-Sim topology on an architecture file: per-layer CSV and energy plot (LT) =="

@@ -25,8 +25,8 @@ void MacCoreArray::configure(Op op, int rows_used, int cols_used) {
     term_.resize(256 * 256);
     for (int x = -128; x < 128; ++x)
       for (int w = -128; w < 128; ++w)
-        term_[static_cast<size_t>(static_cast<uint8_t>(x)) * 256 + static_cast<uint8_t>(w)] =
-            weight_valid(op, w) ? op_term(op, static_cast<int8_t>(x), static_cast<int8_t>(w)) : 0;
+        term_[static_cast<size_t>(static_cast<uint8_t>(x)) * 256 + static_cast<uint8_t>(w)] = static_cast<int16_t>(
+            weight_valid(op, w) ? op_term(op, static_cast<int8_t>(x), static_cast<int8_t>(w)) : 0);
     term_valid_ = true;
   }
   op_ = op;
@@ -50,7 +50,7 @@ void MacCoreArray::compute(const int8_t* x, int32_t* acc, int64_t acc_stride) {
   const int cols = cols_used_;
   for (int c = 0; c < cols; ++c) s[c] = 0;
   for (int r = 0; r < rows_used_; ++r) {
-    const int32_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
+    const int16_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
     const uint8_t* wr = reinterpret_cast<const uint8_t*>(&w_[static_cast<size_t>(r) * max_cols_]);
     for (int c = 0; c < cols; ++c) s[c] += t[wr[c]];
   }
@@ -62,7 +62,7 @@ void MacCoreArray::partial_sums(const int8_t* x, int64_t* partial) {
   const int cols = cols_used_;
   for (int c = 0; c < cols; ++c) partial[c] = 0;
   for (int r = 0; r < rows_used_; ++r) {
-    const int32_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
+    const int16_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
     const uint8_t* wr = reinterpret_cast<const uint8_t*>(&w_[static_cast<size_t>(r) * max_cols_]);
     for (int c = 0; c < cols; ++c) partial[c] += t[wr[c]];
   }
@@ -99,7 +99,7 @@ const char* AcceleratorCycle::state_name(State s) {
 }
 
 AcceleratorCycle::AcceleratorCycle(sc_core::sc_module_name name, const ArrayConfig& cfg, const EnergyTable& table,
-                                   sc_core::sc_trace_file* tf)
+                                   sc_core::sc_trace_file* tf, bool trace_detail)
     : AcceleratorBase(name, cfg, table),
       clk_in("clk_in"),
       start("start"),
@@ -110,8 +110,9 @@ AcceleratorCycle::AcceleratorCycle(sc_core::sc_module_name name, const ArrayConf
   partial_.assign(static_cast<size_t>(array.max_cols()), 0);
   // A visible clock for the trace, when the period has two representable phases (else the trace shows states
   // only and the model stays self-timed).
-  if (tf && period_ >= sc_core::sc_get_time_resolution() * 2.0)
+  if (tf && trace_detail && period_ >= sc_core::sc_get_time_resolution() * 2.0)
     own_clk_ = std::make_unique<sc_core::sc_clock>("clk", period_);
+  trace_detail_ = trace_detail;
   SC_HAS_PROCESS(AcceleratorCycle);
   SC_METHOD(clock_proc);
   SC_THREAD(dma_thread);
@@ -136,8 +137,9 @@ void AcceleratorCycle::trace(sc_core::sc_trace_file* tf) {
   sc_core::sc_trace(tf, tr_op_, p + "op", 4);
   sc_core::sc_trace(tf, tr_mode_, p + "mode", 1);
   sc_core::sc_trace(tf, tr_dma_, p + "dma_active");
-  for (int c = 0; c < MacCoreArray::kProbes; ++c)
-    sc_core::sc_trace(tf, array.probe_[c], p + "array.acc" + std::to_string(c), 32);
+  if (trace_detail_)
+    for (int c = 0; c < MacCoreArray::kProbes; ++c)
+      sc_core::sc_trace(tf, array.probe_[c], p + "array.acc" + std::to_string(c), 32);
 }
 
 double AcceleratorCycle::utilisation() const {
@@ -222,6 +224,7 @@ void AcceleratorCycle::clock_proc() {
   }
   if (external_) return next_trigger(clk_in->posedge_event());
   if (own_clk_) return next_trigger(own_clk_->posedge_event());
+  if (skip == 0) return next_trigger(period_);
   next_trigger(period_ * static_cast<double>(skip + 1));
 }
 

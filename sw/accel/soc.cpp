@@ -18,7 +18,7 @@ AcceleratorSoc::AcceleratorSoc(sc_core::sc_module_name name, const SocConfig& cf
   if (cfg.level == Level::Lt) {
     accel_ = std::make_unique<AcceleratorLt>("accel", cfg.array, table);
   } else {
-    auto c = std::make_unique<AcceleratorCycle>("accel", cfg.array, table, trace);
+    auto c = std::make_unique<AcceleratorCycle>("accel", cfg.array, table, trace, cfg.trace_detail);
     cycle_ = c.get();
     accel_ = std::move(c);
   }

@@ -35,6 +35,7 @@ struct Options {
   std::string level = "lt";
   std::string vcd;  // empty: no trace
   bool vcd_on = false;
+  bool vcd_detail = false;
   std::string report, report_csv, plot;
   uint64_t seed = 1;
   std::string array;
@@ -91,6 +92,7 @@ int do_run(const Options& o) {
     cfg.array.rows = r;
     cfg.array.cols = c;
   }
+  cfg.trace_detail = o.vcd_detail;
   if (o.double_buffer == "on") cfg.array.double_buffer = true;
   else if (o.double_buffer == "off") cfg.array.double_buffer = false;
   else if (!o.double_buffer.empty())
@@ -353,6 +355,7 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_flag("--no-residency", o->no_residency, "Every tensor in DRAM (no on-chip residency; per-layer checks)");
   sub->add_option("--double-buffer", o->double_buffer, "on/off: override the architecture's double buffering");
   sub->add_option("--vcd", o->vcd, "Write a VCD trace (default traces/accel.vcd; cycle level)")->expected(0, 1);
+  sub->add_flag("--vcd-detail", o->vcd_detail, "With --vcd: also the clock and accumulator probes, every edge");
   sub->add_option("--report", o->report, "Write a JSON report to this path (atomically)");
   sub->add_option("--report-csv", o->report_csv, "Write the per-layer CSV to this path (atomically)");
   sub->add_option("--plot", o->plot, "Per-layer stacked energy plot (PNG, gnuplot)");

@@ -65,7 +65,7 @@ class MacCoreArray : public sc_core::sc_module {
   Op op_ = Op::MAC8;
   int rows_used_ = 0, cols_used_ = 0;
   std::vector<int8_t> w_;  ///< [max_rows][max_cols]
-  std::vector<int32_t> term_;  ///< op_term(op_, x, w) at [(uint8)x * 256 + (uint8)w]
+  std::vector<int16_t> term_;  ///< op_term(op_, x, w) at [(uint8)x * 256 + (uint8)w] (|term| <= 16256 fits)
   bool term_valid_ = false;
   std::vector<uint64_t> pe_macs_;
   uint64_t conversions_ = 0;
@@ -85,9 +85,12 @@ class AcceleratorCycle : public AcceleratorBase {
   sc_core::sc_signal<bool> done;     ///< pin: one-cycle pulse when a run ends (successfully or not)
   MacCoreArray array;
 
-  /// `trace`: VCD file or null (no tracing, no cost).
+  /// `trace`: VCD file or null (no tracing, no cost). `trace_detail`: also a visible clock `clk` and the
+  /// first accumulators of the array (`array.acc0..3`), evaluated every edge (large traces, slower); without
+  /// it the trace holds the pins, the FSM state, layer, band, op, mode and DMA activity, which change only at
+  /// phase boundaries.
   AcceleratorCycle(sc_core::sc_module_name name, const ArrayConfig& cfg, const EnergyTable& table,
-                   sc_core::sc_trace_file* trace = nullptr);
+                   sc_core::sc_trace_file* trace = nullptr, bool trace_detail = false);
 
   State state() const { return state_; }
   /// Clock edges counted for each layer of the last run (equal to layer_cost().cycles by construction of the
@@ -125,7 +128,7 @@ class AcceleratorCycle : public AcceleratorBase {
 
   // clocking
   std::unique_ptr<sc_core::sc_clock> own_clk_;  ///< only when tracing without an external clock
-  bool external_ = false, self_timed_ = false, running_ = false;
+  bool external_ = false, self_timed_ = false, running_ = false, trace_detail_ = false;
   sc_core::sc_event wake_ev_;
 
   // DMA engine (thread) handshake

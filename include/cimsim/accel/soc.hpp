@@ -33,6 +33,7 @@ struct SocConfig {
   uint64_t mem_base = 0x80000000ull;
   uint64_t mem_size = 64ull << 20;
   sc_core::sc_time quantum = sc_core::sc_time(1, sc_core::SC_US);
+  bool trace_detail = false;  ///< cycle level: trace the clock and accumulator probes too (AcceleratorCycle)
 };
 
 class AcceleratorSoc : public sc_core::sc_module {
