@@ -314,14 +314,8 @@ GraphResult AcceleratorDriver::run_graph(const Graph& g, const std::vector<int8_
   for (int t : g.outputs) {
     const GraphTensor& x = g.tensors[static_cast<size_t>(t)];
     std::vector<int8_t> out(static_cast<size_t>(x.elems() * g.batch));
-    int owner = t;
-    uint64_t off = 0;
-    while (g.tensors[static_cast<size_t>(owner)].view_of >= 0) {
-      const GraphTensor& v = g.tensors[static_cast<size_t>(owner)];
-      const GraphTensor& b = g.tensors[static_cast<size_t>(v.view_of)];
-      off += static_cast<uint64_t>(v.view_c0) * static_cast<uint64_t>(b.h) * static_cast<uint64_t>(b.w);
-      owner = v.view_of;
-    }
+    const int owner = plan.tensor_owner[static_cast<size_t>(t)];
+    const uint64_t off = plan.tensor_offset[static_cast<size_t>(t)];
     host_.read(dram_of(owner) + off, out.data(), out.size());
     r.outputs.push_back(std::move(out));
   }

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "cimsim/accel/datapath.hpp"
 #include "cimsim/core/error.hpp"
@@ -246,6 +245,8 @@ ProgramPlan plan_program(const Graph& g, const ArrayConfig& cfg, const ProgramOp
       plan.tensor_ab_off[static_cast<size_t>(t)] = on_chip[owner[t]] ? ab_off[owner[t]] + off[t] : 0;
     }
     plan.ab_peak = peak;
+    plan.tensor_owner = owner;
+    plan.tensor_offset = off;
     return plan;
   }
   throw BufferOverflowError("program: no placement of the graph's tensors fits the activation buffer");

@@ -59,7 +59,7 @@ json SimRunResult::to_json() const {
 }
 
 SimRuntime::SimRuntime(const NetworkExport& e, const EnergyTable& table, const SimOptions& opt)
-    : e_(e), table_(table), opt_(opt), g_(e_) {
+    : e_(e), table_(table), opt_(opt) {
   if (opt_.has_array) e_.array = opt_.array;
   eg_ = to_graph(e_);
   pred_ = predict_energy(e_, table_, opt_.program);

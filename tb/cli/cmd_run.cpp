@@ -6,7 +6,6 @@
 // weights), or an ENOS export (--export, seeded random input). Hardware: --arch FILE (data/arch/*.yaml).
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <memory>
 #include <sstream>
 
@@ -14,7 +13,6 @@
 
 #include "cli/command_registry.hpp"
 #include "cimsim/accel/arch.hpp"
-#include "cimsim/accel/datapath.hpp"
 #include "cimsim/accel/layer_report.hpp"
 #include "cimsim/accel/random_network.hpp"
 #include "cimsim/accel/soc.hpp"

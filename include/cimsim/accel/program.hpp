@@ -76,6 +76,8 @@ struct ProgramPlan {
   std::vector<NodePlan> nodes;
   std::vector<bool> tensor_on_chip;     ///< per tensor id (views: their base's)
   std::vector<uint64_t> tensor_ab_off;  ///< activation-buffer offset of on-chip owning tensors
+  std::vector<int> tensor_owner;        ///< per tensor id: the tensor that owns its storage (itself or a view's base)
+  std::vector<uint64_t> tensor_offset;  ///< per tensor id: byte offset within its owner, per image
   int64_t ab_peak = 0;                  ///< highest activation-buffer byte used by resident tensors
   int64_t pinned_bytes = 0;             ///< weight-buffer bytes of pinned constants (0: nothing pinned)
   int64_t constant_bytes = 0;           ///< all constants of the program

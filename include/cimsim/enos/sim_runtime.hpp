@@ -97,7 +97,6 @@ class SimRuntime {
   SimOptions opt_;
   std::unique_ptr<VcdTrace> vcd_;
   std::unique_ptr<accel::AcceleratorSoc> soc_;
-  GraphExecutor g_;
   ExportGraph eg_;
   PredictedEnergy pred_;
 };
