@@ -255,9 +255,11 @@ int do_run(const Options& o) {
       rows.push_back(std::move(row));
     }
   }
-  const double util = tot.cycles > 0 ? static_cast<double>(tot.macs) /
-                                           (static_cast<double>(acfg.rows) * acfg.cols * static_cast<double>(tot.cycles))
-                                     : 0.0;
+  // Cycle-weighted mean of the layers' utilisation (each against its own engine: the R x C array or the CIM
+  // macro), so a network with CIM layers does not read above 100 %.
+  double util_cycles = 0;
+  for (const auto& r : rows) util_cycles += r.utilisation * static_cast<double>(r.cycles);
+  const double util = tot.cycles > 0 ? util_cycles / static_cast<double>(tot.cycles) : 0.0;
   std::printf("%-18s %-9s %-7s %-36s %11lld %10lld %6.1f %9lld %12.1f %11.1f\n", "total", "", "", "",
               static_cast<long long>(tot.macs), static_cast<long long>(tot.cycles), 100.0 * util,
               static_cast<long long>(tot.dram_bytes), tot.system_pj, tot.operator_pj);
