@@ -68,7 +68,7 @@ void native_conv(const LayerParams& p, const int8_t* in, int8_t* out) {
           }
         }
     for (int i = 0; i < OH * OW; ++i) {
-      const int64_t v = (static_cast<int64_t>(acc[i]) + p.rq.bias[oc]) * p.rq.mult[oc];
+      const int64_t v = static_cast<int64_t>(acc[i]) * p.rq.mult[oc] + p.rq.bias[oc];
       const int sh = p.rq.shift[oc];
       const int64_t q = sh ? (v + (int64_t{1} << (sh - 1))) >> sh : v;
       out[static_cast<size_t>(oc) * OH * OW + i] = static_cast<int8_t>(std::clamp<int64_t>(q, p.rq.relu ? 0 : -128, 127));

@@ -269,19 +269,19 @@ ErrorCode AcceleratorBase::load_layer(const Descriptor& d, LoadedLayer& L, sc_co
       std::memcpy(packed.data(), w, packed.size());
       std::memcpy(L.params.rq.mult.data(), w + packed.size(), co * 4);
       std::memcpy(L.params.rq.shift.data(), w + packed.size() + co * 4, co * 4);
-      std::memcpy(L.params.rq.bias.data(), w + packed.size() + co * 8, co * 4);
+      std::memcpy(L.params.rq.bias.data(), w + packed.size() + co * 8, co * 8);
     } else {
       if (!dma_read(d.weight_addr, packed.data(), packed.size(), delay)) return ErrorCode::DmaError;
       if (!dma_read(d.mult_addr, L.params.rq.mult.data(), co * 4, delay) ||
           !dma_read(d.shift_addr, L.params.rq.shift.data(), co * 4, delay) ||
-          !dma_read(d.bias_addr, L.params.rq.bias.data(), co * 4, delay))
+          !dma_read(d.bias_addr, L.params.rq.bias.data(), co * 8, delay))
         return ErrorCode::DmaError;
       if (d.w_pin) {
         uint8_t* w = wbuf_.data() + d.wbuf_off;
         std::memcpy(w, packed.data(), packed.size());
         std::memcpy(w + packed.size(), L.params.rq.mult.data(), co * 4);
         std::memcpy(w + packed.size() + co * 4, L.params.rq.shift.data(), co * 4);
-        std::memcpy(w + packed.size() + co * 8, L.params.rq.bias.data(), co * 4);
+        std::memcpy(w + packed.size() + co * 8, L.params.rq.bias.data(), co * 8);
       }
     }
     try {

@@ -64,7 +64,7 @@ uint64_t AcceleratorDriver::constants_hash(const LayerParams& p) {
   h = fnv1a(h, packed.data(), packed.size());
   h = fnv1a(h, p.rq.mult.data(), co * 4);
   h = fnv1a(h, p.rq.shift.data(), co * 4);
-  h = fnv1a(h, p.rq.bias.data(), co * 4);
+  h = fnv1a(h, p.rq.bias.data(), co * 8);
   return h;
 }
 
@@ -77,7 +77,7 @@ UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
   const uint64_t h = constants_hash(p);
   if (auto it = cache_.find(h); it != cache_.end() && it->second.weight_bytes == packed.size()) return it->second;
   UploadedLayer u;
-  const uint64_t need = packed.size() + 3 * co * 4 + 4 * 64;
+  const uint64_t need = packed.size() + 2 * co * 4 + co * 8 + 4 * 64;
   if (need > const_.size() - const_.used()) {  // full: start over (earlier uploads are forgotten)
     const_.reset();
     cache_.clear();
@@ -86,11 +86,11 @@ UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
   u.weight_addr = const_.alloc(packed.size());
   u.mult_addr = const_.alloc(co * 4);
   u.shift_addr = const_.alloc(co * 4);
-  u.bias_addr = const_.alloc(co * 4);
+  u.bias_addr = const_.alloc(co * 8);
   host_.write(u.weight_addr, packed.data(), packed.size());
   host_.write(u.mult_addr, p.rq.mult.data(), co * 4);
   host_.write(u.shift_addr, p.rq.shift.data(), co * 4);
-  host_.write(u.bias_addr, p.rq.bias.data(), co * 4);
+  host_.write(u.bias_addr, p.rq.bias.data(), co * 8);
   cache_[h] = u;
   return u;
 }

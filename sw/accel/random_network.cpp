@@ -60,10 +60,11 @@ LayerParams random_layer(const LayerShape& shape, Op op, Mode mode, uint64_t see
   }
   amax = std::max(amax, 1.0);
   for (size_t c = 0; c < co; ++c) {
-    p.rq.bias[c] = static_cast<int32_t>(g.below(17)) - 8;
+    const int64_t b = static_cast<int64_t>(g.below(17)) - 8;  // accumulator units
     const double jitter = 0.75 + 0.5 * g.uniform();
     const double m = 127.0 * 65536.0 / amax * jitter * (relu ? 1.5 : 1.0);
     p.rq.mult[c] = static_cast<int32_t>(std::clamp(m, 1.0, 2147483647.0));
+    p.rq.bias[c] = b * p.rq.mult[c];  // the requant bias is in units of 2^-shift (after the multiply)
   }
   return p;
 }

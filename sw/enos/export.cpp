@@ -154,23 +154,29 @@ class Reader {
     if (!v.is_boolean()) fail(where, std::string("field '") + key + "' must be true or false");
     return v.get<bool>();
   }
-  std::vector<int32_t> int_array(const json& o, const char* key, const std::string& where) const {
+  std::vector<int64_t> int64_array(const json& o, const char* key, const std::string& where) const {
     const json& v = member(o, key, where);
     if (!v.is_array()) fail(where, std::string("field '") + key + "' must be an array of integers");
-    std::vector<int32_t> r;
+    std::vector<int64_t> r;
     r.reserve(v.size());
     for (size_t i = 0; i < v.size(); ++i) {
       const json& e = v[i];
       if (!e.is_number_integer())
         fail(where, std::string("field '") + key + "[" + std::to_string(i) + "]' must be an integer");
-      const int64_t x = e.is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(e.get<uint64_t>(), INT64_MAX))
-                                               : e.get<int64_t>();
-      if (x < INT32_MIN || x > INT32_MAX)
-        fail(where, std::string("field '") + key + "[" + std::to_string(i) + "]' = " + std::to_string(x) +
-                        " does not fit 32 bits");
-      r.push_back(static_cast<int32_t>(x));
+      if (e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        fail(where, std::string("field '") + key + "[" + std::to_string(i) + "]' = " + e.dump() +
+                        " does not fit 64 bits");
+      r.push_back(e.get<int64_t>());
     }
     return r;
+  }
+  std::vector<int32_t> int_array(const json& o, const char* key, const std::string& where) const {
+    const std::vector<int64_t> v = int64_array(o, key, where);
+    for (size_t i = 0; i < v.size(); ++i)
+      if (v[i] < INT32_MIN || v[i] > INT32_MAX)
+        fail(where, std::string("field '") + key + "[" + std::to_string(i) + "]' = " + std::to_string(v[i]) +
+                        " does not fit 32 bits");
+    return std::vector<int32_t>(v.begin(), v.end());
   }
   std::vector<double> num_array(const json& o, const char* key, const std::string& where) const {
     const json& v = member(o, key, where);
@@ -529,8 +535,11 @@ NetworkExport export_from_json_impl(const json& j, const std::string& origin) {
   if (!r.has(j, "version")) r.fail("", "missing field 'version' (not an ENOS export?)");
   if (!j["version"].is_number_integer()) r.fail("", "field 'version' must be an integer");
   NetworkExport e;
-  if (j["version"] != json(kExportVersion))
-    r.fail("", "unsupported export version " + j["version"].dump() + " (this build reads version " +
+  // Version 1 carried the requant bias in accumulator units, added before the multiply; it is read with that
+  // meaning (bias = bias_v1 * mult, exact). Version 2: bias in units of 2^-shift, added after the multiply.
+  const bool v1 = j["version"] == json(1);
+  if (!v1 && j["version"] != json(kExportVersion))
+    r.fail("", "unsupported export version " + j["version"].dump() + " (this build reads versions 1 and " +
                    std::to_string(kExportVersion) + ")");
   e.version = kExportVersion;
   e.network = r.has(j, "network") ? r.string(j, "network", "") : "";
@@ -622,7 +631,14 @@ NetworkExport export_from_json_impl(const json& j, const std::string& origin) {
         const json& jq = r.member(jl, "requant", wl);
         L.rq.mult = r.int_array(jq, "mult", wl + " requant");
         L.rq.shift = r.int_array(jq, "shift", wl + " requant");
-        L.rq.bias = r.int_array(jq, "bias", wl + " requant");
+        if (v1) {
+          const std::vector<int32_t> b32 = r.int_array(jq, "bias", wl + " requant");
+          L.rq.bias.assign(b32.begin(), b32.end());
+          if (L.rq.bias.size() == L.rq.mult.size())
+            for (size_t i = 0; i < L.rq.bias.size(); ++i) L.rq.bias[i] *= L.rq.mult[i];  // |.| < 2^62
+        } else {
+          L.rq.bias = r.int64_array(jq, "bias", wl + " requant");
+        }
         L.rq.relu = r.boolean_or(jq, "relu", wl + " requant", false);
         const std::string sc = s.check();
         if (!sc.empty()) r.fail(where, sc);

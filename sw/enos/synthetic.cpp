@@ -107,7 +107,8 @@ struct Builder {
       int64_t mx = 1;
       for (int64_t i = 0; i < per; ++i) mx = std::max<int64_t>(mx, std::llabs(acc[oc * per + i]));
       L.rq.mult[oc] = static_cast<int32_t>(std::max<int64_t>(1, (int64_t{100} << 16) / mx));
-      L.rq.bias[oc] = static_cast<int32_t>(static_cast<int64_t>(rng.below(2 * mx / 8 + 1)) - mx / 8);
+      // An accumulator-unit bias, carried in the requant's 2^-shift units (after the multiply).
+      L.rq.bias[oc] = (static_cast<int64_t>(rng.below(2 * mx / 8 + 1)) - mx / 8) * L.rq.mult[oc];
     }
     n.predicted_energy_pj = accel::layer_energy_pj(e.array, table, L.shape, op, mode, L.cim);
     finish(std::move(n));

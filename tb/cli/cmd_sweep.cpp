@@ -35,9 +35,11 @@ bool check_points(const Spec& s, std::ostream& os) {
   CLI::App probe{"probe"};
   probe.require_subcommand(1);
   bool found = false;
+  // The runners own the storage the options are bound to: keep them alive while parsing.
+  std::vector<cli::Runner> keep;
   for (auto& e : cli::registry())
     if (e.name != "sweep") {
-      e.setup(probe);
+      keep.push_back(e.setup(probe));
       found = found || e.name == s.command;
     }
   for (auto* sub : probe.get_subcommands([](CLI::App*) { return true; })) sub->allow_extras();

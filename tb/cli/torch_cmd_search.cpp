@@ -66,9 +66,19 @@ cimsim::cli::Registrar reg_search("search", [](CLI::App& app) -> cimsim::cli::Ru
   sub->add_option("--budget-weight", o->cfg.lambda_budget, "mu of the budget form")->capture_default_str();
   sub->add_option("--out-dir", o->cfg.out_dir, "checkpoints, report.json, network.enos.json");
   sub->add_flag("--resume", o->cfg.resume, "continue from <out-dir>/checkpoint.pt");
-  return [sub, o]() -> int {
+  auto* asg = sub->add_option("--assignment", o->cfg.assignment_file,
+                              "train this per-layer assignment (a search's report.json, or {\"layers\": [{\"name\", "
+                              "\"candidate\"}]}) with the fixed-mode schedule (implies --mode fixed)");
+  return [sub, o, asg]() -> int {
     if (!sub->parsed()) return -1;
     finish_common(*o);
+    if (asg->count() > 0) {
+      if (sub->get_option("--mode")->count() > 0 && o->cfg.mode != "fixed")
+        throw cimsim::ConfigError("--assignment trains a fixed assignment: it cannot be combined with --mode " +
+                                  o->cfg.mode);
+      o->cfg.mode = "fixed";
+      o->cfg.assignment = cimsim::enos::search::load_assignment(o->cfg.assignment_file);
+    }
     if (o->cfg.resume && o->cfg.out_dir.empty()) throw cimsim::ConfigError("--resume needs --out-dir");
     auto pf = o->cfg.progress ? cimsim::enos::search::make_progress_printer() : cimsim::enos::search::ProgressFn{};
     const auto r = cimsim::enos::search::run_search(o->cfg, pf);

@@ -124,12 +124,12 @@ TEST(ArchFile, NameDefaultsToStemAndTechIsOptionalAndRelative) {
 }
 
 TEST(ArchFile, MinimumBufferRule) {
-  ArrayConfig c;  // 16x16 array, 64x16 macro: max(256, 1024) + 12 x 16 = 1216
-  EXPECT_EQ(min_weight_buffer_bytes(c), 1216);
-  c.rows = c.cols = 64;  // 64x64 array, 64x16 macro: 4096 + 12 x 64
-  EXPECT_EQ(min_weight_buffer_bytes(c), 4096 + 768);
+  ArrayConfig c;  // 16x16 array, 64x16 macro: max(256, 1024) + 16 x 16 = 1280
+  EXPECT_EQ(min_weight_buffer_bytes(c), 1280);
+  c.rows = c.cols = 64;  // 64x64 array, 64x16 macro: 4096 + 16 x 64
+  EXPECT_EQ(min_weight_buffer_bytes(c), 4096 + 1024);
   c.cim_cols = 128;  // macro 64x128 = 8192, requant for 128 channels
-  EXPECT_EQ(min_weight_buffer_bytes(c), 8192 + 1536);
+  EXPECT_EQ(min_weight_buffer_bytes(c), 8192 + 2048);
   EXPECT_EQ(min_act_buffer_bytes(c), 8192);
 
   TempDir d;
@@ -139,10 +139,10 @@ TEST(ArchFile, MinimumBufferRule) {
     t.replace(p, 19, "  act_bytes: " + a);
     return d.write("b.yaml", t);
   };
-  EXPECT_EQ(load_architecture(with("1216", "8192")).array.weight_buffer_bytes, 1216);
-  const std::string p1 = with("1215", "8192");
-  expect_error<ConfigError>([&] { load_architecture(p1); }, {p1, "buffers.weight_bytes", "1216"}, "weight 1215");
-  const std::string p2 = with("1216", "8191");
+  EXPECT_EQ(load_architecture(with("1280", "8192")).array.weight_buffer_bytes, 1280);
+  const std::string p1 = with("1279", "8192");
+  expect_error<ConfigError>([&] { load_architecture(p1); }, {p1, "buffers.weight_bytes", "1280"}, "weight 1279");
+  const std::string p2 = with("1280", "8191");
   expect_error<ConfigError>([&] { load_architecture(p2); }, {p2, "buffers.act_bytes", "8192"}, "act 8191");
 }
 

@@ -499,30 +499,30 @@ TEST(AccelCostReference, GoldenMultiBandWithHalo) {
   // Height 3: band [0,3) reads rows 0..3 (4 rows, 48 B) + out 54 = 102 > 100 -> no.
   // Height 2: [0,2): rows 0..2 = 3 rows 36 + 36 = 72; [2,4): rows 1..4 = 4 rows 48 + 36 = 84; [4,6): rows 3..5
   //   = 36 + 36 = 72. Worst 84 <= 100 -> height 2, 3 bands; the input bytes 36 + 48 + 36 = 120 > 72 (halo).
-  // Constants: 3 * 18 + 12 * 3 = 90 B in band 0.
-  // load = ceil((36+90)/16) = 8, ceil(48/16) = 3, ceil(36/16) = 3; store = ceil(36/16) = 3 each.
+  // Constants: 3 * 18 + 16 * 3 = 102 B in band 0.
+  // load = ceil((36+102)/16) = 9, ceil(48/16) = 3, ceil(36/16) = 3; store = ceil(36/16) = 3 each.
   // compute per band = 1 * ceil(3/16) * (18 + ceil(18/16) * (2 + 12)) = 18 + 2*14 = 46.
-  // D = 8 + 8 = 16; cycles = 16 + (8+3+3) + 3*46 + 3*3 = 16 + 14 + 138 + 9 = 177; stall = 177 - 16 - 138 = 23.
-  // tiles = 1 * 1 * 2 * 3 bands = 6. dram = 120 + 90 + 108 = 318; wb write 90, read 90 * 3 = 270;
+  // D = 8 + 8 = 16; cycles = 16 + (9+3+3) + 3*46 + 3*3 = 16 + 15 + 138 + 9 = 178; stall = 178 - 16 - 138 = 24.
+  // tiles = 1 * 1 * 2 * 3 bands = 6. dram = 120 + 102 + 108 = 330; wb write 102, read 102 * 3 = 306;
   // ab write 120 + 108 = 228; ab read 1 * 1 * 36 * 18 + 108 = 756.
   const LayerShape s = LayerShape::conv(1, 2, 6, 6, 3, 3, 1, 1);
   Placement p;
   p.stage_bytes = 100;
   const LayerCost m = layer_cost(ArrayConfig{}, s, Op::MAC8, Mode::Digital, CimParams{}, p);
   const RefCost r = ref_layer_cost(RefConfig{}, s, Op::MAC8, Mode::Digital, CimParams{}, to_ref(p));
-  for (const auto* c : {&m.cycles, &r.cycles}) EXPECT_EQ(*c, 177);
+  for (const auto* c : {&m.cycles, &r.cycles}) EXPECT_EQ(*c, 178);
   ASSERT_EQ(m.bands.size(), 3u);
   ASSERT_EQ(r.bands.size(), 3u);
   EXPECT_EQ(m.bands[1].in_bytes, 48);
   EXPECT_EQ(r.bands[1].in, 48);
-  EXPECT_EQ(m.stall_cycles, 23);
-  EXPECT_EQ(r.stall_cycles, 23);
+  EXPECT_EQ(m.stall_cycles, 24);
+  EXPECT_EQ(r.stall_cycles, 24);
   EXPECT_EQ(m.tiles, 6);
   EXPECT_EQ(r.tiles, 6);
   for (const auto* counts : {&m.counts, &r.counts}) {
-    EXPECT_EQ(counts->at("dram"), 318);
-    EXPECT_EQ(counts->at("weight_buffer_write"), 90);
-    EXPECT_EQ(counts->at("weight_buffer_read"), 270);
+    EXPECT_EQ(counts->at("dram"), 330);
+    EXPECT_EQ(counts->at("weight_buffer_write"), 102);
+    EXPECT_EQ(counts->at("weight_buffer_read"), 306);
     EXPECT_EQ(counts->at("act_buffer_write"), 228);
     EXPECT_EQ(counts->at("act_buffer_read"), 756);
   }
@@ -533,11 +533,11 @@ TEST(AccelCostReference, GoldenDoubleBuffered) {
   // BWN conv n2 cin4 4x4 -> cout8, 1x1: OH = OW = 4, K = 4, R_rows = 8. B = 4, double buffering,
   // stage 80 bytes. Input row 4*4 = 16 B, output row 8*4 = 32 B: band of h rows needs 2 * 48 h -> h = 1 (96 > 80?)
   // 2 * 48 = 96 > 80: overflow at stage 80; take stage 200: h <= 200/96 -> h = 2 (192), 4 bands.
-  // Constants: 8 * ceil(4/8) = 8 B weights + 96 B requant = 104 B in band 0.
-  // load_0 = ceil((32 + 104)/4) = 34, load_1..3 = 32/4 = 8; store = 64/4 = 16 each.
+  // Constants: 8 * ceil(4/8) = 8 B weights + 128 B requant = 136 B in band 0.
+  // load_0 = ceil((32 + 136)/4) = 42, load_1..3 = 32/4 = 8; store = 64/4 = 16 each.
   // compute per band = 1 * ceil(8/16) * (4 + ceil(4/16) * (2 + 8)) = 14.
-  // D = 128/4 + 8 = 40. cycles = 40 + load_0 34 + max(14, 8, 0) + max(14, 8, 16) + max(14, 8, 16)
-  //   + max(14, 0, 16) + store_last 16 = 40 + 34 + 14 + 16 + 16 + 16 + 16 = 152. stall = 152 - 40 - 56 = 56.
+  // D = 128/4 + 8 = 40. cycles = 40 + load_0 42 + max(14, 8, 0) + max(14, 8, 16) + max(14, 8, 16)
+  //   + max(14, 0, 16) + store_last 16 = 40 + 42 + 14 + 16 + 16 + 16 + 16 = 160. stall = 160 - 40 - 56 = 64.
   const LayerShape s = LayerShape::conv(2, 4, 4, 4, 8, 1);
   ArrayConfig cfg;
   cfg.dma_bytes_per_cycle = 4;
@@ -551,26 +551,26 @@ TEST(AccelCostReference, GoldenDoubleBuffered) {
   const RefCost r = ref_layer_cost(to_ref(cfg), s, Op::BWN, Mode::Digital, CimParams{}, to_ref(p));
   EXPECT_EQ(m.bands.size(), 4u);
   EXPECT_EQ(r.bands.size(), 4u);
-  EXPECT_EQ(m.cycles, 152);
-  EXPECT_EQ(r.cycles, 152);
-  EXPECT_EQ(m.stall_cycles, 56);
-  EXPECT_EQ(r.stall_cycles, 56);
-  EXPECT_EQ(m.dma_in_cycles, 58);
-  EXPECT_EQ(r.dma_in_cycles, 58);
+  EXPECT_EQ(m.cycles, 160);
+  EXPECT_EQ(r.cycles, 160);
+  EXPECT_EQ(m.stall_cycles, 64);
+  EXPECT_EQ(r.stall_cycles, 64);
+  EXPECT_EQ(m.dma_in_cycles, 66);  // 42 + 3 * 8
+  EXPECT_EQ(r.dma_in_cycles, 66);
   EXPECT_EQ(min_stage_bytes(cfg, s, p), 96);
   expect_both(cfg, s, Op::BWN, Mode::Digital, CimParams{}, p);
 }
 
 TEST(AccelCostReference, GoldenStreamedWeightsCim) {
   // MF CIM FC n3 cin40 -> cout20, rows 16, 4-bit ADC, cim macro 16 x 8 (cim_rows x cim_cols).
-  // K = 40, OH = OW = 1, R_rows = 3. Constants 20 * 40 + 12 * 20 = 1040 B; wbuf_bytes 500 < 1040 -> streamed;
-  // one CIM tile with its parameters = 16 * 8 + 12 * 8 = 224 <= 500, so it runs. Input resident, output in
+  // K = 40, OH = OW = 1, R_rows = 3. Constants 20 * 40 + 16 * 20 = 1120 B; wbuf_bytes 500 < 1120 -> streamed;
+  // one CIM tile with its parameters = 16 * 8 + 16 * 8 = 256 <= 500, so it runs. Input resident, output in
   // DRAM, stage 45 bytes: row need 20 B, whole 60 > 45 -> height 2, bands [0,2) and [2,3).
-  // w_b = 1040 in both bands. load = ceil(1040/16) = 65 each; store = ceil(40/16) = 3, ceil(20/16) = 2.
+  // w_b = 1120 in both bands. load = ceil(1120/16) = 70 each; store = ceil(40/16) = 3, ceil(20/16) = 2.
   // compute = 1 * ceil(20/8) * (40 + ceil(40/16) * (2 + P * 4 * 1)) = 3 * (40 + 3 * (2 + 4P)):
   //   P = 2 -> 3 * (40 + 30) = 210; P = 1 -> 3 * (40 + 18) = 174.
-  // cycles = 16 + 130 + 384 + 5 = 535. tiles = 3 * 3 * 2 = 18. adc = 60 outputs * 3 chunks = 180.
-  // cim_write = 800 * 2 = 1600; wb write 2080, read 2080; dram 2080 + 60 = 2140; ab write 0 + 60;
+  // cycles = 16 + 140 + 384 + 5 = 545. tiles = 3 * 3 * 2 = 18. adc = 60 outputs * 3 chunks = 180.
+  // cim_write = 800 * 2 = 1600; wb write 2240, read 2240; dram 2240 + 60 = 2300; ab write 0 + 60;
   // ab read 3 col tiles * 3 pixels * 40 + 60 = 420; dac 0 (MF has no DAC).
   const LayerShape s = LayerShape::fc(3, 40, 20);
   ArrayConfig cfg;
@@ -587,23 +587,23 @@ TEST(AccelCostReference, GoldenStreamedWeightsCim) {
   const RefCost r = ref_layer_cost(to_ref(cfg), s, Op::MF, Mode::Cim, cim, to_ref(p));
   EXPECT_TRUE(m.weights_streamed);
   EXPECT_TRUE(r.streamed);
-  EXPECT_EQ(m.cycles, 535);
-  EXPECT_EQ(r.cycles, 535);
+  EXPECT_EQ(m.cycles, 545);
+  EXPECT_EQ(r.cycles, 545);
   EXPECT_EQ(m.tiles, 18);
   EXPECT_EQ(r.tiles, 18);
   for (const auto* counts : {&m.counts, &r.counts}) {
     EXPECT_EQ(counts->at("adc"), 180);
     EXPECT_EQ(counts->at("cim_write"), 1600);
-    EXPECT_EQ(counts->at("weight_buffer_write"), 2080);
-    EXPECT_EQ(counts->at("weight_buffer_read"), 2080);
-    EXPECT_EQ(counts->at("dram"), 2140);
+    EXPECT_EQ(counts->at("weight_buffer_write"), 2240);
+    EXPECT_EQ(counts->at("weight_buffer_read"), 2240);
+    EXPECT_EQ(counts->at("dram"), 2300);
     EXPECT_EQ(counts->at("act_buffer_write"), 60);
     EXPECT_EQ(counts->at("act_buffer_read"), 420);
     EXPECT_EQ(counts->at("dac"), 0);
   }
   expect_both(cfg, s, Op::MF, Mode::Cim, cim, p);
-  // Less weight-buffer space than one tile with its parameters (223 < 224): BufferOverflow.
-  p.wbuf_bytes = 223;
+  // Less weight-buffer space than one tile with its parameters (255 < 256): BufferOverflow.
+  p.wbuf_bytes = 255;
   EXPECT_THROW(layer_cost(cfg, s, Op::MF, Mode::Cim, cim, p), BufferOverflowError);
   EXPECT_EQ(ref_layer_cost(to_ref(cfg), s, Op::MF, Mode::Cim, cim, to_ref(p)).status, RefStatus::Overflow);
 }

@@ -21,31 +21,31 @@ TEST(AccelCost, DigitalConvGolden) {
   // MAC8 conv n1 cin3 8x8 -> cout20, 3x3, stride 1, pad 1: out 8x8, P = 64, K = 27.
   // col tiles ceil(20/16) = 2, row tiles ceil(27/16) = 2
   // compute = 1 group * 2 * (27 + 2 * (2 + 64)) = 318
-  // dma_in = ceil((192 input + 540 weights + 20*12 requant) / 16) = ceil(972/16) = 61
-  // dma_out = 1280 / 16 = 80; descriptor = 128/16 + 8 = 16; cycles = 16 + 61 + 318 + 80 = 475
+  // dma_in = ceil((192 input + 540 weights + 20*16 requant) / 16) = ceil(1052/16) = 66
+  // dma_out = 1280 / 16 = 80; descriptor = 128/16 + 8 = 16; cycles = 16 + 66 + 318 + 80 = 480
   const LayerShape s = conv(1, 3, 8, 8, 20, 3, 1, 1, 1);
   const LayerCost c = layer_cost(ArrayConfig{}, s, Op::MAC8, Mode::Digital, CimParams{});
   EXPECT_EQ(c.compute_cycles, 318);
-  EXPECT_EQ(c.dma_in_cycles, 61);
+  EXPECT_EQ(c.dma_in_cycles, 66);
   EXPECT_EQ(c.dma_out_cycles, 80);
   EXPECT_EQ(c.descriptor_cycles, 16);
-  EXPECT_EQ(c.cycles, 475);
+  EXPECT_EQ(c.cycles, 480);
   EXPECT_EQ(c.tiles, 4);
   EXPECT_EQ(cnt(c, "compute"), 34560);  // 1280 outputs * 27
   EXPECT_EQ(cnt(c, "requant"), 1280);
-  EXPECT_EQ(cnt(c, "weight_buffer_write"), 780);  // 540 weights + 240 requant parameters
-  EXPECT_EQ(cnt(c, "weight_buffer_read"), 780);   // one band reads every tile and parameter once
+  EXPECT_EQ(cnt(c, "weight_buffer_write"), 860);  // 540 weights + 320 requant parameters
+  EXPECT_EQ(cnt(c, "weight_buffer_read"), 860);   // one band reads every tile and parameter once
   EXPECT_EQ(cnt(c, "act_buffer_write"), 1472);  // 192 + 1280
   EXPECT_EQ(cnt(c, "act_buffer_read"), 4736);   // 2 col tiles * 64 * 27 + 1280
-  EXPECT_EQ(cnt(c, "dram"), 2252);               // 192 + 540 + 240 + 1280
+  EXPECT_EQ(cnt(c, "dram"), 2332);               // 192 + 540 + 320 + 1280
   EXPECT_EQ(cnt(c, "descriptor"), 128);
-  EXPECT_EQ(cnt(c, "leakage"), 475);
+  EXPECT_EQ(cnt(c, "leakage"), 480);
   EXPECT_EQ(cnt(c, "adc"), 0);
   EXPECT_EQ(cnt(c, "dac"), 0);
   EXPECT_EQ(cnt(c, "cim_write"), 0);
 
-  // Energy (pJ): compute 34560*0.30 = 10368; requant 1280*3.3 = 4224; dram 2252*162.5 = 365950;
-  // descriptor 128*162.5 = 20800; leakage 475*1 = 475. SRAM per byte, log-log between Horowitz's 32 KiB
+  // Energy (pJ): compute 34560*0.30 = 10368; requant 1280*3.3 = 4224; dram 2332*162.5 = 378950;
+  // descriptor 128*162.5 = 20800; leakage 480*1 = 480. SRAM per byte, log-log between Horowitz's 32 KiB
   // (2.5 pJ/B) and 1 MiB (12.5 pJ/B) points: 64 KiB weight buffer 2.5 * 5^(1/5), 128 KiB activation
   // buffer 2.5 * 5^(2/5).
   const EnergyTable t = EnergyTable::load_default();
@@ -55,12 +55,12 @@ TEST(AccelCost, DigitalConvGolden) {
   EXPECT_EQ(ab, 4759135);
   EXPECT_EQ(e.at("compute"), 10368000000);
   EXPECT_EQ(e.at("requant"), 4224000000);
-  EXPECT_EQ(e.at("weight_buffer"), 1560 * wb);
+  EXPECT_EQ(e.at("weight_buffer"), 1720 * wb);
   EXPECT_EQ(e.at("act_buffer"), 6208 * ab);
-  EXPECT_EQ(e.at("dram"), 365950000000);
+  EXPECT_EQ(e.at("dram"), 378950000000);
   EXPECT_EQ(e.at("descriptor"), 20800000000);
-  EXPECT_EQ(e.at("leakage"), 475000000);
-  const int64_t total = 10368000000 + 4224000000 + 1560 * wb + 6208 * ab + 365950000000 + 20800000000 + 475000000;
+  EXPECT_EQ(e.at("leakage"), 480000000);
+  const int64_t total = 10368000000 + 4224000000 + 1720 * wb + 6208 * ab + 378950000000 + 20800000000 + 480000000;
   EXPECT_EQ(c.total_aj(t), total);
   EXPECT_EQ(c.operator_aj(t), 10368000000);
   EXPECT_DOUBLE_EQ(layer_energy_pj(ArrayConfig{}, t, s, Op::MAC8, Mode::Digital, CimParams{}), aj_to_pj(total));
@@ -70,15 +70,15 @@ TEST(AccelCost, CimGroupedMac4Golden) {
   // MAC4 CIM, n2 cin4 5x5 -> cout4, 3x3, stride 2, pad 0, groups 2; rows 10, 5-bit ADC.
   // out 2x2, P = 2*4 = 8; K = 2*9 = 18; cog = 2 -> 1 col tile; chunks ceil(18/10) = 2; conv 5 cycles.
   // compute = 2 groups * 1 * (18 + 2 * (2 + 8*5)) = 2 * 102 = 204
-  // weights: ceil(18*4/8) = 9 bytes/row * 4 = 36; dma_in = ceil((200 + 36 + 48)/16) = ceil(17.75) = 18
-  // outputs 32 -> dma_out 2; cycles = 16 + 18 + 204 + 2 = 240
+  // weights: ceil(18*4/8) = 9 bytes/row * 4 = 36; dma_in = ceil((200 + 36 + 4*16)/16) = ceil(18.75) = 19
+  // outputs 32 -> dma_out 2; cycles = 16 + 19 + 204 + 2 = 241
   const LayerShape s = conv(2, 4, 5, 5, 4, 3, 2, 0, 2);
   const CimParams cp = cim_params(10, 5, 16, 0.0, 0.0, 0);
   const LayerCost c = layer_cost(ArrayConfig{}, s, Op::MAC4, Mode::Cim, cp);
   EXPECT_EQ(c.compute_cycles, 204);
-  EXPECT_EQ(c.dma_in_cycles, 18);
+  EXPECT_EQ(c.dma_in_cycles, 19);
   EXPECT_EQ(c.dma_out_cycles, 2);
-  EXPECT_EQ(c.cycles, 240);
+  EXPECT_EQ(c.cycles, 241);
   EXPECT_EQ(c.tiles, 4);
   EXPECT_EQ(cnt(c, "compute"), 576);         // 32 * 18 cell ops
   EXPECT_EQ(cnt(c, "adc"), 64);              // 32 outputs * 2 chunks
@@ -87,8 +87,8 @@ TEST(AccelCost, CimGroupedMac4Golden) {
   EXPECT_EQ(cnt(c, "requant"), 32);
   EXPECT_EQ(cnt(c, "act_buffer_write"), 232);  // 200 + 32
   EXPECT_EQ(cnt(c, "act_buffer_read"), 320);   // 288 + 32
-  EXPECT_EQ(cnt(c, "dram"), 316);               // 200 + 36 + 48 + 32
-  EXPECT_EQ(cnt(c, "leakage"), 240);
+  EXPECT_EQ(cnt(c, "dram"), 332);               // 200 + 36 + 64 + 32
+  EXPECT_EQ(cnt(c, "leakage"), 241);
 
   // adc 64 * 0.512 pJ = 32.768 pJ; dac 288 * 0.032 = 9.216 pJ; compute 576 * 0.008 = 4.608 pJ.
   const EnergyTable t = EnergyTable::load_default();
@@ -107,17 +107,17 @@ TEST(AccelCost, CimGroupedMac4Golden) {
 TEST(AccelCost, CimFcXnorGolden) {
   // XNOR CIM FC 100 -> 40, rows 64, 3-bit ADC: K = 100, P = 1, 3 col tiles of 16, 2 chunks, conv 3.
   // compute = 3 * (100 + 2 * (2 + 3)) = 330; weights ceil(100/8) = 13 * 40 = 520
-  // dma_in = ceil((100 + 520 + 480)/16) = ceil(68.75) = 69; dma_out = ceil(40/16) = 3
-  // cycles = 16 + 69 + 330 + 3 = 418
+  // dma_in = ceil((100 + 520 + 40*16)/16) = ceil(78.75) = 79; dma_out = ceil(40/16) = 3
+  // cycles = 16 + 79 + 330 + 3 = 428
   const LayerShape s = fc(1, 100, 40);
   const LayerCost c = layer_cost(ArrayConfig{}, s, Op::XNOR, Mode::Cim, cim_params(64, 3, 4, 0, 0, 0));
   EXPECT_EQ(c.compute_cycles, 330);
-  EXPECT_EQ(c.cycles, 418);
+  EXPECT_EQ(c.cycles, 428);
   EXPECT_EQ(cnt(c, "adc"), 80);
   EXPECT_EQ(cnt(c, "dac"), 0);  // XNOR is DAC-free
   EXPECT_EQ(cnt(c, "cim_write"), 520);
   EXPECT_EQ(cnt(c, "act_buffer_read"), 340);  // 3 * 100 + 40
-  EXPECT_EQ(cnt(c, "dram"), 1140);
+  EXPECT_EQ(cnt(c, "dram"), 1300);  // 100 + 520 + 640 + 40
 }
 
 TEST(AccelCost, LedgerIsExactSumOfCountTimesEntry) {

@@ -138,18 +138,28 @@ TEST(AccelRequant, EdgeCases) {
   EXPECT_EQ(requantize(5, 1, 2, 0, false), 1);  // (5 + 2) >> 2 = 1
   EXPECT_EQ(requantize(6, 1, 2, 0, false), 2);  // (6 + 2) >> 2 = 2
   // Shift 0: no rounding term.
-  EXPECT_EQ(requantize(17, 3, 0, -10, false), 21);
+  EXPECT_EQ(requantize(17, 3, 0, -10, false), 41);  // 17 * 3 - 10
   // Clamps.
   EXPECT_EQ(requantize(1000, 1, 0, 0, false), 127);
   EXPECT_EQ(requantize(-1000, 1, 0, 0, false), -128);
   EXPECT_EQ(requantize(-1000, 1, 0, 0, true), 0);
   EXPECT_EQ(requantize(-1, 1, 0, 0, true), 0);
   EXPECT_EQ(requantize(55, 1, 0, 0, true), 55);
-  // Bias added before scaling.
-  EXPECT_EQ(requantize(10, 2, 1, 5, false), 15);
+  // Bias added after the multiply, in units of 2^-shift: (10 * 2 + 5 + 1) >> 1 = 13.
+  EXPECT_EQ(requantize(10, 2, 1, 5, false), 13);
+  // A fractional bias moves the threshold by less than one accumulator unit: with mult 1, shift 4 an
+  // accumulator unit is 1/16 code; (3 + 5 + 8) >> 4 = 1 but (3 + 4 + 8) >> 4 = 0.
+  EXPECT_EQ(requantize(3, 1, 4, 5, false), 1);
+  EXPECT_EQ(requantize(3, 1, 4, 4, false), 0);
+  EXPECT_EQ(requantize(-3, 1, 4, -5, false), 0);   // (-8 + 8) >> 4 = 0
+  EXPECT_EQ(requantize(-3, 1, 4, -6, false), -1);  // (-9 + 8) >> 4 = -1
   // Large multiplier and extreme accumulators: no overflow.
-  EXPECT_EQ(requantize(INT32_MAX, INT32_MAX, 62, INT32_MAX, false), 2);  // ((2^32-2)(2^31-1) + 2^61) / 2^62 ~ 2.5-
-  EXPECT_EQ(requantize(INT32_MIN, INT32_MAX, 62, INT32_MIN, false), -2);  // (-2^63 + 2^32 + 2^61) / 2^62 ~ -1.5+
+  EXPECT_EQ(requantize(INT32_MAX, INT32_MAX, 62, INT32_MAX, false), 1);  // (2^62 - 2^32 + 1 + 2^31 - 1 + 2^61) / 2^62 ~ 1.5-
+  EXPECT_EQ(requantize(INT32_MIN, INT32_MAX, 62, INT32_MIN, false), -1);  // (-2^62 + 2^31 - 2^31 + 2^61) / 2^62 = -0.5
+  EXPECT_EQ(requantize(INT32_MAX, INT32_MAX, 62, INT64_MAX, false), 3);  // (2^62 - 2^32 + 1 + 2^63 - 1 + 2^61) / 2^62 ~ 3.5-
+  EXPECT_EQ(requantize(INT32_MIN, INT32_MAX, 62, INT64_MIN, false), -3);  // (-2^62 + 2^31 - 2^63 + 2^61) / 2^62 ~ -2.5+
+  EXPECT_EQ(requantize(INT32_MAX, INT32_MAX, 0, INT64_MIN, false), -128);
+  EXPECT_EQ(requantize(INT32_MIN, INT32_MAX, 0, INT64_MAX, false), 127);
   EXPECT_EQ(requantize(INT32_MIN, INT32_MAX, 0, INT32_MIN, false), -128);
   EXPECT_EQ(requantize(1, INT32_MAX, 31, 0, false), 1);  // (2^31-1 + 2^30) >> 31 = 1
   EXPECT_EQ(requantize(0, 0, 5, 0, false), 0);
@@ -161,7 +171,7 @@ TEST(AccelRequant, RandomVsReference) {
     const int32_t acc = static_cast<int32_t>(g.next());
     const int32_t mult = static_cast<int32_t>(g.next() >> 33);
     const int32_t shift = static_cast<int32_t>(g.below(63));
-    const int32_t bias = static_cast<int32_t>(g.next() >> (32 + g.below(32)));
+    const int64_t bias = static_cast<int64_t>(g.next()) >> g.below(64);
     const bool relu = g.below(2);
     ASSERT_EQ(requantize(acc, mult, shift, bias, relu), ref::requant(acc, mult, shift, bias, relu))
         << acc << " " << mult << " " << shift << " " << bias << " " << relu;

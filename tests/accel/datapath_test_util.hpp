@@ -50,7 +50,7 @@ inline LayerParams rand_layer(SplitMix64& g, const LayerShape& s, Op op, Mode mo
   for (int i = 0; i < co; ++i) {
     p.rq.mult[i] = rand_int(g, 1, 1 << 16);
     p.rq.shift[i] = rand_int(g, 8, 24);
-    p.rq.bias[i] = rand_int(g, -2000, 2000);
+    p.rq.bias[i] = int64_t{rand_int(g, -2000, 2000)} * p.rq.mult[i] + rand_int(g, -(1 << 20), 1 << 20);
   }
   p.rq.relu = g.below(2) == 1;
   return p;

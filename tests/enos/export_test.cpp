@@ -177,16 +177,66 @@ TEST(EnosExport, CorruptJson) {
 
 TEST(EnosExport, BadVersion) {
   json j = valid_json();
-  j["version"] = 2;
-  const std::string m = load_error(j, "v2.json");
-  EXPECT_NE(m.find("v2.json"), std::string::npos) << m;
-  EXPECT_NE(m.find("unsupported export version 2"), std::string::npos) << m;
+  j["version"] = 3;
+  const std::string m = load_error(j, "v3.json");
+  EXPECT_NE(m.find("v3.json"), std::string::npos) << m;
+  EXPECT_NE(m.find("unsupported export version 3"), std::string::npos) << m;
+  j["version"] = 0;
+  EXPECT_NE(load_error(j).find("unsupported export version 0"), std::string::npos) << load_error(j);
   j["version"] = (int64_t{1} << 32) + 1;  // must not wrap around to 1
   EXPECT_NE(load_error(j).find("unsupported export version 4294967297"), std::string::npos) << load_error(j);
   j.erase("version");
   EXPECT_NE(load_error(j).find("missing field 'version'"), std::string::npos);
   j["version"] = "1";
   EXPECT_NE(load_error(j).find("'version' must be an integer"), std::string::npos);
+}
+
+// Version 1 carried an int32 bias in accumulator units added before the multiply: ((acc + b) * m + r) >> s.
+// It loads with that meaning, as the version-2 bias b * m (acc * m + b * m + r) >> s, exactly.
+TEST(EnosExport, Version1BiasLoadsWithItsOldMeaning) {
+  json j = valid_json();
+  ASSERT_EQ(j["version"], 2);
+  j["version"] = 1;
+  json& L = node_named(j, "conv1")["layer"]["requant"];
+  const size_t co = L["mult"].size();
+  ASSERT_GE(co, 2u);
+  std::vector<int64_t> b1(co);
+  for (size_t i = 0; i < co; ++i) b1[i] = static_cast<int64_t>(i % 2 ? 1 : -1) * (5 + static_cast<int64_t>(i));
+  b1[0] = INT32_MIN;
+  L["bias"] = b1;
+  L["mult"][0] = INT32_MAX;
+  const std::string p = tmp_path("v1.json");
+  write_text(p, j.dump());
+  const auto e = enos::load_export(p);
+  EXPECT_EQ(e.version, 2);
+  for (const auto& n : e.nodes)
+    if (n.name == "conv1") {
+      for (size_t i = 0; i < co; ++i) EXPECT_EQ(n.layer.rq.bias[i], b1[i] * n.layer.rq.mult[i]) << i;
+      EXPECT_EQ(n.layer.rq.bias[0], int64_t{INT32_MIN} * INT32_MAX);
+    }
+  // A version-1 bias must still fit 32 bits.
+  L["bias"][1] = int64_t{1} << 31;
+  EXPECT_NE(load_error(j).find("'bias[1]' = 2147483648 does not fit 32 bits"), std::string::npos) << load_error(j);
+}
+
+TEST(EnosExport, Version2BiasIsInt64) {
+  json j = valid_json();
+  json& L = node_named(j, "conv1")["layer"]["requant"];
+  L["bias"][0] = std::numeric_limits<int64_t>::min();
+  L["bias"][1] = std::numeric_limits<int64_t>::max();
+  const std::string p = tmp_path("v2big.json");
+  write_text(p, j.dump());
+  const auto e = enos::load_export(p);
+  for (const auto& n : e.nodes)
+    if (n.name == "conv1") {
+      EXPECT_EQ(n.layer.rq.bias[0], std::numeric_limits<int64_t>::min());
+      EXPECT_EQ(n.layer.rq.bias[1], std::numeric_limits<int64_t>::max());
+    }
+  L["bias"][1] = std::numeric_limits<uint64_t>::max();
+  EXPECT_NE(load_error(j).find("'bias[1]' = 18446744073709551615 does not fit 64 bits"), std::string::npos)
+      << load_error(j);
+  L["bias"][1] = 1.5;
+  EXPECT_NE(load_error(j).find("'bias[1]' must be an integer"), std::string::npos) << load_error(j);
 }
 
 TEST(EnosExport, UnknownOperatorAndMode) {

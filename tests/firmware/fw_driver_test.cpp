@@ -113,7 +113,7 @@ Net make_net(Soc& soc) {
     l.weight_addr = place(packed.data(), packed.size());
     l.mult_addr = place(p.rq.mult.data(), p.rq.mult.size() * 4);
     l.shift_addr = place(p.rq.shift.data(), p.rq.shift.size() * 4);
-    l.bias_addr = place(p.rq.bias.data(), p.rq.bias.size() * 4);
+    l.bias_addr = place(p.rq.bias.data(), p.rq.bias.size() * sizeof(p.rq.bias[0]));
     l.output_addr = place(nullptr, static_cast<size_t>(s.outputs()));
     // all operands in system memory, staged through the whole activation buffer (docs/accelerator.md)
     l.stage_off = 0;

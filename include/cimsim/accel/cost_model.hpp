@@ -22,8 +22,8 @@ constexpr int kLayerSetupCycles = 8;
 /// Pipeline fill/drain per tile (digital: per (group, column tile, row tile); CIM: per (group, column tile,
 /// chunk)), paid once after the tile's weights are loaded.
 constexpr int kTileFillCycles = 2;
-/// Requantization parameters fetched per output channel: int32 mult, shift, bias.
-constexpr int kRequantBytesPerChannel = 12;
+/// Requantization parameters fetched per output channel: int32 mult, int32 shift, int64 bias.
+constexpr int kRequantBytesPerChannel = 16;
 
 /// Hardware configuration of the accelerator instance.
 struct ArrayConfig {

@@ -26,9 +26,9 @@ int32_t cim_code(const CimParams& c, int64_t partial, int oc, uint64_t out_index
 /// Per-column gain 1 + gain_sigma * CounterRng(seed, 2).gauss(oc); exactly 1.0 when gain_sigma == 0.
 double cim_gain(const CimParams& c, int oc);
 
-/// y = clamp(floor(((acc + bias) * mult + 2^(shift-1)) / 2^shift), relu ? 0 : -128, 127), exact (128-bit
-/// intermediate); shift 0 has no rounding term. mult >= 0, shift in [0, 62].
-int8_t requantize(int32_t acc, int32_t mult, int32_t shift, int32_t bias, bool relu);
+/// y = clamp(floor((acc * mult + bias + 2^(shift-1)) / 2^shift), relu ? 0 : -128, 127), exact (128-bit
+/// intermediate); shift 0 has no rounding term. mult >= 0, shift in [0, 62]; bias in units of 2^-shift.
+int8_t requantize(int32_t acc, int32_t mult, int32_t shift, int64_t bias, bool relu);
 
 /// Whole layer: `in` NCHW int8 (shape.input_elems()), `out` NCHW int8 (shape.outputs()), batch shape.n.
 /// Throws ConfigError with p.check()'s message if the parameters are inconsistent.

@@ -44,7 +44,7 @@ struct Descriptor {
   uint32_t weight_bytes = 0;  ///< size of the packed weights
   uint64_t mult_addr = 0;     ///< int32[cout]
   uint64_t shift_addr = 0;    ///< int32[cout]
-  uint64_t bias_addr = 0;     ///< int32[cout]
+  uint64_t bias_addr = 0;     ///< int64[cout] (requant bias, units of 2^-shift)
   // memory hierarchy (docs/accelerator.md, "Memory hierarchy"): with the *_act flags the address is a byte
   // offset in the activation buffer instead of a system-memory address
   bool in_act = false, in2_act = false, out_act = false;

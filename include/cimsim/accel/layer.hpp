@@ -26,10 +26,12 @@
 //               -2^(b-1), 2^(b-1)-1); acc = sum of codes.  (gain[oc] = 1 + gain_sigma * g_oc; n, g_oc standard
 //               normals from CounterRng, see docs/accelerator-numerics.md for stream/index definitions.)
 //             With adc_range = 2^(b-1), noise 0, gain 0 and |p| < 2^(b-1), CIM equals DIGITAL exactly.
-// Requantization, per output channel oc:
-//   y = clamp( floor( ((int64)(acc + bias[oc]) * mult[oc] + 2^(shift[oc]-1)) / 2^shift[oc] ), lo, 127 )
-//   lo = 0 with fused ReLU, else -128; shift in [0, 62] (shift 0: no rounding term); mult in [0, 2^31).
-//   acc + bias is formed in 64 bits and the product in 128 bits: exact for every int32 acc/bias.
+// Requantization, per output channel oc (bias is added after the multiply, in units of 2^-shift[oc] output
+// codes, so a folded BatchNorm bias keeps its fractional part):
+//   y = clamp( floor( ((int128)acc * mult[oc] + bias[oc] + 2^(shift[oc]-1)) / 2^shift[oc] ), lo, 127 )
+//   lo = 0 with fused ReLU, else -128; shift in [0, 62] (shift 0: no rounding term); mult in [0, 2^31);
+//   bias any int64. Formed in 128 bits: exact for every int32 acc, int64 bias. (Export format v1 and the old
+//   "bias before the multiply" b32 are the special case bias = b32 * mult.)
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -167,7 +169,7 @@ struct LayerShape {
 struct Requant {
   std::vector<int32_t> mult;   ///< per output channel, [0, 2^31) (Copy: 1 value, Add: 2, other vector kinds: 0)
   std::vector<int32_t> shift;  ///< per output channel, [0, 62] (vector kinds: as mult)
-  std::vector<int32_t> bias;   ///< per output channel, added to acc before scaling (vector kinds: empty)
+  std::vector<int64_t> bias;   ///< per output channel, added to acc * mult (units of 2^-shift output codes; vector kinds: empty)
   bool relu = false;
 };
 

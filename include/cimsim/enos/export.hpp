@@ -17,7 +17,7 @@
 //   Split          out = in channels [begin, end), 0 <= begin < end <= C. One node per part.
 //   Flatten        C x H x W -> (C*H*W) x 1 x 1, element order unchanged (c-major, then row, then column).
 //   rescale(x, m, s) = floor((x*m + 2^(s-1)) / 2^s)  for s > 0;  x*m  for s == 0.   (m in [0,2^31), s in
-//                  [0,62]; this is accel::requantize without bias and without the clamp.)
+//                  [0,62]; this is accel::requantize with bias 0 and without the clamp.)
 //   Concat         along channels, in input order; each input i's elements become
 //                  clamp(rescale(x, in_mult[i], in_shift[i]), -128, 127). Identity: mult 1, shift 0.
 //                  Inputs must have equal H and W.
@@ -38,7 +38,9 @@
 
 namespace cimsim::enos {
 
-constexpr int kExportVersion = 1;
+/// Version 2: the requant bias is int64 in units of 2^-shift, added after the multiply (accel::Requant).
+/// Version 1 files (int32 bias in accumulator units, added before the multiply) still load, converted exactly.
+constexpr int kExportVersion = 2;
 /// Size limits of a loaded export (checked with overflow-safe products before any allocation): every
 /// dimension <= 2^20 and every tensor (the input included) at most kMaxTensorElems = 2^31 - 1 elements.
 constexpr int64_t kMaxTensorElems = (int64_t{1} << 31) - 1;

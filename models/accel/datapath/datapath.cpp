@@ -399,8 +399,8 @@ int32_t cim_code(const CimParams& c, int64_t partial, int oc, uint64_t out_index
                      out_index * static_cast<uint64_t>(num_chunks) + static_cast<uint64_t>(chunk));
 }
 
-int8_t requantize(int32_t acc, int32_t mult, int32_t shift, int32_t bias, bool relu) {
-  __int128 t = static_cast<__int128>(static_cast<int64_t>(acc) + bias) * mult;
+int8_t requantize(int32_t acc, int32_t mult, int32_t shift, int64_t bias, bool relu) {
+  __int128 t = static_cast<__int128>(acc) * mult + bias;
   if (shift > 0) t += static_cast<__int128>(1) << (shift - 1);
   t >>= shift;  // arithmetic shift: floor division by 2^shift
   const __int128 lo = relu ? 0 : -128;
@@ -425,8 +425,8 @@ void run_layer(const LayerParams& p, const int8_t* in, int8_t* out) {
   for (int n = 0; n < s.n; ++n)
     for (int oc = 0; oc < s.cout; ++oc) {
       const int64_t base = (static_cast<int64_t>(n) * s.cout + oc) * P;
-      const int32_t m = p.rq.mult[static_cast<size_t>(oc)], sh = p.rq.shift[static_cast<size_t>(oc)],
-                    b = p.rq.bias[static_cast<size_t>(oc)];
+      const int32_t m = p.rq.mult[static_cast<size_t>(oc)], sh = p.rq.shift[static_cast<size_t>(oc)];
+      const int64_t b = p.rq.bias[static_cast<size_t>(oc)];
       for (int64_t i = 0; i < P; ++i) out[base + i] = requantize(acc[static_cast<size_t>(base + i)], m, sh, b, p.rq.relu);
     }
 }

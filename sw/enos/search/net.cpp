@@ -244,6 +244,31 @@ std::vector<torch::Tensor> SearchNetImpl::alpha_params() {
   return v;
 }
 
+void SearchNetImpl::assign(const std::vector<LayerAssignment>& a, const std::string& origin) {
+  const std::string pre = (origin.empty() ? std::string("assignment") : origin) + ": ";
+  std::string known;
+  for (const auto& L : layers) known += (known.empty() ? "" : ", ") + L->name;
+  for (const auto& e : a) {
+    const auto it = std::find_if(layers.begin(), layers.end(), [&](const SearchLayer& L) { return L->name == e.layer; });
+    if (it == layers.end())
+      throw ConfigError(pre + "network '" + net + "' has no layer '" + e.layer + "' (layers: " + known + ")");
+    const auto& cands = (*it)->cands;
+    const auto k = std::find_if(cands.begin(), cands.end(),
+                                [&](const Candidate& c) { return c.op == e.choice.op && c.mode == e.choice.mode; });
+    if (k == cands.end())
+      throw ConfigError(pre + "candidate '" + candidate_name(e.choice) + "' is not valid at layer '" + e.layer + "'" +
+                        (e.choice.op == accel::Op::XNOR && (*it)->shape.kind == accel::LayerKind::FullyConnected
+                             ? " (XNOR is not offered at the fully connected classifier: its binarized input "
+                               "carries no information)"
+                             : ""));
+    (*it)->chosen = static_cast<int>(k - cands.begin());
+  }
+  for (const auto& L : layers)
+    if (std::none_of(a.begin(), a.end(), [&](const LayerAssignment& e) { return e.layer == L->name; }))
+      throw ConfigError(pre + "layer '" + L->name + "' has no candidate (every layer of '" + net +
+                        "' must be assigned)");
+}
+
 void SearchNetImpl::discretize() {
   for (auto& L : layers) L->chosen = static_cast<int>(L->alpha.argmax().item<int64_t>());
 }

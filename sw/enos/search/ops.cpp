@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "cimsim/accel/datapath.hpp"
 #include "cimsim/core/error.hpp"
+#include "cimsim/core/io.hpp"
 #include "cimsim/core/rng.hpp"
 #include "cimsim/enos/runtime.hpp"
 #include "cimsim/enos/search/torch_impl.hpp"
@@ -46,6 +48,48 @@ Candidate parse_candidate(const std::string& text) {
   c.op = *op;
   c.mode = *m;
   return c;
+}
+
+std::vector<LayerAssignment> load_assignment(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(path + ": not valid JSON: " + e.what());
+  }
+  const auto fail = [&](const std::string& m) -> void { throw ConfigError(path + ": " + m); };
+  if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array())
+    fail("expected an object with a 'layers' array of {\"name\", \"candidate\"} (e.g. a search's report.json)");
+  std::vector<LayerAssignment> v;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < j["layers"].size(); ++i) {
+    const nlohmann::json& e = j["layers"][i];
+    const std::string where = "layers[" + std::to_string(i) + "]";
+    if (!e.is_object() || !e.contains("name") || !e["name"].is_string()) fail(where + ": missing string field 'name'");
+    LayerAssignment a;
+    a.layer = e["name"].get<std::string>();
+    const std::string wl = where + " (layer '" + a.layer + "')";
+    std::string text;
+    if (e.contains("candidate")) {
+      if (!e["candidate"].is_string()) fail(wl + ": field 'candidate' must be a string");
+      text = e["candidate"].get<std::string>();
+    } else if (e.contains("op")) {
+      if (!e["op"].is_string() || (e.contains("mode") && !e["mode"].is_string()))
+        fail(wl + ": fields 'op' and 'mode' must be strings");
+      text = e["op"].get<std::string>() + "-" + (e.contains("mode") ? e["mode"].get<std::string>() : "digital");
+    } else {
+      fail(wl + ": missing field 'candidate' (or 'op' and 'mode')");
+    }
+    try {
+      a.choice = parse_candidate(text);
+    } catch (const ConfigError& ex) {
+      fail(wl + ": " + ex.what());
+    }
+    if (!seen.insert(a.layer).second) fail(wl + ": layer named twice");
+    v.push_back(a);
+  }
+  if (v.empty()) fail("the assignment names no layer");
+  return v;
 }
 
 std::vector<Candidate> all_candidates() {
@@ -349,15 +393,21 @@ accel::LayerParams SearchLayerImpl::export_params(int k, double s_in, double s_o
   p.rq.relu = relu;
   for (int oc = 0; oc < shape.cout; ++oc) {
     const double ad = Ad[oc].item<double>(), b = Bd[oc].item<double>();
-    const double M = ad / s_out;
-    int32_t mult = 0, shift = 0, bias = 0;
+    // y / s_out = acc * M + b / s_out; requant: (acc * mult + bias) / 2^shift with mult / 2^shift ~ M and the
+    // bias carried in the same 2^-shift units, so its fraction of an output code survives (an accumulator
+    // unit is 2.5-16 output codes on XNOR / CIM layers: rounding the bias to whole units moved thresholds).
+    const double M = ad / s_out, bo = b / s_out;
+    int32_t mult = 0, shift = 0;
+    int64_t bias = 0;
     if (std::isfinite(M) && M > 0) {
       int e = static_cast<int>(std::floor(std::log2(M)));
       shift = std::clamp(22 - e, 0, 62);
       const double m = std::round(M * std::ldexp(1.0, shift));
       mult = static_cast<int32_t>(std::min(m, 2147483647.0));
-      const double bi = std::round(b / ad);
-      bias = static_cast<int32_t>(std::clamp(bi, -1073741824.0, 1073741824.0));
+    }
+    if (std::isfinite(bo)) {  // |bias| <= 2^60 keeps acc * mult + bias + 2^(shift-1) inside int64
+      const double lim = std::ldexp(1.0, 60);
+      bias = static_cast<int64_t>(std::clamp(std::round(bo * std::ldexp(1.0, shift)), -lim, lim));
     }
     p.rq.mult.push_back(mult);
     p.rq.shift.push_back(shift);
@@ -416,17 +466,27 @@ torch::Tensor int_layer_acc(const accel::LayerParams& p, const torch::Tensor& x_
 torch::Tensor int_layer_forward(const accel::LayerParams& p, const torch::Tensor& x) {
   const Tensor acc = int_layer_acc(p, x).to(torch::kInt64);
   const int64_t C = p.shape.cout;
-  auto vec = [&](const std::vector<int32_t>& v) {
+  auto vec = [&](const auto& v) {
     std::vector<int64_t> t(v.begin(), v.end());
     return torch::tensor(t, torch::kInt64).view({1, C, 1, 1});
   };
+  // acc * mult + bias + 2^(shift-1) in int64 tensors (accel::requantize uses 128 bits): exact when
+  // |acc| * mult + |bias| + 2^(shift-1) < 2^63, checked per channel with |acc| <= K * max|term|.
+  const __int128 amax = static_cast<__int128>(p.shape.reduction()) * accel::max_abs_term(p.op);
   std::vector<int64_t> rnd(static_cast<size_t>(C)), div(static_cast<size_t>(C));
   for (int64_t i = 0; i < C; ++i) {
-    const int32_t sh = p.rq.shift[static_cast<size_t>(i)];
-    rnd[static_cast<size_t>(i)] = sh > 0 ? (int64_t{1} << (sh - 1)) : 0;
-    div[static_cast<size_t>(i)] = int64_t{1} << sh;
+    const size_t c = static_cast<size_t>(i);
+    const int32_t sh = p.rq.shift[c];
+    rnd[c] = sh > 0 ? (int64_t{1} << (sh - 1)) : 0;
+    div[c] = int64_t{1} << sh;
+    const int64_t b = p.rq.bias[c];
+    const __int128 bound = amax * p.rq.mult[c] + (b < 0 ? -static_cast<__int128>(b) : b) + rnd[c];
+    if (bound > INT64_MAX)
+      throw ConfigError("integer layer: requant of channel " + std::to_string(i) +
+                        " (mult, shift, bias = " + std::to_string(p.rq.mult[c]) + ", " + std::to_string(sh) + ", " +
+                        std::to_string(b) + ") can exceed 64 bits");
   }
-  Tensor t = (acc + vec(p.rq.bias)) * vec(p.rq.mult) + torch::tensor(rnd, torch::kInt64).view({1, C, 1, 1});
+  Tensor t = acc * vec(p.rq.mult) + vec(p.rq.bias) + torch::tensor(rnd, torch::kInt64).view({1, C, 1, 1});
   t = torch::div(t, torch::tensor(div, torch::kInt64).view({1, C, 1, 1}), "floor");
   return torch::clamp(t, p.rq.relu ? 0 : -128, 127).to(torch::kFloat64);
 }

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -68,7 +69,7 @@ void validate(const SearchConfig& c) {
     throw ConfigError("bilevel search needs a validation fraction in (0, 1)");
 }
 
-nlohmann::json config_json(const SearchConfig& c) {
+nlohmann::json config_json_base(const SearchConfig& c) {
   nlohmann::json cands = nlohmann::json::array();
   for (const auto& k : c.candidates) cands.push_back(candidate_name(k));
   return {{"net", c.net},
@@ -96,6 +97,16 @@ nlohmann::json config_json(const SearchConfig& c) {
           {"train_noise_lsb", c.train_noise_lsb},
           {"seed", c.seed},
           {"tag", c.tag}};
+}
+
+nlohmann::json config_json(const SearchConfig& c) {
+  nlohmann::json j = config_json_base(c);
+  if (!c.assignment.empty()) {  // only then: earlier reports and checkpoints keep their keys
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& e : c.assignment) a.push_back({{"name", e.layer}, {"candidate", candidate_name(e.choice)}});
+    j["assignment"] = a;
+  }
+  return j;
 }
 
 /// The fields that must agree for a checkpoint to be resumed.
@@ -168,8 +179,16 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   torch::set_num_threads(std::max(1, cfg.threads));
   const double t_start = now_s();
   const bool fixed = cfg.mode == "fixed";
+  if (!cfg.assignment.empty()) {  // train a given per-layer assignment: the network offers its candidates
+    if (!fixed) throw ConfigError("a per-layer assignment is trained in fixed mode (--mode fixed)");
+    cfg.candidates.clear();
+    for (const auto& e : cfg.assignment)
+      if (std::none_of(cfg.candidates.begin(), cfg.candidates.end(),
+                       [&](const Candidate& c) { return c.op == e.choice.op && c.mode == e.choice.mode; }))
+        cfg.candidates.push_back(e.choice);
+  }
   if (cfg.candidates.empty()) cfg.candidates = all_candidates();
-  if (fixed) cfg.candidates.resize(1);
+  if (fixed && cfg.assignment.empty()) cfg.candidates.resize(1);
 
   // ---- data
   data::ImageSet train, test;
@@ -214,6 +233,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   const EnergyTable table = EnergyTable::load_default();
   const accel::ArrayConfig arr;
   net->set_energies(arr, table);
+  if (!cfg.assignment.empty()) net->assign(cfg.assignment, cfg.assignment_file);
   for (auto& L : net->layers) L->train_noise_lsb = cfg.train_noise_lsb;
   const double Eref = net->ref_energy();
   const int nl = static_cast<int>(net->layers.size());
@@ -248,8 +268,10 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     torch::serialize::InputArchive ar;
     try {
       ar.load_from(ckpt);
-    } catch (const std::exception& e) {
-      throw IoError("cannot read checkpoint '" + ckpt + "': " + e.what());
+    } catch (const std::exception& e) {  // corrupt input: exit 2, nothing written (first line: no torch backtrace)
+      const std::string what = e.what();
+      throw ConfigError("checkpoint '" + ckpt + "' is corrupt or not a checkpoint (" + what.substr(0, what.find('\n')) +
+                        "); remove it or use another --out-dir");
     }
     c10::IValue key, hist;
     ar.read("resume_key", key);

@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kDesc = 128;   // descriptor bytes per layer
 constexpr int64_t kSetup = 8;    // layer setup cycles
 constexpr int64_t kFill = 2;     // F: fill cycles per tile
-constexpr int64_t kRqBytes = 12; // mult + shift + bias per output channel
+constexpr int64_t kRqBytes = 16; // mult (4) + shift (4) + bias (8, int64) per output channel
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

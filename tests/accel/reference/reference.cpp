@@ -112,8 +112,10 @@ std::vector<int64_t> accumulators(const LayerParams& p, const std::vector<int8_t
 }
 
 int requant(int64_t acc, int64_t mult, int shift, int64_t bias, bool relu) {
-  // floor((a * m + 2^(s-1)) / 2^s) by exact integer division with a floor correction.
-  const __int128 num = static_cast<__int128>(acc + bias) * mult + (shift > 0 ? (static_cast<__int128>(1) << (shift - 1)) : 0);
+  // floor((acc * m + bias + 2^(s-1)) / 2^s) by exact integer division with a floor correction; the bias is
+  // in units of 2^-s output codes (added after the multiply).
+  const __int128 num = static_cast<__int128>(acc) * mult + static_cast<__int128>(bias) +
+                       (shift > 0 ? (static_cast<__int128>(1) << (shift - 1)) : 0);
   const __int128 den = static_cast<__int128>(1) << shift;
   __int128 q = num / den;  // truncates toward zero
   if ((num % den != 0) && (num < 0)) q -= 1;

@@ -28,6 +28,17 @@ std::string candidate_name(const Candidate& c);
 Candidate parse_candidate(const std::string& s);
 /// Parses a comma-separated list ("mac8,mac4,bwn-cim"); "all" = every valid pair (11).
 std::vector<Candidate> parse_candidates(const std::string& list);
+/// One layer's candidate in a per-layer assignment.
+struct LayerAssignment {
+  std::string layer;  ///< layer name as in the report ("conv1", "fire2.squeeze", ..., "fc")
+  Candidate choice;
+};
+/// Reads a per-layer assignment: a JSON object with "layers": [{"name": ..., "candidate": "bwn-cim"}, ...]
+/// (a search's report.json is one; "op" + "mode" may replace "candidate"). Throws IoError if unreadable,
+/// ConfigError naming the file, the entry and the field for malformed JSON, a missing/unknown operator or mode,
+/// or a layer named twice. Whether the names exist in the network is checked by run_search.
+std::vector<LayerAssignment> load_assignment(const std::string& path);
+
 /// The 11 pairs: 7 digital operators + CIM for MAC4, BWN, XNOR, MF.
 std::vector<Candidate> all_candidates();
 /// The CIM parameters used for an operator's CIM candidate (rows 64, `adc_bits`, per-operator ADC range).
@@ -45,6 +56,10 @@ struct SearchConfig {
   /// the uni-operator baseline).
   std::string mode = "sampling";
   std::vector<Candidate> candidates;     ///< empty = all_candidates()
+  /// fixed mode only: train this per-layer assignment (every layer named exactly once; `candidates` ignored).
+  /// Empty: fixed mode trains candidates[0] in every layer.
+  std::vector<LayerAssignment> assignment;
+  std::string assignment_file;           ///< where `assignment` was read (for messages)
   double lambda = 0.0;                   ///< loss CE + lambda * E / E_ref   (used when budget_pj <= 0)
   double budget_pj = 0.0;                ///< > 0: loss CE + lambda_budget * max(0, E / budget - 1)
   double lambda_budget = 4.0;

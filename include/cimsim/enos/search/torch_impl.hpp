@@ -96,6 +96,9 @@ class SearchNetImpl : public torch::nn::Module {
   std::vector<torch::Tensor> weight_params();
   std::vector<torch::Tensor> alpha_params();
   void discretize();  ///< chosen = argmax alpha
+  /// chosen = the assigned candidate of every layer. Throws ConfigError (prefixed with `origin`) for a layer the
+  /// network lacks, a layer left out, or a candidate the layer does not offer (XNOR at the classifier).
+  void assign(const std::vector<LayerAssignment>& a, const std::string& origin);
   /// `skeleton`: placeholder MAC8 layers (zero weights, identity requantization) for planning the program
   /// (placements) before training.
   NetworkExport export_network(const std::string& dataset, const accel::ArrayConfig& cfg, bool skeleton = false);
