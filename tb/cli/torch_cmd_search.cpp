@@ -21,15 +21,29 @@ struct Common {
 void add_common(CLI::App* sub, Common& o) {
   auto& c = o.cfg;
   sub->add_option("--net", c.net, "network: squeezenet | shufflenet")->capture_default_str();
-  sub->add_option("--mode", c.mode, "single | bilevel | sequential | sampling | fixed (uni-operator training)")
+  sub->add_option("--mode", c.mode,
+                  "single | bilevel | sequential | sampling | knapsack (sensitivity control) | fixed (uni-operator "
+                  "training)")->capture_default_str();
+  sub->add_option("--pretrain-epochs", c.pretrain_epochs,
+                  "all-MAC8 epochs before the supernet warm-up (fixed mode: extra training epochs)")->capture_default_str();
+  sub->add_option("--sandwich-paths", c.sandwich_paths, "random paths per supernet warm-up step")->capture_default_str();
+  sub->add_option("--alpha-samples", c.alpha_samples, "sampling: paths per step (REINFORCE, leave-one-out baseline)")
+      ->capture_default_str();
+  sub->add_option("--alpha-every", c.alpha_every, "bilevel: one alpha step every N weight steps")->capture_default_str();
+  sub->add_option("--adder-lr", c.adder_lr, "adder weights: SGD learning rate (AdderNet adaptive scaling)")
+      ->capture_default_str();
+  sub->add_option("--adder-eta", c.adder_eta, "AdderNet's eta (per-layer gradient rescaling)")->capture_default_str();
+  sub->add_option("--target-ratio", c.target_ratio, "knapsack: energy budget as a share of the all-MAC8 network")
+      ->capture_default_str();
+  sub->add_option("--sensitivity-images", c.sensitivity_images, "knapsack: images per sensitivity measurement")
       ->capture_default_str();
   sub->add_option("--candidates", o.candidates,
                   "comma-separated candidates, e.g. mac8,mac4,bwn-cim (default all 11; fixed mode uses the first)")
       ->capture_default_str();
   c.warmup_epochs = 1;
   sub->add_option("--warmup-epochs", c.warmup_epochs,
-                  "supernet warm-up epochs before the search (alpha frozen, uniform single-path sampling; fixed mode: "
-                  "extra training epochs)")->capture_default_str();
+                  "supernet warm-up epochs before the search (alpha frozen; sandwich rule with in-place distillation; "
+                  "fixed mode: extra training epochs)")->capture_default_str();
   sub->add_option("--epochs", c.epochs, "search epochs (fixed mode: training epochs)")->capture_default_str();
   sub->add_option("--finetune-epochs", c.finetune_epochs, "epochs after discretization")->capture_default_str();
   sub->add_option("--train-subset", c.train_subset, "training images used (<= 0: all)")->capture_default_str();

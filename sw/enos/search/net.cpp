@@ -234,7 +234,15 @@ double SearchNetImpl::ref_energy() const {
 std::vector<torch::Tensor> SearchNetImpl::weight_params() {
   std::vector<Tensor> v;
   for (auto& p : named_parameters())
-    if (p.key().find("alpha") == std::string::npos) v.push_back(p.value());
+    if (p.key().find("alpha") == std::string::npos && p.key().find("weight_adder") == std::string::npos)
+      v.push_back(p.value());
+  return v;
+}
+
+std::vector<torch::Tensor> SearchNetImpl::adder_params() {
+  std::vector<Tensor> v;
+  for (auto& L : layers)
+    if (L->weight_adder.defined()) v.push_back(L->weight_adder);
   return v;
 }
 

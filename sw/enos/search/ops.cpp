@@ -258,9 +258,18 @@ SearchLayerImpl::SearchLayerImpl(std::string name_, const accel::LayerShape& sha
   if (!why.empty()) throw ConfigError("layer '" + name + "': " + why);
   if (cands.empty()) throw ConfigError("layer '" + name + "': no candidates");
   const int64_t fan_in = shape.reduction();
-  weight = register_parameter(
-      "weight", torch::randn({shape.cout, shape.cin / shape.groups, shape.kh, shape.kw}) *
-                    std::sqrt(2.0 / static_cast<double>(fan_in)));
+  auto init = [&] {
+    return torch::randn({shape.cout, shape.cin / shape.groups, shape.kh, shape.kw}) *
+           std::sqrt(2.0 / static_cast<double>(fan_in));
+  };
+  weight = register_parameter("weight", init());
+  auto has = [&](Family f) {
+    return std::any_of(cands.begin(), cands.end(), [&](const Candidate& c) { return family_of(c.op) == f; });
+  };
+  // The other families start from the same random filter (one draw: a single-family layer initializes as it
+  // always did); after MAC8 pre-training the search restarts MF from the trained correlation filter.
+  if (has(Family::MultFree)) weight_mf = register_parameter("weight_mf", weight.detach().clone());
+  if (has(Family::Adder)) weight_adder = register_parameter("weight_adder", weight.detach().clone());
   alpha = register_parameter("alpha", torch::zeros({static_cast<int64_t>(cands.size())}));
   for (size_t k = 0; k < cands.size(); ++k) {
     bns.push_back(register_module("bn" + std::to_string(k),
@@ -316,14 +325,26 @@ std::pair<Tensor, Tensor> quantize_weight(Op op, const Tensor& w, double s_in, b
 }
 }  // namespace
 
+Family family_of(Op op) {
+  return op == Op::MF ? Family::MultFree : op == Op::ADDER ? Family::Adder : Family::Correlation;
+}
+
+torch::Tensor& SearchLayerImpl::weight_for(int k) {
+  switch (family_of(cands.at(static_cast<size_t>(k)).op)) {
+    case Family::MultFree: return weight_mf;
+    case Family::Adder: return weight_adder;
+    default: return weight;
+  }
+}
+
 torch::Tensor SearchLayerImpl::int_weights(int k) {
   torch::NoGradGuard ng;
-  return quantize_weight(cands.at(static_cast<size_t>(k)).op, weight, 1.0, false).first;
+  return quantize_weight(cands.at(static_cast<size_t>(k)).op, weight_for(k), 1.0, false).first;
 }
 
 std::pair<Tensor, Tensor> SearchLayerImpl::candidate_acc(int k, const Tensor& q, double s_in) {
   const Candidate c = cands.at(static_cast<size_t>(k));
-  auto [wq, d] = quantize_weight(c.op, weight, s_in, true);
+  auto [wq, d] = quantize_weight(c.op, weight_for(k), s_in, true);
   const Prepped in = prep_input(c.op, q, shape.pad, true);
   if (c.mode == Mode::Digital) return {op_sum(c.op, in, wq, shape, true), d};
   const accel::CimParams& cp = cim[static_cast<size_t>(k)];
@@ -349,7 +370,19 @@ torch::Tensor SearchLayerImpl::forward(const Tensor& q, double s_in, Combine how
       const Tensor yk = candidate_out(static_cast<int>(k), q, s_in) * p[static_cast<int64_t>(k)];
       y = y.defined() ? y + yk : yk;
     }
-  } else if (how == Combine::Uniform) {  // supernet warm-up: one path, alpha untouched
+  } else if (how == Combine::Path) {
+    last_sampled = path;
+    y = candidate_out(path, q, s_in);
+  } else if (how == Combine::TwoPath) {  // binary gates: the two sampled candidates, renormalized
+    last_sampled = pair[0];
+    if (pair[1] == pair[0]) {  // a layer with one candidate
+      y = candidate_out(pair[0], q, s_in);
+    } else {
+      const Tensor idx = torch::tensor({static_cast<int64_t>(pair[0]), static_cast<int64_t>(pair[1])}, torch::kInt64);
+      const Tensor g = torch::softmax(alpha.index_select(0, idx), 0);
+      y = candidate_out(pair[0], q, s_in) * g[0] + candidate_out(pair[1], q, s_in) * g[1];
+    }
+  } else if (how == Combine::Uniform) {  // one path, alpha untouched
     const int k = static_cast<int>(torch::randint(static_cast<int64_t>(cands.size()), {1}).item<int64_t>());
     last_sampled = k;
     y = candidate_out(k, q, s_in);
@@ -380,7 +413,7 @@ accel::LayerParams SearchLayerImpl::export_params(int k, double s_in, double s_o
   p.op = c.op;
   p.mode = c.mode;
   if (c.mode == Mode::Cim) p.cim = cim[static_cast<size_t>(k)];
-  auto [wq, d] = quantize_weight(c.op, weight, s_in, false);
+  auto [wq, d] = quantize_weight(c.op, weight_for(k), s_in, false);
   if (c.mode == Mode::Cim) d = d * (p.cim.adc_range / static_cast<double>(1 << (p.cim.adc_bits - 1)));
   const Tensor wflat = wq.reshape({-1}).to(torch::kInt64).contiguous();
   p.weights.resize(static_cast<size_t>(wflat.numel()));

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <ctime>
 #include <sstream>
 
 #include "cimsim/core/error.hpp"
@@ -26,6 +28,12 @@ using torch::Tensor;
 namespace fs = std::filesystem;
 
 namespace {
+
+double cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -51,17 +59,25 @@ DataT to_tensors(const data::ImageSet& s, double scale) {
 }
 
 void validate(const SearchConfig& c) {
-  static const char* modes[] = {"single", "bilevel", "sequential", "sampling", "fixed"};
+  static const char* modes[] = {"single", "bilevel", "sequential", "sampling", "knapsack", "fixed"};
   bool ok = false;
   for (const char* m : modes) ok = ok || c.mode == m;
-  if (!ok) throw ConfigError("unknown search mode '" + c.mode + "' (single, bilevel, sequential, sampling, fixed)");
+  if (!ok)
+    throw ConfigError("unknown search mode '" + c.mode + "' (single, bilevel, sequential, sampling, knapsack, fixed)");
   if (c.net != "squeezenet" && c.net != "shufflenet")
     throw ConfigError("unknown network '" + c.net + "' (squeezenet, shufflenet)");
   if (c.dataset != "fashion-mnist" && c.dataset != "cifar10" && c.dataset != "cifar100")
     throw ConfigError("unknown dataset '" + c.dataset + "' (fashion-mnist, cifar10, cifar100)");
-  if (c.epochs < 0 || c.finetune_epochs < 0 || c.warmup_epochs < 0 ||
-      c.warmup_epochs + c.epochs + c.finetune_epochs < 1)
+  if (c.epochs < 0 || c.finetune_epochs < 0 || c.warmup_epochs < 0 || c.pretrain_epochs < 0 ||
+      c.pretrain_epochs + c.warmup_epochs + c.epochs + c.finetune_epochs < 1)
     throw ConfigError("epochs must be >= 0 with at least one epoch in total");
+  if (c.sandwich_paths < 0 || c.alpha_samples < 2 || c.alpha_every < 1)
+    throw ConfigError("--sandwich-paths must be >= 0, --alpha-samples >= 2 and --alpha-every >= 1");
+  if (!(c.adder_lr > 0) || !(c.adder_eta > 0) || !(c.lr > 0) || !(c.alpha_lr >= 0))
+    throw ConfigError("learning rates must be > 0 (alpha: >= 0)");
+  if (c.mode == "knapsack" && !(c.budget_pj > 0) && !(c.target_ratio > 0))
+    throw ConfigError("knapsack mode needs an energy budget: --budget-pj or --target-ratio");
+  if (c.target_ratio < 0 || c.sensitivity_images < 1) throw ConfigError("--target-ratio must be >= 0");
   if (c.batch < 2) throw ConfigError("batch must be >= 2 (BatchNorm)");
   if (c.lambda < 0 || c.budget_pj < 0) throw ConfigError("lambda and budget must be >= 0");
   if (c.adc_bits < 1 || c.adc_bits > 16) throw ConfigError("adc_bits must be in [1, 16]");
@@ -79,7 +95,15 @@ nlohmann::json config_json_base(const SearchConfig& c) {
           {"lambda", c.lambda},
           {"budget_pj", c.budget_pj},
           {"lambda_budget", c.lambda_budget},
+          {"pretrain_epochs", c.pretrain_epochs},
           {"warmup_epochs", c.warmup_epochs},
+          {"sandwich_paths", c.sandwich_paths},
+          {"alpha_samples", c.alpha_samples},
+          {"alpha_every", c.alpha_every},
+          {"adder_lr", c.adder_lr},
+          {"adder_eta", c.adder_eta},
+          {"target_ratio", c.target_ratio},
+          {"sensitivity_images", c.sensitivity_images},
           {"epochs", c.epochs},
           {"finetune_epochs", c.finetune_epochs},
           {"train_subset", c.train_subset},
@@ -165,6 +189,13 @@ nlohmann::json SearchResult::report() const {
           {"posterior_entropy", posterior_entropy},
           {"search_sec_per_epoch", search_sec_per_epoch},
           {"warmup_sec_per_epoch", warmup_sec_per_epoch},
+          {"pretrain_sec_per_epoch", pretrain_sec_per_epoch},
+          {"search_cpu_sec_per_epoch", search_cpu_sec_per_epoch},
+          {"warmup_cpu_sec_per_epoch", warmup_cpu_sec_per_epoch},
+          {"pretrain_cpu_sec_per_epoch", pretrain_cpu_sec_per_epoch},
+          {"finetune_cpu_sec_per_epoch", finetune_cpu_sec_per_epoch},
+          {"supernet", supernet},
+          {"sensitivity", sensitivity},
           {"finetune_sec_per_epoch", finetune_sec_per_epoch},
           {"total_sec", total_sec},
           {"peak_rss_bytes", peak_rss_bytes},
@@ -240,6 +271,27 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
 
   torch::optim::Adam opt_w(net->weight_params(), torch::optim::AdamOptions(cfg.lr));
   torch::optim::Adam opt_a(net->alpha_params(), torch::optim::AdamOptions(cfg.alpha_lr).betas({0.5, 0.999}));
+  // Adder weights: SGD with AdderNet's adaptive per-layer rate (Adam would undo the rescaling). An optimizer needs
+  // at least one parameter: a placeholder stands in when no layer offers the adder.
+  std::vector<Tensor> adder_w = net->adder_params();
+  const bool has_adder = !adder_w.empty();
+  if (!has_adder) adder_w.push_back(torch::zeros({1}, torch::requires_grad()));
+  torch::optim::SGD opt_d(adder_w, torch::optim::SGDOptions(cfg.adder_lr).momentum(0.9));
+  auto step_w = [&] {
+    opt_w.step();
+    if (!has_adder) return;
+    torch::NoGradGuard ng;
+    for (auto& w : net->adder_params()) {
+      if (!w.grad().defined()) continue;
+      const double n = w.grad().norm().item<double>();
+      if (n > 0) w.mutable_grad().mul_(cfg.adder_eta * std::sqrt(static_cast<double>(w.numel())) / n);
+    }
+    opt_d.step();
+  };
+  auto zero_w = [&] {
+    opt_w.zero_grad();
+    opt_d.zero_grad();
+  };
 
   auto energy_term = [&](const Tensor& E) {
     if (cfg.budget_pj > 0) return cfg.lambda_budget * torch::relu(E / cfg.budget_pj - 1.0);
@@ -259,6 +311,8 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   int start_epoch = 0;
   bool discretized = fixed;
   std::vector<nlohmann::json> history;
+  nlohmann::json supernet_j = nlohmann::json::object();     // per-path accuracies after the warm-up
+  nlohmann::json sensitivity_j = nlohmann::json::object();  // knapsack: the measured drops
   if (write) {
     std::error_code ec;
     fs::create_directories(cfg.out_dir, ec);
@@ -278,11 +332,13 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     if (nlohmann::json::parse(key.toStringRef()) != resume_key(cfg))
       throw ConfigError("checkpoint '" + ckpt + "' was written by a different configuration; use another --out-dir");
     net->load(ar);
-    torch::serialize::InputArchive aw, aa;
+    torch::serialize::InputArchive aw, aa, ad;
     ar.read("opt_w", aw);
     ar.read("opt_a", aa);
+    ar.read("opt_d", ad);
     opt_w.load(aw);
     opt_a.load(aa);
+    opt_d.load(ad);
     Tensor obs, chosen, ep;
     ar.read("observers", obs);
     ar.read("chosen", chosen);
@@ -298,11 +354,19 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     val_pos = vp.item<int64_t>();
     restore_grad_mask(opt_w, gw);
     restore_grad_mask(opt_a, ga);
+    Tensor gd;
+    ar.read("grad_defined_d", gd);
+    restore_grad_mask(opt_d, gd);
     ar.read("history", hist);
     for (auto& h : nlohmann::json::parse(hist.toStringRef())) history.push_back(h);
     // The uninterrupted run discretizes at the start of the first epoch after the search, i.e. after the
     // checkpoint of the last search epoch was written: a run resumed from that checkpoint must still do it.
-    discretized = fixed || start_epoch > cfg.warmup_epochs + cfg.epochs;
+    discretized = fixed || start_epoch > cfg.pretrain_epochs + cfg.warmup_epochs + cfg.epochs;
+    c10::IValue sj;
+    ar.read("supernet", sj);
+    supernet_j = nlohmann::json::parse(sj.toStringRef());
+    ar.read("sensitivity", sj);
+    sensitivity_j = nlohmann::json::parse(sj.toStringRef());
   } catch (const c10::Error& e) {
     throw ConfigError("checkpoint '" + ckpt + "' cannot be resumed (damaged, or written by an older cimsim): " +
                       e.what_without_backtrace());
@@ -310,11 +374,13 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   auto save_ckpt = [&](int epochs_done) {
     torch::serialize::OutputArchive ar;
     net->save(ar);
-    torch::serialize::OutputArchive aw, aa;
+    torch::serialize::OutputArchive aw, aa, ad;
     opt_w.save(aw);
     opt_a.save(aa);
+    opt_d.save(ad);
     ar.write("opt_w", aw);
     ar.write("opt_a", aa);
+    ar.write("opt_d", ad);
     ar.write("observers", torch::tensor(net->observer_values(), torch::kFloat64));
     std::vector<int64_t> ch;
     for (auto& L : net->layers) ch.push_back(L->chosen);
@@ -323,6 +389,9 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     ar.write("val_pos", torch::tensor(val_pos));
     ar.write("grad_defined_w", grad_mask(opt_w));
     ar.write("grad_defined_a", grad_mask(opt_a));
+    ar.write("grad_defined_d", grad_mask(opt_d));
+    ar.write("supernet", c10::IValue(supernet_j.dump()));
+    ar.write("sensitivity", c10::IValue(sensitivity_j.dump()));
     ar.write("resume_key", c10::IValue(resume_key(cfg).dump()));
     ar.write("history", c10::IValue(nlohmann::json(history).dump()));
     const std::string tmp = ckpt + ".tmp";
@@ -331,78 +400,297 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     fs::rename(tmp, ckpt, ec);
     if (ec) throw IoError("cannot write checkpoint '" + ckpt + "': " + ec.message());
     atomic_write_json(cfg.out_dir + "/checkpoint.json",
-                      {{"epochs_done", epochs_done}, {"epochs_total", cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs},
+                      {{"epochs_done", epochs_done},
+                       {"epochs_total", cfg.pretrain_epochs + cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs},
                        {"discretized", discretized}, {"config", config_json(cfg)}, {"history", history}});
   };
 
-  // ---- training
-  const int W = fixed ? 0 : cfg.warmup_epochs;  // fixed mode: warm-up epochs are plain training epochs
-  const int total_epochs = cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs;
+  // ---- training. Epochs: [0, P) MAC8 pre-training, [P, W) supernet warm-up, [W, W + epochs) search, then
+  // fine-tuning of the discretized network (fixed mode: every epoch trains the one assignment).
+  const int P = fixed ? 0 : cfg.pretrain_epochs;
+  const int W = fixed ? 0 : cfg.pretrain_epochs + cfg.warmup_epochs;
+  const int total_epochs = cfg.pretrain_epochs + cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs;
   const int64_t steps = std::max<int64_t>(1, Dtr.n() / cfg.batch);
   const int64_t search_steps_total = fixed ? 0 : steps * cfg.epochs;
   const int64_t warmup_steps = static_cast<int64_t>(cfg.warmup_frac * static_cast<double>(search_steps_total));
-  double search_sec = 0, tune_sec = 0, warmup_sec = 0;
-  int search_eps = 0, tune_eps = 0, warmup_eps = 0;
+  double search_sec = 0, tune_sec = 0, warmup_sec = 0, pre_sec = 0;
+  double search_cpu = 0, tune_cpu = 0, warmup_cpu = 0, pre_cpu = 0;
+  int search_eps = 0, tune_eps = 0, warmup_eps = 0, pre_eps = 0;
   std::vector<int> val_perm;
   if (Dval.x.defined()) val_perm = data::permutation(static_cast<int>(Dval.n()), cfg.seed * 31 + 7);
 
+  // Per layer: the MAC8 path (the supernet's largest; the most expensive candidate if MAC8 is not offered) and
+  // the candidates ordered by energy, most expensive first (the order of progressive introduction).
+  std::vector<int> big(static_cast<size_t>(nl));
+  std::vector<std::vector<int>> by_energy(static_cast<size_t>(nl));
+  for (int l = 0; l < nl; ++l) {
+    auto& L = net->layers[static_cast<size_t>(l)];
+    auto& o = by_energy[static_cast<size_t>(l)];
+    for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) o.push_back(k);
+    std::stable_sort(o.begin(), o.end(), [&](int a, int b) { return L->energy_pj[static_cast<size_t>(a)] > L->energy_pj[static_cast<size_t>(b)]; });
+    big[static_cast<size_t>(l)] = o.front();
+    for (int k = 0; k < static_cast<int>(L->cands.size()); ++k)
+      if (L->cands[static_cast<size_t>(k)].op == accel::Op::MAC8 && L->cands[static_cast<size_t>(k)].mode == accel::Mode::Digital)
+        big[static_cast<size_t>(l)] = k;
+  }
+  auto set_paths = [&](const std::vector<int>& p) {
+    for (int l = 0; l < nl; ++l) net->layers[static_cast<size_t>(l)]->path = p[static_cast<size_t>(l)];
+  };
+  // Soft-target cross entropy (in-place distillation from the MAC8 path).
+  auto distill = [](const Tensor& logits, const Tensor& soft) {
+    return -(soft * torch::log_softmax(logits, 1)).sum(1).mean();
+  };
+  auto probs_of = [&](int l) { return torch::softmax(net->layers[static_cast<size_t>(l)]->alpha.detach(), 0); };
+  // Evaluates the network with every layer on `p` (BatchNorm on batch statistics, running statistics and
+  // observers left as they are) over the first `n` images of a fixed permutation of the training set.
+  const std::vector<int> eval_perm = data::permutation(static_cast<int>(Dtr.n()), 0xe7a1);
+  auto eval_path = [&](const std::vector<int>& p, int64_t n) {
+    torch::NoGradGuard ng;
+    const std::vector<double> obs = net->observer_values();
+    std::vector<c10::optional<double>> mom;
+    for (auto& L : net->layers)
+      for (auto& bn : L->bns) {
+        mom.push_back(bn->options.momentum());
+        bn->options.momentum(0.0);
+      }
+    net->train();
+    set_paths(p);
+    n = std::min<int64_t>(n, Dtr.n());
+    int64_t correct = 0;
+    double loss = 0;
+    for (int64_t b = 0; b < n; b += 500) {
+      const int64_t e = std::min<int64_t>(n, b + 500);
+      if (e - b < 2) break;
+      std::vector<int64_t> ix(eval_perm.begin() + b, eval_perm.begin() + e);
+      const Tensor idx = torch::tensor(ix, torch::kInt64);
+      const Tensor yb = Dtr.y.index_select(0, idx);
+      const Tensor lg = net->forward(Dtr.x.index_select(0, idx), Combine::Path) * net->layers.back()->out_obs->scale();
+      correct += lg.argmax(1).eq(yb).sum().item<int64_t>();
+      loss += torch::cross_entropy_loss(lg, yb, {}, at::Reduction::Sum).item<double>();
+    }
+    size_t i = 0;
+    for (auto& L : net->layers)
+      for (auto& bn : L->bns) bn->options.momentum(mom[i++]);
+    net->set_observer_values(obs);
+    return std::pair<double, double>{static_cast<double>(correct) / static_cast<double>(n), loss / static_cast<double>(n)};
+  };
+  // The per-candidate uni paths of the trained supernet (a layer without the candidate keeps its MAC8 path).
+  auto supernet_report = [&] {
+    nlohmann::json j = nlohmann::json::object();
+    for (const Candidate& c : cfg.candidates) {
+      std::vector<int> p = big;
+      for (int l = 0; l < nl; ++l) {
+        const auto& cs = net->layers[static_cast<size_t>(l)]->cands;
+        for (size_t k = 0; k < cs.size(); ++k)
+          if (cs[k].op == c.op && cs[k].mode == c.mode) p[static_cast<size_t>(l)] = static_cast<int>(k);
+      }
+      j[candidate_name(c)] = eval_path(p, 2000).first;
+    }
+    return j;
+  };
+
+  // Knapsack control: per-layer sensitivities on the supernet (only layer l leaves its MAC8 path), then the
+  // assignment of least total loss increase whose energy fits the budget (DP over 4000 energy units; every
+  // cost rounded up, so the result is within the budget).
+  auto knapsack = [&]() {
+    const int64_t n = cfg.sensitivity_images;
+    const auto [acc0, loss0] = eval_path(big, n);
+    std::vector<std::vector<double>> dl(static_cast<size_t>(nl));
+    nlohmann::json lj = nlohmann::json::array();
+    for (int l = 0; l < nl; ++l) {
+      auto& L = net->layers[static_cast<size_t>(l)];
+      nlohmann::json cj = nlohmann::json::array();
+      for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) {
+        std::pair<double, double> m{acc0, loss0};
+        if (k != big[static_cast<size_t>(l)]) {
+          std::vector<int> p = big;
+          p[static_cast<size_t>(l)] = k;
+          m = eval_path(p, n);
+        }
+        dl[static_cast<size_t>(l)].push_back(m.second - loss0);
+        cj.push_back({{"candidate", candidate_name(L->cands[static_cast<size_t>(k)])}, {"acc", m.first}, {"loss", m.second},
+                      {"energy_pj", L->energy_pj[static_cast<size_t>(k)]}});
+      }
+      lj.push_back({{"name", L->name}, {"candidates", cj}});
+    }
+    const double budget = cfg.budget_pj > 0 ? cfg.budget_pj : cfg.target_ratio * Eref;
+    const double B = budget - net->vector_energy_pj();
+    constexpr int U = 4000;
+    const double INF = std::numeric_limits<double>::infinity();
+    bool feasible = B > 0;
+    if (feasible) {
+      const double unit = B / U;
+      std::vector<double> dp(U + 1, INF), nd(U + 1);
+      dp[0] = 0;
+      std::vector<std::vector<int>> pick(static_cast<size_t>(nl), std::vector<int>(U + 1, -1));
+      for (int l = 0; l < nl; ++l) {
+        std::fill(nd.begin(), nd.end(), INF);
+        const auto& L = net->layers[static_cast<size_t>(l)];
+        for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) {
+          const double c = std::ceil(L->energy_pj[static_cast<size_t>(k)] / unit - 1e-9);
+          if (c > U) continue;
+          const int ci = static_cast<int>(c);
+          for (int u = 0; u + ci <= U; ++u)
+            if (dp[static_cast<size_t>(u)] < INF && dp[static_cast<size_t>(u)] + dl[static_cast<size_t>(l)][static_cast<size_t>(k)] < nd[static_cast<size_t>(u + ci)]) {
+              nd[static_cast<size_t>(u + ci)] = dp[static_cast<size_t>(u)] + dl[static_cast<size_t>(l)][static_cast<size_t>(k)];
+              pick[static_cast<size_t>(l)][static_cast<size_t>(u + ci)] = k;
+            }
+        }
+        dp.swap(nd);
+      }
+      int best = -1;
+      for (int u = 0; u <= U; ++u)
+        if (dp[static_cast<size_t>(u)] < INF && (best < 0 || dp[static_cast<size_t>(u)] < dp[static_cast<size_t>(best)])) best = u;
+      feasible = best >= 0;
+      for (int l = nl - 1; feasible && l >= 0; --l) {  // backtrack
+        const int k = pick[static_cast<size_t>(l)][static_cast<size_t>(best)];
+        net->layers[static_cast<size_t>(l)]->chosen = k;
+        best -= static_cast<int>(std::ceil(net->layers[static_cast<size_t>(l)]->energy_pj[static_cast<size_t>(k)] / unit - 1e-9));
+      }
+    }
+    if (!feasible)  // below the cheapest network: every layer on its cheapest candidate
+      for (int l = 0; l < nl; ++l) net->layers[static_cast<size_t>(l)]->chosen = by_energy[static_cast<size_t>(l)].back();
+    return nlohmann::json{{"base_acc", acc0}, {"base_loss", loss0}, {"budget_pj", budget}, {"feasible", feasible},
+                          {"images", n}, {"layers", lj}};
+  };
+
   for (int epoch = start_epoch; epoch < total_epochs; ++epoch) {
-    const bool warming = !fixed && epoch < W;
+    const bool pretraining = !fixed && epoch < P;
+    const bool warming = !fixed && epoch >= P && epoch < W;
     const bool searching = !fixed && epoch >= W && epoch < W + cfg.epochs;
-    if (!searching && !warming && !discretized) {
-      net->discretize();
+    const bool sandwich = warming || (searching && cfg.mode == "knapsack");  // knapsack: search epochs = warm-up
+    if (!searching && !warming && !pretraining && !discretized) {
+      if (cfg.mode == "knapsack") {
+        sensitivity_j = knapsack();
+      } else {
+        net->discretize();
+      }
       discretized = true;
     }
-    const std::string phase = fixed ? "train" : (warming ? "warmup" : (searching ? "search" : "finetune"));
+    if (!fixed && epoch == P && epoch < W) {  // leaving pre-training: MF starts from the trained correlation filter
+      torch::NoGradGuard ng;
+      for (auto& L : net->layers)
+        if (L->weight_mf.defined()) L->weight_mf.copy_(L->weight);
+    }
+    const std::string phase = fixed ? "train"
+                                    : pretraining ? "pretrain"
+                                                  : warming ? "warmup" : (searching ? "search" : "finetune");
     torch::manual_seed(cfg.seed * 1000003ull + static_cast<uint64_t>(epoch));
     const std::vector<int> perm = data::permutation(static_cast<int>(Dtr.n()), cfg.seed * 7919ull + epoch);
     net->train();
-    const double t0 = now_s();
+    const double t0 = now_s(), c0 = cpu_s();
     double loss_sum = 0, energy_last = net->chosen_energy();
-    int64_t correct = 0, seen = 0;
+    int64_t correct = 0, seen = 0, correct_small = 0, correct_rand = 0;
+    const int64_t wsteps = std::max<int64_t>(1, steps * std::max(1, W - P + (cfg.mode == "knapsack" ? cfg.epochs : 0)));
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t gstep = static_cast<int64_t>(epoch - W) * steps + s;  // step within the search
-      const bool alpha_on = searching && gstep >= warmup_steps;
+      const bool alpha_on = searching && gstep >= warmup_steps && cfg.mode != "knapsack";
       std::vector<int64_t> ix(perm.begin() + s * cfg.batch, perm.begin() + (s + 1) * cfg.batch);
       const Tensor idx = torch::tensor(ix, torch::kInt64);
       const Tensor xb = Dtr.x.index_select(0, idx), yb = Dtr.y.index_select(0, idx);
       const double s_out = net->layers.back()->out_obs->scale();
       Tensor logits, loss;
-      opt_w.zero_grad();
+      zero_w();
       opt_a.zero_grad();
-      if (warming) {  // single-path uniform sampling: every candidate's weights and BN get trained
-        logits = net->forward(xb, Combine::Uniform) * s_out;
+      if (pretraining) {  // the all-MAC8 path
+        set_paths(big);
+        logits = net->forward(xb, Combine::Path) * s_out;
         loss = torch::cross_entropy_loss(logits, yb);
         loss.backward();
-        opt_w.step();
+        step_w();
+      } else if (sandwich) {
+        // Sandwich rule: the MAC8 path on the labels, then the cheapest and `sandwich_paths` random paths among
+        // the candidates introduced so far, each distilled from the MAC8 path's predictions; one step.
+        const int64_t ws = static_cast<int64_t>(epoch - P) * steps + s;
+        const double f = std::min(1.0, 2.0 * static_cast<double>(ws) / static_cast<double>(wsteps));
+        std::vector<int> small(static_cast<size_t>(nl)), rnd(static_cast<size_t>(nl));
+        std::vector<int64_t> allowed(static_cast<size_t>(nl));
+        for (int l = 0; l < nl; ++l) {
+          const auto& o = by_energy[static_cast<size_t>(l)];
+          const int64_t K = static_cast<int64_t>(o.size());
+          allowed[static_cast<size_t>(l)] = 1 + static_cast<int64_t>(std::ceil(static_cast<double>(K - 1) * f));
+          small[static_cast<size_t>(l)] = o[static_cast<size_t>(allowed[static_cast<size_t>(l)] - 1)];
+        }
+        set_paths(big);
+        logits = net->forward(xb, Combine::Path) * s_out;
+        loss = torch::cross_entropy_loss(logits, yb);
+        loss.backward();
+        const Tensor soft = torch::softmax(logits.detach(), 1);
+        set_paths(small);
+        const Tensor ls = net->forward(xb, Combine::Path) * net->layers.back()->out_obs->scale();
+        distill(ls, soft).backward();
+        correct_small += ls.argmax(1).eq(yb).sum().item<int64_t>();
+        for (int r = 0; r < cfg.sandwich_paths; ++r) {
+          for (int l = 0; l < nl; ++l) {
+            const int64_t j = torch::randint(allowed[static_cast<size_t>(l)], {1}).item<int64_t>();
+            rnd[static_cast<size_t>(l)] = by_energy[static_cast<size_t>(l)][static_cast<size_t>(j)];
+          }
+          set_paths(rnd);
+          const Tensor lr = net->forward(xb, Combine::Path) * net->layers.back()->out_obs->scale();
+          distill(lr, soft).backward();
+          if (r == 0) correct_rand += lr.argmax(1).eq(yb).sum().item<int64_t>();
+        }
+        step_w();
       } else if (!searching) {
         logits = net->forward(xb, Combine::Fixed) * s_out;
         loss = torch::cross_entropy_loss(logits, yb);
         loss.backward();
-        opt_w.step();
+        step_w();
       } else if (cfg.mode == "single") {
-        logits = net->forward(xb, Combine::Mixed) * s_out;
+        // Binary gates: per layer two candidates drawn from the posterior, mixed by their renormalized gates; one
+        // forward/backward trains both and moves alpha (the energy term uses the full posterior).
+        for (int l = 0; l < nl; ++l) {
+          auto& L = net->layers[static_cast<size_t>(l)];
+          const Tensor pr = probs_of(l);
+          if (pr.size(0) < 2) {
+            L->pair[0] = L->pair[1] = 0;
+          } else {
+            const Tensor two = torch::multinomial(pr, 2, false);
+            L->pair[0] = static_cast<int>(two[0].item<int64_t>());
+            L->pair[1] = static_cast<int>(two[1].item<int64_t>());
+          }
+        }
+        logits = net->forward(xb, Combine::TwoPath) * s_out;
         const Tensor E = net->expected_energy();
         loss = torch::cross_entropy_loss(logits, yb) + energy_term(E);
         loss.backward();
-        opt_w.step();
+        step_w();
         if (alpha_on) opt_a.step();
         energy_last = E.item<double>();
       } else if (cfg.mode == "bilevel") {
-        logits = net->forward(xb, Combine::Mixed) * s_out;
+        // Weights: one path drawn from the posterior on a training batch. Alpha (every `alpha_every` steps):
+        // binary gates on a validation batch with the weights frozen (no weight gradients computed).
+        std::vector<int> p(static_cast<size_t>(nl));
+        for (int l = 0; l < nl; ++l) p[static_cast<size_t>(l)] = static_cast<int>(torch::multinomial(probs_of(l), 1).item<int64_t>());
+        set_paths(p);
+        logits = net->forward(xb, Combine::Path) * s_out;
         loss = torch::cross_entropy_loss(logits, yb);
         loss.backward();
-        opt_w.step();
-        if (alpha_on) {  // first-order: alpha on a validation batch with the current weights
+        step_w();
+        if (alpha_on && gstep % cfg.alpha_every == 0) {
           std::vector<int64_t> vix;
           for (int b = 0; b < cfg.batch; ++b) vix.push_back(val_perm[static_cast<size_t>(val_pos++ % static_cast<int64_t>(val_perm.size()))]);
           const Tensor vi = torch::tensor(vix, torch::kInt64);
-          opt_w.zero_grad();
+          for (int l = 0; l < nl; ++l) {
+            auto& L = net->layers[static_cast<size_t>(l)];
+            const Tensor pr = probs_of(l);
+            if (pr.size(0) < 2) {
+              L->pair[0] = L->pair[1] = 0;
+            } else {
+              const Tensor two = torch::multinomial(pr, 2, false);
+              L->pair[0] = static_cast<int>(two[0].item<int64_t>());
+              L->pair[1] = static_cast<int>(two[1].item<int64_t>());
+            }
+          }
+          std::vector<Tensor> wp = net->weight_params();
+          for (auto& t : net->adder_params()) wp.push_back(t);
+          for (auto& t : wp) t.set_requires_grad(false);
           opt_a.zero_grad();
-          const Tensor vl = net->forward(Dval.x.index_select(0, vi), Combine::Mixed) * s_out;
+          const Tensor vl = net->forward(Dval.x.index_select(0, vi), Combine::TwoPath) * s_out;
           const Tensor E = net->expected_energy();
           const Tensor la = torch::cross_entropy_loss(vl, Dval.y.index_select(0, vi)) + energy_term(E);
           la.backward();
+          for (auto& t : wp) t.set_requires_grad(true);
           opt_a.step();
           energy_last = E.item<double>();
         }
@@ -412,7 +700,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
         const Tensor E = net->expected_energy(l);
         loss = torch::cross_entropy_loss(logits, yb) + energy_term(E);
         loss.backward();
-        opt_w.step();
+        step_w();
         if (alpha_on) {
           for (int o = 0; o < nl; ++o)
             if (o != l) net->layers[static_cast<size_t>(o)]->alpha.mutable_grad() = Tensor();
@@ -421,55 +709,104 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
           L->chosen = static_cast<int>(L->alpha.argmax().item<int64_t>());
         }
         energy_last = E.item<double>();
-      } else {  // sampling
-        const double frac = search_steps_total > 0 ? static_cast<double>(gstep) / search_steps_total : 1.0;
-        const double tau = cfg.tau_start * std::pow(cfg.tau_end / cfg.tau_start, frac);
-        logits = net->forward(xb, Combine::Sampled, tau) * s_out;
-        const Tensor E = net->expected_energy();
-        Tensor kl = torch::zeros({});
-        for (auto& L : net->layers) {
-          const Tensor p = torch::softmax(L->alpha, 0);
-          const double logk = std::log(static_cast<double>(p.size(0)));
-          kl = kl + (p * torch::log(p.clamp_min(1e-12))).sum() + logk;  // KL(p || uniform prior)
+      } else {  // sampling: REINFORCE with a leave-one-out baseline over `alpha_samples` paths
+        const int M = cfg.alpha_samples;
+        std::vector<std::vector<int>> paths(static_cast<size_t>(M), std::vector<int>(static_cast<size_t>(nl)));
+        for (int l = 0; l < nl; ++l) {
+          const Tensor draw = torch::multinomial(probs_of(l), M, true);
+          for (int m = 0; m < M; ++m) paths[static_cast<size_t>(m)][static_cast<size_t>(l)] = static_cast<int>(draw[m].item<int64_t>());
         }
-        loss = torch::cross_entropy_loss(logits, yb) + energy_term(E) + cfg.kl_weight * kl;
+        std::vector<double> R(static_cast<size_t>(M));
+        set_paths(paths[0]);
+        logits = net->forward(xb, Combine::Path) * s_out;
+        loss = torch::cross_entropy_loss(logits, yb);
         loss.backward();
-        opt_w.step();
-        if (alpha_on) opt_a.step();
+        R[0] = loss.item<double>();
+        {
+          torch::NoGradGuard ng;
+          for (int m = 1; m < M; ++m) {
+            set_paths(paths[static_cast<size_t>(m)]);
+            R[static_cast<size_t>(m)] =
+                torch::cross_entropy_loss(net->forward(xb, Combine::Path) * net->layers.back()->out_obs->scale(), yb)
+                    .item<double>();
+          }
+        }
+        step_w();
+        const Tensor E = net->expected_energy();
+        if (alpha_on) {
+          Tensor kl = torch::zeros({});
+          for (auto& L : net->layers) {
+            const Tensor p = torch::softmax(L->alpha, 0);
+            kl = kl + (p * torch::log(p.clamp_min(1e-12))).sum() + std::log(static_cast<double>(p.size(0)));
+          }
+          (energy_term(E) + cfg.kl_weight * kl).backward();
+          double sumR = 0;
+          for (double v : R) sumR += v;
+          for (int l = 0; l < nl; ++l) {
+            auto& L = net->layers[static_cast<size_t>(l)];
+            const Tensor pr = probs_of(l);
+            Tensor g = torch::zeros_like(pr);
+            for (int m = 0; m < M; ++m) {
+              const double adv = R[static_cast<size_t>(m)] - (sumR - R[static_cast<size_t>(m)]) / (M - 1);
+              Tensor onehot = torch::zeros_like(pr);
+              onehot[paths[static_cast<size_t>(m)][static_cast<size_t>(l)]] = 1.0;
+              g = g + adv / M * (onehot - pr);
+            }
+            L->alpha.mutable_grad() = L->alpha.grad().defined() ? L->alpha.grad() + g : g;
+          }
+          opt_a.step();
+        }
         energy_last = E.item<double>();
       }
       for (auto& L : net->layers) L->clamp_gamma();
       loss_sum += loss.item<double>();
       correct += logits.argmax(1).eq(yb).sum().item<int64_t>();
       seen += yb.size(0);
-      if (!searching && !warming) energy_last = net->chosen_energy();
+      if (!searching && !warming && !pretraining) energy_last = net->chosen_energy();
       if (progress)
         progress({phase, epoch + 1, total_epochs, s + 1, steps, loss_sum / static_cast<double>(s + 1),
                   static_cast<double>(correct) / static_cast<double>(seen), energy_last});
     }
-    const double dt = now_s() - t0;
-    if (warming) {
-      warmup_sec += dt;
-      ++warmup_eps;
+    const double dt = now_s() - t0, dc = cpu_s() - c0;
+    if (pretraining) {
+      pre_sec += dt, pre_cpu += dc, ++pre_eps;
+    } else if (warming) {
+      warmup_sec += dt, warmup_cpu += dc, ++warmup_eps;
     } else if (searching) {
-      search_sec += dt;
-      ++search_eps;
+      search_sec += dt, search_cpu += dc, ++search_eps;
     } else {
-      tune_sec += dt;
-      ++tune_eps;
+      tune_sec += dt, tune_cpu += dc, ++tune_eps;
     }
     double H = 0;
-    for (auto& L : net->layers) H += entropy_of(L->alpha);
-    history.push_back({{"phase", phase},
-                       {"epoch", epoch + 1},
-                       {"loss", loss_sum / static_cast<double>(steps)},
-                       {"train_acc", static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1))},
-                       {"expected_energy_pj", energy_last},
-                       {"posterior_entropy", H / nl},
-                       {"sec", dt}});
+    nlohmann::json probs = nlohmann::json::array();
+    for (auto& L : net->layers) {
+      H += entropy_of(L->alpha);
+      const Tensor p = torch::softmax(L->alpha.detach(), 0).to(torch::kFloat64).contiguous();
+      probs.push_back(std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel()));
+    }
+    const double sn = static_cast<double>(std::max<int64_t>(seen, 1));
+    nlohmann::json h = {{"phase", phase},
+                        {"epoch", epoch + 1},
+                        {"loss", loss_sum / static_cast<double>(steps)},
+                        {"train_acc", static_cast<double>(correct) / sn},
+                        {"expected_energy_pj", energy_last},
+                        {"posterior_entropy", H / nl},
+                        {"sec", dt},
+                        {"cpu_sec", dc}};
+    if (!fixed) h["probs"] = probs;
+    if (sandwich) {
+      h["train_acc_paths"] = {{"mac8", static_cast<double>(correct) / sn},
+                              {"cheapest_introduced", static_cast<double>(correct_small) / sn},
+                              {"random", cfg.sandwich_paths > 0 ? static_cast<double>(correct_rand) / sn : 0.0}};
+      if (epoch + 1 == W || (cfg.mode == "knapsack" && epoch + 1 == W + cfg.epochs)) supernet_j = supernet_report();
+    }
+    history.push_back(h);
     if (write) save_ckpt(epoch + 1);
   }
-  if (!discretized) net->discretize();
+  if (!discretized) {
+    if (cfg.mode == "knapsack") sensitivity_j = knapsack();
+    else net->discretize();
+  }
 
   // ---- BatchNorm recalibration of the chosen candidates. The running statistics are an EMA (momentum 0.1) of
   // batch statistics taken while the weights moved; for the adder (-sum|x - w| carries a per-channel offset
@@ -540,6 +877,13 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   r.search_sec_per_epoch = search_eps ? search_sec / search_eps : 0;
   r.warmup_sec_per_epoch = warmup_eps ? warmup_sec / warmup_eps : 0;
   r.finetune_sec_per_epoch = tune_eps ? tune_sec / tune_eps : 0;
+  r.pretrain_sec_per_epoch = pre_eps ? pre_sec / pre_eps : 0;
+  r.search_cpu_sec_per_epoch = search_eps ? search_cpu / search_eps : 0;
+  r.warmup_cpu_sec_per_epoch = warmup_eps ? warmup_cpu / warmup_eps : 0;
+  r.pretrain_cpu_sec_per_epoch = pre_eps ? pre_cpu / pre_eps : 0;
+  r.finetune_cpu_sec_per_epoch = tune_eps ? tune_cpu / tune_eps : 0;
+  r.supernet = supernet_j;
+  r.sensitivity = sensitivity_j;
   r.total_sec = now_s() - t_start;
   r.peak_rss_bytes = peak_rss();
   r.history = history;

@@ -52,8 +52,10 @@ struct SearchConfig {
   std::string dataset = "fashion-mnist"; ///< fashion-mnist | cifar10 | cifar100
   std::string data_path;                 ///< FMNIST directory or CIFAR train file; empty = default FMNIST dir
   std::string test_path;                 ///< CIFAR test file (CIFAR only)
-  /// single | bilevel | sequential | sampling | fixed (no search: every layer uses candidates[0];
-  /// the uni-operator baseline).
+  /// single | bilevel | sequential | sampling | knapsack | fixed (no search: every layer uses candidates[0];
+  /// the uni-operator baseline). knapsack: the per-layer sensitivity control (after the supernet warm-up, each
+  /// layer's accuracy drop per candidate is measured on the supernet and a DP picks the assignment of least total
+  /// drop under the energy budget: budget_pj, or target_ratio x the all-MAC8 energy).
   std::string mode = "sampling";
   std::vector<Candidate> candidates;     ///< empty = all_candidates()
   /// fixed mode only: train this per-layer assignment (every layer named exactly once; `candidates` ignored).
@@ -63,8 +65,19 @@ struct SearchConfig {
   double lambda = 0.0;                   ///< loss CE + lambda * E / E_ref   (used when budget_pj <= 0)
   double budget_pj = 0.0;                ///< > 0: loss CE + lambda_budget * max(0, E / budget - 1)
   double lambda_budget = 4.0;
-  int warmup_epochs = 0;                 ///< before the search: alpha frozen, one candidate per layer sampled
-                                         ///< uniformly per step (single path); fixed mode: extra training epochs
+  int pretrain_epochs = 0;               ///< before the warm-up: the all-MAC8 path only (the supernet starts from a
+                                         ///< trained MAC8 network); fixed mode: extra training epochs
+  int warmup_epochs = 0;                 ///< supernet training before the search, alpha frozen: sandwich rule (MAC8
+                                         ///< path, cheapest path, `sandwich_paths` random paths, in-place
+                                         ///< distillation from the MAC8 path), candidates introduced progressively
+                                         ///< (most expensive first) over the first half; fixed mode: extra epochs
+  int sandwich_paths = 1;                ///< random paths per warm-up step
+  int alpha_samples = 2;                 ///< sampling: paths per step for the REINFORCE (leave-one-out) estimate
+  int alpha_every = 2;                   ///< bilevel: one alpha step every N weight steps
+  double adder_lr = 0.02;                ///< adder weights: SGD (momentum 0.9) with AdderNet's adaptive rate
+  double adder_eta = 0.1;                ///< AdderNet's eta: per layer, grad *= eta * sqrt(numel) / ||grad||
+  double target_ratio = 0.0;             ///< knapsack: budget = target_ratio x all-MAC8 energy (if budget_pj = 0)
+  int sensitivity_images = 2000;         ///< knapsack: training images the per-layer drops are measured on
   int epochs = 2;                        ///< search epochs (fixed mode: training epochs)
   int finetune_epochs = 1;               ///< after discretization (fixed mode: extra training epochs)
   int train_subset = 6000;               ///< first N training images (<= 0: all)
@@ -72,7 +85,7 @@ struct SearchConfig {
   double val_fraction = 0.2;             ///< bilevel: held-out share of the training subset for alpha
   int batch = 64;
   double lr = 2e-3;                      ///< weights (Adam)
-  double alpha_lr = 0.3;                 ///< architecture logits (Adam); 0.02 leaves alpha ~uniform in short budgets
+  double alpha_lr = 0.05;                ///< architecture logits (Adam, betas 0.5/0.999)
   double warmup_frac = 0.0;              ///< share of search steps before alpha starts to move (on top of warmup_epochs)
   double tau_start = 4.0, tau_end = 0.5; ///< sampling: Gumbel-softmax temperature, annealed geometrically
   int bn_recal_batches = 20;             ///< after training: re-estimate the chosen candidates' BN statistics (0: off)
@@ -107,6 +120,14 @@ struct SearchResult {
   double posterior_entropy = 0;          ///< mean over layers of H(softmax(alpha)) in nats
   double search_sec_per_epoch = 0;
   double warmup_sec_per_epoch = 0;
+  double pretrain_sec_per_epoch = 0;
+  double search_cpu_sec_per_epoch = 0;   ///< process CPU seconds (the cost ratios in docs/enos.md use these)
+  double warmup_cpu_sec_per_epoch = 0;
+  double pretrain_cpu_sec_per_epoch = 0;
+  double finetune_cpu_sec_per_epoch = 0;
+  nlohmann::json supernet;               ///< after the warm-up: accuracy of every uni-candidate path (train images)
+  nlohmann::json sensitivity;            ///< knapsack: per layer and candidate, accuracy and loss when only that
+                                         ///< layer leaves MAC8
   double finetune_sec_per_epoch = 0;
   double total_sec = 0;
   int64_t peak_rss_bytes = 0;

@@ -28,11 +28,19 @@ struct Observer {
 
 /// How a layer combines its candidates in a forward pass.
 /// Mixed: softmax-weighted sum (DARTS); Sampled: Gumbel-softmax straight-through; Fixed: the chosen candidate;
-/// Uniform: one candidate drawn uniformly per step (supernet warm-up, no gradient to alpha).
-enum class Combine { Mixed, Sampled, Fixed, Uniform };
+/// Uniform: one candidate drawn uniformly per step (no gradient to alpha); Path: the candidate in `path` (set by
+/// the caller: sandwich-rule supernet training, REINFORCE samples); TwoPath: the two candidates in `pair`, mixed
+/// by the softmax of their two alphas (binary gates, ProxylessNAS-style: gradient to both alphas).
+enum class Combine { Mixed, Sampled, Fixed, Uniform, Path, TwoPath };
 
-/// One conv/FC layer with one shared real weight and one BatchNorm (affine, gamma >= 1e-3) per candidate.
-/// Activations enter and leave as integer-valued float tensors (int8 codes) with per-tensor scales.
+/// Weight family of an operator. Quantizers of one correlation filter (MAC8, MAC4, deep-shift, BWN, XNOR and
+/// their CIM variants) share one real weight; MF and the adder compute other functions and own theirs.
+enum class Family { Correlation = 0, MultFree = 1, Adder = 2 };
+Family family_of(accel::Op op);
+
+/// One conv/FC layer with one real weight per family among its candidates and one BatchNorm (affine,
+/// gamma >= 1e-3) per candidate. Activations enter and leave as integer-valued float tensors (int8 codes) with
+/// per-tensor scales.
 class SearchLayerImpl : public torch::nn::Module {
  public:
   SearchLayerImpl(std::string name, const accel::LayerShape& shape, bool relu, std::vector<Candidate> cands,
@@ -56,12 +64,17 @@ class SearchLayerImpl : public torch::nn::Module {
   bool relu;
   std::vector<Candidate> cands;
   std::vector<accel::CimParams> cim;  ///< per candidate
-  torch::Tensor weight, alpha;
+  /// The real weight candidate k trains (its family's).
+  torch::Tensor& weight_for(int k);
+  torch::Tensor weight, alpha;  ///< weight: the correlation family's
+  torch::Tensor weight_mf, weight_adder;  ///< defined only if a candidate of that family is offered
   std::vector<torch::nn::BatchNorm2d> bns;
   std::shared_ptr<Observer> out_obs;
   std::vector<double> energy_pj;      ///< per candidate, per image
   int chosen = 0;                     ///< Fixed / discretized candidate
   int last_sampled = 0;
+  int path = 0;                       ///< Combine::Path
+  int pair[2] = {0, 0};               ///< Combine::TwoPath
   double train_noise_lsb = 0;
 };
 TORCH_MODULE(SearchLayer);
@@ -93,7 +106,8 @@ class SearchNetImpl : public torch::nn::Module {
   double chosen_energy() const;
   double ref_energy() const;  ///< every layer MAC8 digital
   void set_energies(const accel::ArrayConfig& cfg, const EnergyTable& table);
-  std::vector<torch::Tensor> weight_params();
+  std::vector<torch::Tensor> weight_params();  ///< everything trained by Adam: all but alphas and adder weights
+  std::vector<torch::Tensor> adder_params();   ///< adder weights (SGD with AdderNet's adaptive per-layer rate)
   std::vector<torch::Tensor> alpha_params();
   void discretize();  ///< chosen = argmax alpha
   /// chosen = the assigned candidate of every layer. Throws ConfigError (prefixed with `origin`) for a layer the
