@@ -420,16 +420,18 @@ void AcceleratorCycle::compute_step() {
     // Activation column for this pixel: one value per used row (zero in the padding).
     const int64_t iy0 = oy_ * s.stride - s.pad, ix0 = ox_ * s.stride - s.pad;
     const int8_t* in = L_.input.data();
+    int8_t* xr = xrow_.data();  // locals: the int8 stores would otherwise reload the vectors' pointers
     if (iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 && ix0 + s.kw <= s.w) {
       // The whole window is inside the input: no padding checks, one precomputed offset per row.
       const int8_t* px = in + (n_ * s.cin * s.h + iy0) * s.w + ix0;
-      for (int64_t i = 0; i < rows_; ++i) xrow_[i] = px[roff_[i]];
+      const int64_t* ro = roff_.data();
+      for (int64_t i = 0, n = rows_; i < n; ++i) xr[i] = px[ro[i]];
     } else {
-      for (int64_t i = 0; i < rows_; ++i) {
-        const int64_t iy = iy0 + rky_[i], ix = ix0 + rkx_[i];
-        xrow_[i] = (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
-                       ? int8_t{0}
-                       : in[((n_ * s.cin + rci_[i]) * s.h + iy) * s.w + ix];
+      const int32_t *ky = rky_.data(), *kx = rkx_.data(), *ci = rci_.data();
+      const int64_t h = s.h, w = s.w, img = n_ * s.cin;
+      for (int64_t i = 0, n = rows_; i < n; ++i) {
+        const int64_t iy = iy0 + ky[i], ix = ix0 + kx[i];
+        xr[i] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? int8_t{0} : in[((img + ci[i]) * h + iy) * w + ix];
       }
     }
     const int64_t ohw = OH_ * OW_;
