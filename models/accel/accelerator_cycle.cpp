@@ -67,7 +67,7 @@ void MacCoreArray::load_row(int r, const int8_t* w_by_col, int64_t col_stride) {
 void MacCoreArray::row_sums(const int8_t* x, int32_t* s) {
   if (product_) {
     // Rows in pairs: term(x_r, w_rc) + term(x_r+1, w_r+1,c) = a(x_r) w_rc + a(x_r+1) w_r+1,c, one int16 x int16
-    // multiply-add per column and pair (exact in int32); columns in blocks of 16 whose sums stay in registers.
+    // multiply-add per column and pair (exact in int32; pair_sums()).
     // Columns past cols_used_ hold stale weights (their sums are not used); an odd last row pairs with a = 0.
     const int pairs = (rows_used_ + 1) / 2;
     for (int p = 0; p < pairs; ++p) {
@@ -76,34 +76,7 @@ void MacCoreArray::row_sums(const int8_t* x, int32_t* s) {
       const uint16_t a1 = r + 1 < rows_used_ ? static_cast<uint16_t>(a_[static_cast<uint8_t>(x[r + 1])]) : 0;
       apair_[p] = static_cast<int32_t>(static_cast<uint32_t>(a0) | static_cast<uint32_t>(a1) << 16);
     }
-    const int cols = (cols_used_ + 15) / 16 * 16;  // <= pad_cols_
-    for (int c0 = 0; c0 < cols; c0 += 16) {
-      const int16_t* wp = &wq_[static_cast<size_t>(c0) * 2];  // [pair][pad_cols_][2]
-#if defined(__SSE2__)
-      // One 128-bit load: 4 columns x the pair's 2 rows; _mm_madd_epi16 sums the pair per column.
-      __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
-      for (int p = 0; p < pairs; ++p, wp += 2 * pad_cols_) {
-        const __m128i a = _mm_set1_epi32(apair_[p]);
-        const __m128i* w = reinterpret_cast<const __m128i*>(wp);
-        s0 = _mm_add_epi32(s0, _mm_madd_epi16(_mm_loadu_si128(w), a));
-        s1 = _mm_add_epi32(s1, _mm_madd_epi16(_mm_loadu_si128(w + 1), a));
-        s2 = _mm_add_epi32(s2, _mm_madd_epi16(_mm_loadu_si128(w + 2), a));
-        s3 = _mm_add_epi32(s3, _mm_madd_epi16(_mm_loadu_si128(w + 3), a));
-      }
-      __m128i* out = reinterpret_cast<__m128i*>(s + c0);
-      _mm_storeu_si128(out, s0);
-      _mm_storeu_si128(out + 1, s1);
-      _mm_storeu_si128(out + 2, s2);
-      _mm_storeu_si128(out + 3, s3);
-#else
-      int32_t b[16] = {};
-      for (int p = 0; p < pairs; ++p, wp += 2 * pad_cols_) {
-        const int32_t a0 = static_cast<int16_t>(apair_[p] & 0xffff), a1 = static_cast<int16_t>(apair_[p] >> 16);
-        for (int c = 0; c < 16; ++c) b[c] += a0 * wp[2 * c] + a1 * wp[2 * c + 1];
-      }
-      for (int c = 0; c < 16; ++c) s[c0 + c] = b[c];
-#endif
-    }
+    pair_sums(apair_.data(), pairs, wq_.data(), pad_cols_, (cols_used_ + 15) / 16 * 16, s);
     return;
   }
   const int cols = cols_used_;
@@ -112,6 +85,42 @@ void MacCoreArray::row_sums(const int8_t* x, int32_t* s) {
     const int16_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
     const uint8_t* wr = reinterpret_cast<const uint8_t*>(&w_[static_cast<size_t>(r) * max_cols_]);
     for (int c = 0; c < cols; ++c) s[c] += t[wr[c]];
+  }
+}
+
+void MacCoreArray::pair_sums(const int32_t* apair, int pairs, const int16_t* w, int stride, int cols, int32_t* s,
+                             bool simd) {
+  for (int c0 = 0; c0 < cols; c0 += 16) {
+    const int16_t* wp = w + static_cast<size_t>(c0) * 2;
+#if defined(__SSE2__)
+    if (simd) {
+      // One 128-bit load: 4 columns x the pair's 2 rows; _mm_madd_epi16 sums the pair per column in int32.
+      __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
+      for (int p = 0; p < pairs; ++p, wp += 2 * stride) {
+        const __m128i a = _mm_set1_epi32(apair[p]);
+        const __m128i* v = reinterpret_cast<const __m128i*>(wp);
+        s0 = _mm_add_epi32(s0, _mm_madd_epi16(_mm_loadu_si128(v), a));
+        s1 = _mm_add_epi32(s1, _mm_madd_epi16(_mm_loadu_si128(v + 1), a));
+        s2 = _mm_add_epi32(s2, _mm_madd_epi16(_mm_loadu_si128(v + 2), a));
+        s3 = _mm_add_epi32(s3, _mm_madd_epi16(_mm_loadu_si128(v + 3), a));
+      }
+      __m128i* out = reinterpret_cast<__m128i*>(s + c0);
+      _mm_storeu_si128(out, s0);
+      _mm_storeu_si128(out + 1, s1);
+      _mm_storeu_si128(out + 2, s2);
+      _mm_storeu_si128(out + 3, s3);
+      continue;
+    }
+#endif
+    (void)simd;
+    uint32_t b[16] = {};  // unsigned: wraps like the SIMD adds
+    for (int p = 0; p < pairs; ++p, wp += 2 * stride) {
+      const int32_t a0 = static_cast<int16_t>(static_cast<uint32_t>(apair[p]) & 0xffffu);
+      const int32_t a1 = static_cast<int16_t>(static_cast<uint32_t>(apair[p]) >> 16);
+      for (int c = 0; c < 16; ++c)
+        b[c] += static_cast<uint32_t>(a0 * wp[2 * c]) + static_cast<uint32_t>(a1 * wp[2 * c + 1]);
+    }
+    for (int c = 0; c < 16; ++c) s[c0 + c] = static_cast<int32_t>(b[c]);
   }
 }
 

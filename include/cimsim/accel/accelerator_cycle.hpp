@@ -53,6 +53,13 @@ class MacCoreArray : public sc_core::sc_module {
   /// Operator terms issued by PE (r, c) of the digital R x C array since construction.
   uint64_t pe_macs(int r, int c) const { return pe_macs_[static_cast<size_t>(r) * max_cols_ + c]; }
   uint64_t total_macs() const;
+  /// The product path's kernel: for c < cols (a multiple of 16), s[c] = sum over p < pairs of
+  /// lo16(apair[p]) * w[p][c][0] + hi16(apair[p]) * w[p][c][1] (int16 values, int32 sums wrapping mod 2^32),
+  /// w laid out [pair][stride][2] int16 (stride >= cols). Columns in blocks of 16 whose sums stay in registers:
+  /// SSE2 pmaddwd where compiled in and `simd`, else a scalar loop (the same sums; tests compare both).
+  static void pair_sums(const int32_t* apair, int pairs, const int16_t* w, int stride, int cols, int32_t* s,
+                        bool simd = true);
+
   /// Column conversions of the CIM macro (one per column per pixel per chunk).
   uint64_t conversions() const { return conversions_; }
   void add_conversions(uint64_t n) { conversions_ += n; }
@@ -63,9 +70,10 @@ class MacCoreArray : public sc_core::sc_module {
  private:
   friend class AcceleratorCycle;
   /// Sums over the used rows into s[0, cols_used_ rounded up to 16): the product path when the operator factorizes, else the
-  /// term table. rows_used_ < kInt32Rows, so the int32 sums cannot overflow (|term| <= 16384).
+  /// term table. Int32 sums, wrapping like the digital accumulators; exact for rows_used_ < kInt32Rows
+  /// (|term| <= 2^15), which partial_sums() checks before using them for the CIM's int64 bit-line sums.
   void row_sums(const int8_t* x, int32_t* s);
-  static constexpr int kInt32Rows = 131072;
+  static constexpr int kInt32Rows = 65536;
 
   int max_rows_, max_cols_;
   int pad_cols_;  ///< max_cols_ rounded up to a multiple of 16 (the product kernel's column blocks)
