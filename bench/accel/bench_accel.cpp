@@ -6,8 +6,10 @@
 //   empty   the baseline of the cycle level: an empty SC_METHOD on a 1 GHz sc_clock (clock edges per second)
 //   resnet-lt  ResNet-18 (data/topologies/resnet18.csv, 1.8 G MACs, MAC8 digital) at LT through the program
 //           compiler, default architecture: wall seconds for the whole network
-// SystemC allows one elaboration per process, so `bench_accel` (mode "all") runs itself once per mode.
-// Usage: bench_accel [all|native|lt|cycle|cycle-vcd|empty|resnet-lt] [--reps N] [--json out.json]
+// SystemC allows one elaboration per process, so `bench_accel` (mode "all") runs itself once per mode; the
+// cycle, cycle-vcd and empty modes once per round (--rounds, default 3), interleaved, and the clock-rate ratios
+// are reported per round and as min / median / max over the rounds.
+// Usage: bench_accel [all|native|lt|cycle|cycle-vcd|empty|resnet-lt] [--reps N] [--rounds R] [--json out.json]
 #include <unistd.h>
 
 #include <algorithm>
@@ -183,22 +185,64 @@ void print(const Result& r) {
   std::printf("  %s\n", r.ok ? "ok" : "MISMATCH");
 }
 
+// Runs one mode in a child process (one elaboration per process) and parses its RESULT line.
+Result run_child(const char* self, const std::string& mode, int reps) {
+  const bool fixed = mode == "empty" || mode == "resnet-lt";
+  const std::string cmd =
+      std::string("'") + self + "' " + mode + (reps > 0 && !fixed ? " --reps " + std::to_string(reps) : "");
+  Result r;
+  r.mode = mode;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return r;
+  char line[512];
+  while (std::fgets(line, sizeof line, f)) {
+    char name[64];
+    double wall;
+    long long macs, cycles;
+    int ok;
+    if (std::sscanf(line, "RESULT %63s %lf %lld %lld %d", name, &wall, &macs, &cycles, &ok) == 5) {
+      r.wall_s = wall;
+      r.macs = macs;
+      r.cycles = cycles;
+      r.ok = ok != 0;
+    }
+  }
+  pclose(f);
+  return r;
+}
+
+double rate(const Result& r) { return r.wall_s > 0 ? r.cycles / r.wall_s : 0.0; }
+
+struct Spread {
+  double min = 0, median = 0, max = 0;
+};
+Spread spread(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return {v.front(), n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.back()};
+}
+
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
   std::string mode = "all", json;
-  int reps = 0;
+  int reps = 0, rounds = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--reps" && i + 1 < argc)
       reps = std::atoi(argv[++i]);
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::max(1, std::atoi(argv[++i]));
     else if (a == "--json" && i + 1 < argc)
       json = argv[++i];
     else
       mode = a;
   }
   if (mode != "all") {
-    const int n = reps > 0 ? reps : (mode == "native" || mode == "lt" ? 20 : mode == "empty" ? 20 : mode == "resnet-lt" ? 1 : 3);
+    const int n = reps > 0 ? reps
+                           : (mode == "native" || mode == "lt" || mode == "empty" ? 20
+                              : mode == "resnet-lt"                             ? 1
+                                                                                : 20);
     const Result r = run_mode(mode, n);
     // Machine-readable line for the parent.
     std::printf("RESULT %s %.9f %lld %lld %d\n", r.mode.c_str(), r.wall_s, static_cast<long long>(r.macs),
@@ -208,48 +252,48 @@ int sc_main(int argc, char* argv[]) {
   std::printf("layer: conv 32x32x32 -> 32, 3x3, pad 1, MAC8 digital (%lld MACs), array 16x16\n",
               static_cast<long long>(bench_shape().macs()));
   std::vector<Result> results;
-  for (const char* m : {"native", "lt", "cycle", "cycle-vcd", "empty", "resnet-lt"}) {
-    const bool fixed = std::string(m) == "empty" || std::string(m) == "resnet-lt";
-    const std::string cmd =
-        std::string("'") + argv[0] + "' " + m + (reps > 0 && !fixed ? " --reps " + std::to_string(reps) : "");
-    FILE* f = popen(cmd.c_str(), "r");
-    if (!f) return 2;
-    char line[512];
-    Result r;
-    r.mode = m;
-    while (std::fgets(line, sizeof line, f)) {
-      char name[64];
-      double wall;
-      long long macs, cycles;
-      int ok;
-      if (std::sscanf(line, "RESULT %63s %lf %lld %lld %d", name, &wall, &macs, &cycles, &ok) == 5) {
-        r.wall_s = wall;
-        r.macs = macs;
-        r.cycles = cycles;
-        r.ok = ok != 0;
-      }
-    }
-    pclose(f);
+  bool ok = true;
+  auto child = [&](const char* m) {
+    Result r = run_child(argv[0], m, reps);
     print(r);
+    ok = ok && r.ok;
     results.push_back(r);
+    return r;
+  };
+  const Result native = child("native"), lt = child("lt");
+  // The clock-rate ratios: cycle level, VCD on and the empty SC_METHOD, interleaved round by round so that a
+  // change of the machine's load hits all three; each round's ratios come from its own three runs.
+  std::vector<double> cyc_empty, vcd_cyc, cyc_rates;
+  for (int k = 0; k < rounds; ++k) {
+    std::printf("round %d/%d\n", k + 1, rounds);
+    const Result c = child("cycle"), v = child("cycle-vcd"), e = child("empty");
+    cyc_rates.push_back(rate(c));
+    cyc_empty.push_back(rate(e) > 0 ? rate(c) / rate(e) : 0.0);
+    vcd_cyc.push_back(rate(c) > 0 ? rate(v) / rate(c) : 0.0);
+    std::printf("  cycle / empty = %.2f   VCD on / off = %.2f\n", cyc_empty.back(), vcd_cyc.back());
   }
-  const double native = results[0].macs / results[0].wall_s;
-  const double cyc = results[2].cycles / results[2].wall_s, vcdr = results[3].cycles / results[3].wall_s,
-               empty = results[4].cycles / results[4].wall_s;
-  std::printf("LT / native = %.2f (target >= 0.25); cycle level %.3g cycles/s (target >= 1e6, tracing off)\n",
-              results[1].macs / results[1].wall_s / native, cyc);
-  std::printf("cycle level / empty SC_METHOD on an sc_clock = %.2f (target >= 0.5); VCD on / off = %.2f (target >= 0.5)\n",
-              cyc / empty, vcdr / cyc);
-  std::printf("ResNet-18 (%.3g MACs) at LT: %.2f s wall (target <= 2 s)\n", static_cast<double>(results[5].macs),
-              results[5].wall_s);
+  const Result resnet = child("resnet-lt");
+  const Spread ce = spread(cyc_empty), vc = spread(vcd_cyc), cr = spread(cyc_rates);
+  std::printf("LT / native = %.2f (target >= 0.25); cycle level %.3g cycles/s median (target >= 1e6, tracing off)\n",
+              lt.macs / lt.wall_s / (native.macs / native.wall_s), cr.median);
+  std::printf("cycle level / empty SC_METHOD on an sc_clock: min %.2f median %.2f max %.2f over %d rounds (target >= 0.5)\n",
+              ce.min, ce.median, ce.max, rounds);
+  std::printf("VCD on / off: min %.2f median %.2f max %.2f over %d rounds (target >= 0.5)\n", vc.min, vc.median,
+              vc.max, rounds);
+  std::printf("ResNet-18 (%.3g MACs) at LT: %.2f s wall (target <= 2 s)\n", static_cast<double>(resnet.macs),
+              resnet.wall_s);
   if (!json.empty()) {
     nlohmann::json j;
-    for (const auto& r : results)
+    for (const auto& r : {native, lt, resnet})
       j[r.mode] = {{"wall_s", r.wall_s}, {"macs", r.macs}, {"cycles", r.cycles}, {"macs_per_s", r.macs / r.wall_s},
                    {"cycles_per_s", r.cycles ? r.cycles / r.wall_s : 0.0}, {"ok", r.ok}};
+    for (const auto& r : results)
+      if (r.mode == "cycle" || r.mode == "cycle-vcd" || r.mode == "empty")
+        j[r.mode].push_back({{"wall_s", r.wall_s}, {"macs", r.macs}, {"cycles", r.cycles},
+                             {"macs_per_s", r.macs / r.wall_s}, {"cycles_per_s", rate(r)}, {"ok", r.ok}});
+    j["cycle_over_empty"] = {{"rounds", cyc_empty}, {"min", ce.min}, {"median", ce.median}, {"max", ce.max}};
+    j["vcd_over_cycle"] = {{"rounds", vcd_cyc}, {"min", vc.min}, {"median", vc.median}, {"max", vc.max}};
     atomic_write_json(json, j);
   }
-  bool ok = true;
-  for (const auto& r : results) ok = ok && r.ok;
   return ok ? 0 : 1;
 }

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "cimsim/accel/datapath.hpp"
 
 namespace cimsim::accel {
@@ -17,16 +21,32 @@ MacCoreArray::MacCoreArray(sc_core::sc_module_name name, const ArrayConfig& cfg)
     : sc_module(name),
       max_rows_(std::max(cfg.rows, cfg.cim_rows)),
       max_cols_(std::max(cfg.cols, cfg.cim_cols)),
+      pad_cols_((max_cols_ + 15) / 16 * 16),
       w_(static_cast<size_t>(max_rows_) * static_cast<size_t>(max_cols_), 0),
+      wq_(static_cast<size_t>(max_rows_ + 1) / 2 * 2 * static_cast<size_t>(pad_cols_), 0),
+      apair_(static_cast<size_t>(max_rows_ + 1) / 2, 0),
+      sums_(static_cast<size_t>(pad_cols_), 0),
       pe_macs_(static_cast<size_t>(max_rows_) * static_cast<size_t>(max_cols_), 0) {}
 
 void MacCoreArray::configure(Op op, int rows_used, int cols_used) {
   if (!term_valid_ || op != op_) {
     term_.resize(256 * 256);
+    valid_.resize(256);
+    for (int w = -128; w < 128; ++w) valid_[static_cast<uint8_t>(w)] = weight_valid(op, w) ? 1 : 0;
     for (int x = -128; x < 128; ++x)
       for (int w = -128; w < 128; ++w)
         term_[static_cast<size_t>(static_cast<uint8_t>(x)) * 256 + static_cast<uint8_t>(w)] = static_cast<int16_t>(
-            weight_valid(op, w) ? op_term(op, static_cast<int8_t>(x), static_cast<int8_t>(w)) : 0);
+            valid_[static_cast<uint8_t>(w)] ? op_term(op, static_cast<int8_t>(x), static_cast<int8_t>(w)) : 0);
+    // Does the table factorize as a(x) * w over the valid weights (a(x) = term(x, 1))?
+    a_.assign(256, 0);
+    product_ = valid_[1] != 0;
+    for (int x = 0; x < 256 && product_; ++x) {
+      const int16_t* t = &term_[static_cast<size_t>(x) * 256];
+      a_[x] = t[1];
+      for (int w = -128; w < 128 && product_; ++w) {
+        product_ = !valid_[static_cast<uint8_t>(w)] || static_cast<int32_t>(a_[x]) * w == t[static_cast<uint8_t>(w)];
+      }
+    }
     term_valid_ = true;
   }
   op_ = op;
@@ -36,16 +56,28 @@ void MacCoreArray::configure(Op op, int rows_used, int cols_used) {
 
 void MacCoreArray::load_row(int r, const int8_t* w_by_col, int64_t col_stride) {
   int8_t* dst = &w_[static_cast<size_t>(r) * max_cols_];
-  for (int c = 0; c < cols_used_; ++c) dst[c] = w_by_col[c * col_stride];
+  int16_t* q = &wq_[static_cast<size_t>(r / 2) * 2 * pad_cols_ + (r & 1)];
+  for (int c = 0; c < cols_used_; ++c) {
+    const int8_t w = w_by_col[c * col_stride];
+    dst[c] = w;
+    q[2 * c] = valid_[static_cast<uint8_t>(w)] ? w : 0;
+  }
 }
 
-void MacCoreArray::compute(const int8_t* x, int32_t* acc, int64_t acc_stride) {
-  int32_t sum[256];
-  int32_t* s = max_cols_ <= 256 ? sum : nullptr;
-  std::vector<int32_t> big;
-  if (!s) {
-    big.assign(static_cast<size_t>(max_cols_), 0);
-    s = big.data();
+void MacCoreArray::row_sums(const int8_t* x, int32_t* s) {
+  if (product_) {
+    // Rows in pairs: term(x_r, w_rc) + term(x_r+1, w_r+1,c) = a(x_r) w_rc + a(x_r+1) w_r+1,c, one int16 x int16
+    // multiply-add per column and pair (exact in int32; pair_sums()).
+    // Columns past cols_used_ hold stale weights (their sums are not used); an odd last row pairs with a = 0.
+    const int pairs = (rows_used_ + 1) / 2;
+    for (int p = 0; p < pairs; ++p) {
+      const int r = 2 * p;
+      const uint16_t a0 = static_cast<uint16_t>(a_[static_cast<uint8_t>(x[r])]);
+      const uint16_t a1 = r + 1 < rows_used_ ? static_cast<uint16_t>(a_[static_cast<uint8_t>(x[r + 1])]) : 0;
+      apair_[p] = static_cast<int32_t>(static_cast<uint32_t>(a0) | static_cast<uint32_t>(a1) << 16);
+    }
+    pair_sums(apair_.data(), pairs, wq_.data(), pad_cols_, (cols_used_ + 15) / 16 * 16, s);
+    return;
   }
   const int cols = cols_used_;
   for (int c = 0; c < cols; ++c) s[c] = 0;
@@ -54,12 +86,60 @@ void MacCoreArray::compute(const int8_t* x, int32_t* acc, int64_t acc_stride) {
     const uint8_t* wr = reinterpret_cast<const uint8_t*>(&w_[static_cast<size_t>(r) * max_cols_]);
     for (int c = 0; c < cols; ++c) s[c] += t[wr[c]];
   }
-  for (int c = 0; c < cols; ++c) acc[c * acc_stride] += s[c];
-  for (int c = 0; c < kProbes; ++c) probe_[c] = c < cols ? acc[c * acc_stride] : 0;
+}
+
+void MacCoreArray::pair_sums(const int32_t* apair, int pairs, const int16_t* w, int stride, int cols, int32_t* s,
+                             bool simd) {
+  for (int c0 = 0; c0 < cols; c0 += 16) {
+    const int16_t* wp = w + static_cast<size_t>(c0) * 2;
+#if defined(__SSE2__)
+    if (simd) {
+      // One 128-bit load: 4 columns x the pair's 2 rows; _mm_madd_epi16 sums the pair per column in int32.
+      __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
+      for (int p = 0; p < pairs; ++p, wp += 2 * stride) {
+        const __m128i a = _mm_set1_epi32(apair[p]);
+        const __m128i* v = reinterpret_cast<const __m128i*>(wp);
+        s0 = _mm_add_epi32(s0, _mm_madd_epi16(_mm_loadu_si128(v), a));
+        s1 = _mm_add_epi32(s1, _mm_madd_epi16(_mm_loadu_si128(v + 1), a));
+        s2 = _mm_add_epi32(s2, _mm_madd_epi16(_mm_loadu_si128(v + 2), a));
+        s3 = _mm_add_epi32(s3, _mm_madd_epi16(_mm_loadu_si128(v + 3), a));
+      }
+      __m128i* out = reinterpret_cast<__m128i*>(s + c0);
+      _mm_storeu_si128(out, s0);
+      _mm_storeu_si128(out + 1, s1);
+      _mm_storeu_si128(out + 2, s2);
+      _mm_storeu_si128(out + 3, s3);
+      continue;
+    }
+#endif
+    (void)simd;
+    uint32_t b[16] = {};  // unsigned: wraps like the SIMD adds
+    for (int p = 0; p < pairs; ++p, wp += 2 * stride) {
+      const int32_t a0 = static_cast<int16_t>(static_cast<uint32_t>(apair[p]) & 0xffffu);
+      const int32_t a1 = static_cast<int16_t>(static_cast<uint32_t>(apair[p]) >> 16);
+      for (int c = 0; c < 16; ++c)
+        b[c] += static_cast<uint32_t>(a0 * wp[2 * c]) + static_cast<uint32_t>(a1 * wp[2 * c + 1]);
+    }
+    for (int c = 0; c < 16; ++c) s[c0 + c] = static_cast<int32_t>(b[c]);
+  }
+}
+
+void MacCoreArray::compute(const int8_t* x, int32_t* acc) {
+  int32_t* s = sums_.data();
+  row_sums(x, s);
+  const int cols = cols_used_;
+  for (int c = 0; c < cols; ++c) acc[c] += s[c];
+  for (int c = 0; c < kProbes; ++c) probe_[c] = c < cols ? acc[c] : 0;
 }
 
 void MacCoreArray::partial_sums(const int8_t* x, int64_t* partial) {
   const int cols = cols_used_;
+  if (rows_used_ < kInt32Rows) {
+    int32_t* s = sums_.data();
+    row_sums(x, s);
+    for (int c = 0; c < cols; ++c) partial[c] = s[c];
+    return;
+  }
   for (int c = 0; c < cols; ++c) partial[c] = 0;
   for (int r = 0; r < rows_used_; ++r) {
     const int16_t* t = &term_[static_cast<size_t>(static_cast<uint8_t>(x[r])) * 256];
@@ -306,11 +386,13 @@ void AcceleratorCycle::next_tile() {
   rci_.resize(static_cast<size_t>(rows_));
   rky_.resize(static_cast<size_t>(rows_));
   rkx_.resize(static_cast<size_t>(rows_));
+  roff_.resize(static_cast<size_t>(rows_));
   for (int64_t i = 0; i < rows_; ++i) {
     const int64_t r = r0_ + i;  // r = (ci * kh + ky) * kw + kx
     rkx_[i] = static_cast<int32_t>(r % s.kw);
     rky_[i] = static_cast<int32_t>((r / s.kw) % s.kh);
     rci_[i] = static_cast<int32_t>(g_ * cin_g + r / (static_cast<int64_t>(s.kw) * s.kh));
+    roff_[i] = (static_cast<int64_t>(rci_[i]) * s.h + rky_[i]) * s.w + rkx_[i];
   }
   load_row_ = 0;
   enter(State::LoadW, rows_);
@@ -347,29 +429,39 @@ void AcceleratorCycle::compute_step() {
     // Activation column for this pixel: one value per used row (zero in the padding).
     const int64_t iy0 = oy_ * s.stride - s.pad, ix0 = ox_ * s.stride - s.pad;
     const int8_t* in = L_.input.data();
-    for (int64_t i = 0; i < rows_; ++i) {
-      const int64_t iy = iy0 + rky_[i], ix = ix0 + rkx_[i];
-      xrow_[i] = (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
-                     ? int8_t{0}
-                     : in[((n_ * s.cin + rci_[i]) * s.h + iy) * s.w + ix];
+    int8_t* xr = xrow_.data();  // locals: the int8 stores would otherwise reload the vectors' pointers
+    if (iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 && ix0 + s.kw <= s.w) {
+      // The whole window is inside the input: no padding checks, one precomputed offset per row.
+      const int8_t* px = in + (n_ * s.cin * s.h + iy0) * s.w + ix0;
+      const int64_t* ro = roff_.data();
+      for (int64_t i = 0, n = rows_; i < n; ++i) xr[i] = px[ro[i]];
+    } else {
+      const int32_t *ky = rky_.data(), *kx = rkx_.data(), *ci = rci_.data();
+      const int64_t h = s.h, w = s.w, img = n_ * s.cin;
+      for (int64_t i = 0, n = rows_; i < n; ++i) {
+        const int64_t iy = iy0 + ky[i], ix = ix0 + kx[i];
+        xr[i] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? int8_t{0} : in[((img + ci[i]) * h + iy) * w + ix];
+      }
     }
     const int64_t ohw = OH_ * OW_;
     const int64_t oc0 = g_ * cog_ + c0_;
-    const int64_t base = ((n_ * s.cout + oc0) * OH_ + oy_) * OW_ + ox_;
+    const int64_t base = ((n_ * s.cout + oc0) * OH_ + oy_) * OW_ + ox_;  // NCHW index of column 0's output
+    const int64_t abase = ((n_ * OH_ + oy_) * OW_ + ox_) * s.cout + oc0;  // its accumulator
+    int32_t* acc = &acc_[static_cast<size_t>(abase)];
     if (!cim_) {
-      array.compute(xrow_.data(), &acc_[static_cast<size_t>(base)], ohw);
+      array.compute(xrow_.data(), acc);
       mac_issue_ += static_cast<uint64_t>(rows_ * cols_);
     } else {
       array.partial_sums(xrow_.data(), partial_.data());
       for (int64_t c = 0; c < cols_; ++c) {
         const uint64_t out_index = static_cast<uint64_t>(base + c * ohw);
-        acc_[out_index] += cim_code(L_.params.cim, partial_[c], static_cast<int>(oc0 + c), out_index, rt_, chunks_);
-        if (c < MacCoreArray::kProbes) array.probe_[c] = acc_[out_index];
+        acc[c] += cim_code(L_.params.cim, partial_[c], static_cast<int>(oc0 + c), out_index, rt_, chunks_);
+        if (c < MacCoreArray::kProbes) array.probe_[c] = acc[c];
       }
       array.add_conversions(static_cast<uint64_t>(cols_));
     }
     // The last row tile (CIM: chunk) completes these outputs: requantized as they stream out, no extra cycle.
-    if (rt_ == row_tiles_ - 1) requantize_pixel(base, oc0, ohw);
+    if (rt_ == row_tiles_ - 1) requantize_pixel(base, abase, oc0, ohw);
   }
   if (cim_ && ++sub_ < conv_) return;
   sub_ = 0;
@@ -382,12 +474,12 @@ void AcceleratorCycle::compute_step() {
   }
 }
 
-void AcceleratorCycle::requantize_pixel(int64_t base, int64_t oc0, int64_t ohw) {
+void AcceleratorCycle::requantize_pixel(int64_t base, int64_t abase, int64_t oc0, int64_t ohw) {
   const Requant& q = L_.params.rq;
+  const int32_t* acc = &acc_[static_cast<size_t>(abase)];
   for (int64_t c = 0; c < cols_; ++c) {
-    const size_t i = static_cast<size_t>(base + c * ohw);
     const size_t oc = static_cast<size_t>(oc0 + c);
-    L_.output[i] = requantize(acc_[i], q.mult[oc], q.shift[oc], q.bias[oc], q.relu);
+    L_.output[static_cast<size_t>(base + c * ohw)] = requantize(acc[c], q.mult[oc], q.shift[oc], q.bias[oc], q.relu);
   }
 }
 

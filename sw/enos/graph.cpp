@@ -142,7 +142,11 @@ ExportGraph to_graph(const NetworkExport& e) {
 }
 
 PredictedEnergy predict_energy(const NetworkExport& e, const EnergyTable& table, const accel::ProgramOptions& opt) {
-  const ExportGraph eg = to_graph(e);
+  return predict_energy(e, to_graph(e), table, opt);
+}
+
+PredictedEnergy predict_energy(const NetworkExport& e, const ExportGraph& eg, const EnergyTable& table,
+                               const accel::ProgramOptions& opt) {
   const accel::ArrayConfig hw = accel::ArrayConfig::with_table(e.array, table);
   PredictedEnergy r;
   r.plan = accel::plan_program(eg.graph, hw, opt);

@@ -62,7 +62,7 @@ SimRuntime::SimRuntime(const NetworkExport& e, const EnergyTable& table, const S
     : e_(e), table_(table), opt_(opt) {
   if (opt_.has_array) e_.array = opt_.array;
   eg_ = to_graph(e_);
-  pred_ = predict_energy(e_, table_, opt_.program);
+  pred_ = predict_energy(e_, eg_, table_, opt_.program);
   accel::SocConfig cfg;
   cfg.level = opt.level;
   cfg.array = e_.array;

@@ -124,3 +124,47 @@ TEST(AccelModelLevels, LtAndCycleAgreeLayerByLayer) {
   // Simulated time of the cycle level: the run's cycles in clock periods (+ host register traffic).
   EXPECT_GE(b.sim_time, cy.accelerator().clock_period() * static_cast<double>(b.stats.total.cycles));
 }
+
+// The cycle level's product kernel: the SSE2 pmaddwd path and the scalar loop against an int64 sum reduced
+// mod 2^32, on random int16 inputs with the extremes (-32768, 32767) mixed in, odd strides and several blocks.
+TEST(AccelMacCoreArray, PairSumsSimdAndScalarAgreeWithWideSums) {
+  uint64_t k = 0x9e3779b97f4a7c15ull;
+  auto next = [&k] {
+    k ^= k << 13;
+    k ^= k >> 7;
+    k ^= k << 17;
+    return k;
+  };
+  auto val = [&](uint64_t r) -> int16_t {
+    switch (r % 8) {
+      case 0: return -32768;
+      case 1: return 32767;
+      case 2: return static_cast<int16_t>(static_cast<int>(r >> 8) % 256 - 128);  // int8 range (weights)
+      default: return static_cast<int16_t>(r >> 16);
+    }
+  };
+  for (int trial = 0; trial < 50; ++trial) {
+    const int pairs = 1 + static_cast<int>(next() % 40), cols = 16 * (1 + static_cast<int>(next() % 3));
+    const int stride = cols + 16 * static_cast<int>(next() % 2);
+    std::vector<int32_t> apair(static_cast<size_t>(pairs));
+    std::vector<int16_t> w(static_cast<size_t>(pairs) * stride * 2);
+    for (auto& a : apair)
+      a = static_cast<int32_t>(static_cast<uint16_t>(val(next())) | static_cast<uint32_t>(static_cast<uint16_t>(val(next()))) << 16);
+    for (auto& v : w) v = val(next());
+    std::vector<int32_t> simd(static_cast<size_t>(cols)), scalar(static_cast<size_t>(cols));
+    MacCoreArray::pair_sums(apair.data(), pairs, w.data(), stride, cols, simd.data(), true);
+    MacCoreArray::pair_sums(apair.data(), pairs, w.data(), stride, cols, scalar.data(), false);
+    for (int c = 0; c < cols; ++c) {
+      int64_t ref = 0;
+      for (int p = 0; p < pairs; ++p) {
+        const int64_t a0 = static_cast<int16_t>(static_cast<uint32_t>(apair[p]) & 0xffffu);
+        const int64_t a1 = static_cast<int16_t>(static_cast<uint32_t>(apair[p]) >> 16);
+        const size_t i = (static_cast<size_t>(p) * stride + c) * 2;
+        ref += a0 * w[i] + a1 * w[i + 1];
+      }
+      const int32_t want = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(ref)));
+      ASSERT_EQ(simd[c], want) << "trial " << trial << " col " << c;
+      ASSERT_EQ(scalar[c], want) << "trial " << trial << " col " << c;
+    }
+  }
+}

@@ -40,8 +40,9 @@ class MacCoreArray : public sc_core::sc_module {
   void configure(Op op, int rows_used, int cols_used);
   /// Loads weight row r of the tile (cols_used weights).
   void load_row(int r, const int8_t* w_by_col, int64_t col_stride);
-  /// Digital step: acc[c * acc_stride] += sum_r op_term(op, x[r], w[r][c]) for the used rows/cols.
-  void compute(const int8_t* x, int32_t* acc, int64_t acc_stride);
+  /// Digital step: acc[c] += sum_r op_term(op, x[r], w[r][c]) for the used rows/cols (one pixel's
+  /// accumulators, contiguous by output channel).
+  void compute(const int8_t* x, int32_t* acc);
   /// CIM step: partial[c] = sum_r op_term(op, x[r], w[r][c]) (the bit-line sum before the ADC).
   void partial_sums(const int8_t* x, int64_t* partial);
   /// Adds `pixels` cycles of activity to every used PE (called once per tile: same count as per cycle).
@@ -52,6 +53,13 @@ class MacCoreArray : public sc_core::sc_module {
   /// Operator terms issued by PE (r, c) of the digital R x C array since construction.
   uint64_t pe_macs(int r, int c) const { return pe_macs_[static_cast<size_t>(r) * max_cols_ + c]; }
   uint64_t total_macs() const;
+  /// The product path's kernel: for c < cols (a multiple of 16), s[c] = sum over p < pairs of
+  /// lo16(apair[p]) * w[p][c][0] + hi16(apair[p]) * w[p][c][1] (int16 values, int32 sums wrapping mod 2^32),
+  /// w laid out [pair][stride][2] int16 (stride >= cols). Columns in blocks of 16 whose sums stay in registers:
+  /// SSE2 pmaddwd where compiled in and `simd`, else a scalar loop (the same sums; tests compare both).
+  static void pair_sums(const int32_t* apair, int pairs, const int16_t* w, int stride, int cols, int32_t* s,
+                        bool simd = true);
+
   /// Column conversions of the CIM macro (one per column per pixel per chunk).
   uint64_t conversions() const { return conversions_; }
   void add_conversions(uint64_t n) { conversions_ += n; }
@@ -61,12 +69,29 @@ class MacCoreArray : public sc_core::sc_module {
 
  private:
   friend class AcceleratorCycle;
+  /// Sums over the used rows into s[0, cols_used_ rounded up to 16): the product path when the operator factorizes, else the
+  /// term table. Int32 sums, wrapping like the digital accumulators; exact for rows_used_ < kInt32Rows
+  /// (|term| <= 2^15), which partial_sums() checks before using them for the CIM's int64 bit-line sums.
+  void row_sums(const int8_t* x, int32_t* s);
+  static constexpr int kInt32Rows = 65536;
+
   int max_rows_, max_cols_;
+  int pad_cols_;  ///< max_cols_ rounded up to a multiple of 16 (the product kernel's column blocks)
   Op op_ = Op::MAC8;
   int rows_used_ = 0, cols_used_ = 0;
   std::vector<int8_t> w_;  ///< [max_rows][max_cols]
   std::vector<int16_t> term_;  ///< op_term(op_, x, w) at [(uint8)x * 256 + (uint8)w] (|term| <= 16256 fits)
   bool term_valid_ = false;
+  // Product path: when term_[x][w] == a_[x] * w for every x and every valid w (checked over the whole table
+  // when the operator is decoded: MAC8, MAC4, BWN, XNOR, DEEPSHIFT), a PE's term is a_[x] times its weight, with
+  // invalid weights held as 0 (their table term), so a step is rows/2 x cols int16 multiply-adds of row pairs
+  // (SSE2 pmaddwd; a scalar loop elsewhere) instead of rows x cols table look-ups. Same sums, bit for bit.
+  bool product_ = false;
+  std::vector<int16_t> a_;      ///< [256] input factor by (uint8)x
+  std::vector<uint8_t> valid_;  ///< [256] weight_valid(op_, w) by (uint8)w
+  std::vector<int16_t> wq_;     ///< [row pair][pad_cols_][row & 1]: valid ? w : 0 (product path)
+  std::vector<int32_t> apair_;  ///< [row pair]: a_[x_2p] | a_[x_2p+1] << 16, the step's inputs
+  std::vector<int32_t> sums_;   ///< [pad_cols_]: the step's column sums
   std::vector<uint64_t> pe_macs_;
   uint64_t conversions_ = 0;
   int32_t probe_[kProbes] = {0, 0, 0, 0};
@@ -121,7 +146,8 @@ class AcceleratorCycle : public AcceleratorBase {
   void end_compute();     ///< after the band's compute: stall (overlap), store, next band or end of layer
   void finish_layer();    ///< after the last store: waits for the DMA thread, then end_layer
   void compute_step();    ///< one COMPUTE cycle
-  void requantize_pixel(int64_t base, int64_t oc0, int64_t ohw);  ///< requantize() the finished columns
+  /// requantize() the finished columns: accumulators from acc_[abase + c], outputs to NCHW base + c * ohw.
+  void requantize_pixel(int64_t base, int64_t abase, int64_t oc0, int64_t ohw);
   void fail(ErrorCode e);
   void end_layer();
   void trace(sc_core::sc_trace_file* tf);
@@ -164,8 +190,10 @@ class AcceleratorCycle : public AcceleratorBase {
   int64_t load_row_ = 0;                ///< next weight row to load
   int64_t sub_ = 0;                     ///< conversion sub-cycle (CIM)
   int64_t n_ = 0, oy_ = 0, ox_ = 0;     ///< pixel coordinates
-  std::vector<int32_t> acc_;            ///< accumulators, NCHW over the layer (the accumulator SRAM)
+  std::vector<int32_t> acc_;            ///< accumulators over the layer (the accumulator SRAM), by pixel:
+                                        ///< [(n * OH + oy) * OW + ox][oc] (NHWC: one step's columns adjacent)
   std::vector<int32_t> rci_, rky_, rkx_;  ///< per tile row: input channel (absolute), ky, kx
+  std::vector<int64_t> roff_;           ///< per tile row: (ci * h + ky) * w + kx, the offset inside an image
   std::vector<int8_t> xrow_;            ///< the activation column fed to the array this cycle
   std::vector<int64_t> partial_;
   uint64_t mac_issue_ = 0;

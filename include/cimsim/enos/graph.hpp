@@ -32,5 +32,8 @@ struct PredictedEnergy {
 };
 PredictedEnergy predict_energy(const NetworkExport& e, const EnergyTable& table,
                                const accel::ProgramOptions& opt = {});
+/// The same from a graph already built: `eg` must be to_graph(e) (the simulator runtime builds it once).
+PredictedEnergy predict_energy(const NetworkExport& e, const ExportGraph& eg, const EnergyTable& table,
+                               const accel::ProgramOptions& opt = {});
 
 }  // namespace cimsim::enos
