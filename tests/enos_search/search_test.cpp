@@ -339,6 +339,11 @@ TEST(Search, FixedUniOperatorTrainsAboveChanceAndResumes) {
   c.out_dir = dir;
   const SearchResult a = run_search(c);
   EXPECT_GT(a.test_acc_int, 0.4);
+  // operator-only energy (compute + ADC + DAC) of the exported network, against the all-MAC8 reference
+  EXPECT_GT(a.operator_energy_pj, 0.0);
+  EXPECT_LT(a.operator_energy_pj, a.energy_pj);
+  if (c.candidates.front().op == accel::Op::MAC8 && c.candidates.front().mode == accel::Mode::Digital)
+    EXPECT_NEAR(a.operator_energy_pj, a.ref_operator_energy_pj, 1e-9 * a.ref_operator_energy_pj);
   EXPECT_TRUE(fs::exists(dir + "/checkpoint.pt"));
   EXPECT_TRUE(fs::exists(dir + "/report.json"));
   const auto loaded = enos::load_export(dir + "/network.enos.json");

@@ -199,9 +199,12 @@ void SearchNetImpl::set_energies(const accel::ArrayConfig& cfg, const EnergyTabl
           accel::layer_energy_pj(hw, table, L->shape, L->cands[k].op, L->cands[k].mode, L->cim[k], place[l]);
   }
   ref_pj_.clear();
-  for (size_t l = 0; l < layers.size(); ++l)
-    ref_pj_.push_back(
-        accel::layer_energy_pj(hw, table, layers[l]->shape, accel::Op::MAC8, accel::Mode::Digital, {}, place[l]));
+  ref_op_pj_ = 0;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const accel::LayerCost c = accel::layer_cost(hw, layers[l]->shape, accel::Op::MAC8, accel::Mode::Digital, {}, place[l]);
+    ref_pj_.push_back(aj_to_pj(c.total_aj(table)));
+    ref_op_pj_ += aj_to_pj(c.operator_aj(table));
+  }
 }
 
 torch::Tensor SearchNetImpl::expected_energy(int hard_except) const {

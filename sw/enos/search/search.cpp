@@ -185,6 +185,9 @@ nlohmann::json SearchResult::report() const {
           {"energy_pj", energy_pj},
           {"ref_energy_pj", ref_energy_pj},
           {"energy_ratio", ref_energy_pj > 0 ? energy_pj / ref_energy_pj : 0.0},
+          {"operator_energy_pj", operator_energy_pj},
+          {"ref_operator_energy_pj", ref_operator_energy_pj},
+          {"operator_energy_ratio", ref_operator_energy_pj > 0 ? operator_energy_pj / ref_operator_energy_pj : 0.0},
           {"expected_energy_pj", expected_energy_pj},
           {"posterior_entropy", posterior_entropy},
           {"search_sec_per_epoch", search_sec_per_epoch},
@@ -847,6 +850,8 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     for (size_t i = 0; i < r.exported.nodes.size(); ++i)
       if (r.exported.nodes[i].kind == NodeKind::Accel) r.exported.nodes[i].predicted_energy_pj = pe.node_pj[i];
     exported_total_pj = pe.total_pj;
+    r.operator_energy_pj = pe.operator_pj;
+    r.ref_operator_energy_pj = net->ref_operator_energy();
     for (int64_t b = 0; b < Dte.n(); b += 500) {
       const int64_t e = std::min<int64_t>(Dte.n(), b + 500);
       const Tensor xb = Dte.x.slice(0, b, e), yb = Dte.y.slice(0, b, e);

@@ -116,6 +116,8 @@ struct SearchResult {
   double test_acc_float = 0;             ///< fake-quantized float network (eval mode), same subset
   double energy_pj = 0;                  ///< per image, sum of chosen candidates' layer_energy_pj
   double ref_energy_pj = 0;              ///< the all-MAC8-digital network
+  double operator_energy_pj = 0;         ///< compute + ADC + DAC only (the operators' share of energy_pj)
+  double ref_operator_energy_pj = 0;     ///< the same for the all-MAC8-digital network
   double expected_energy_pj = 0;         ///< sum p*E at the end of the search
   double posterior_entropy = 0;          ///< mean over layers of H(softmax(alpha)) in nats
   double search_sec_per_epoch = 0;

@@ -105,6 +105,7 @@ class SearchNetImpl : public torch::nn::Module {
   torch::Tensor expected_energy(int hard_except = -1) const;
   double chosen_energy() const;
   double ref_energy() const;  ///< every layer MAC8 digital
+  double ref_operator_energy() const { return ref_op_pj_; }  ///< its compute + ADC + DAC energy
   void set_energies(const accel::ArrayConfig& cfg, const EnergyTable& table);
   std::vector<torch::Tensor> weight_params();  ///< everything trained by Adam: all but alphas and adder weights
   std::vector<torch::Tensor> adder_params();   ///< adder weights (SGD with AdderNet's adaptive per-layer rate)
@@ -137,6 +138,7 @@ class SearchNetImpl : public torch::nn::Module {
   int adc_bits_;
   std::vector<double> ref_pj_;
   double vector_pj_ = 0;  ///< the vector-unit ops of the program (operator-independent), per image
+  double ref_op_pj_ = 0;
 
  public:
   /// Per searchable layer: its placement in the program plan (set by set_energies).
