@@ -106,14 +106,17 @@ def run(a):
             print("[%d/%d] %s %s rc=%d (%.0f s elapsed)" % (state["done"], total, d, name, rc, el), flush=True)
         return rc
 
+    # Scheduling: a retrain whose search has finished goes first (so that finished comparisons accumulate in
+    # seed order when a part is stopped early), then the first-stage runs in plan order (seed by seed).
     failures = 0
+    ready = [j for j in jobs if j[3] is None]
+    waiting = [j for j in jobs if j[3] is not None]
     with cf.ThreadPoolExecutor(max_workers=a.jobs) as ex:
         pending = {}
-        waiting = [j for j in jobs if j[3] is not None]
-        for j in jobs:
-            if j[3] is None:
+        while ready or pending:
+            while ready and len(pending) < a.jobs:
+                j = ready.pop(0)
                 pending[ex.submit(one, j)] = j
-        while pending:
             done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
             for f in done:
                 j = pending.pop(f)
@@ -122,7 +125,7 @@ def run(a):
                 for w in [w for w in waiting if w[3] == j[1]]:
                     waiting.remove(w)
                     if os.path.exists(os.path.join(j[1], "report.json")):
-                        pending[ex.submit(one, w)] = w
+                        ready.insert(0, w)
     print("study: %d jobs, %d failed" % (total, failures), flush=True)
     return 1 if failures else 0
 

@@ -713,27 +713,31 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
         }
         energy_last = E.item<double>();
       } else {  // sampling: REINFORCE with a leave-one-out baseline over `alpha_samples` paths
-        const int M = cfg.alpha_samples;
+        // The batch is split into M slices, each through its own path drawn from the posterior: every slice
+        // trains its path's weights (together one batch's forward and backward, the cost of one path) and gives
+        // the reward R_m (its mean cross entropy) for the score-function estimate.
+        const int M = static_cast<int>(std::min<int64_t>(cfg.alpha_samples, yb.size(0) / 2));
         std::vector<std::vector<int>> paths(static_cast<size_t>(M), std::vector<int>(static_cast<size_t>(nl)));
         for (int l = 0; l < nl; ++l) {
           const Tensor draw = torch::multinomial(probs_of(l), M, true);
           for (int m = 0; m < M; ++m) paths[static_cast<size_t>(m)][static_cast<size_t>(l)] = static_cast<int>(draw[m].item<int64_t>());
         }
         std::vector<double> R(static_cast<size_t>(M));
-        set_paths(paths[0]);
-        logits = net->forward(xb, Combine::Path) * s_out;
-        loss = torch::cross_entropy_loss(logits, yb);
-        loss.backward();
-        R[0] = loss.item<double>();
-        {
-          torch::NoGradGuard ng;
-          for (int m = 1; m < M; ++m) {
-            set_paths(paths[static_cast<size_t>(m)]);
-            R[static_cast<size_t>(m)] =
-                torch::cross_entropy_loss(net->forward(xb, Combine::Path) * net->layers.back()->out_obs->scale(), yb)
-                    .item<double>();
-          }
+        const int64_t nb = yb.size(0);
+        std::vector<Tensor> parts;
+        Tensor lsum = torch::zeros({});
+        for (int m = 0; m < M; ++m) {
+          const int64_t b0 = nb * m / M, b1 = nb * (m + 1) / M;
+          set_paths(paths[static_cast<size_t>(m)]);
+          const Tensor lg = net->forward(xb.slice(0, b0, b1), Combine::Path) * net->layers.back()->out_obs->scale();
+          const Tensor lm = torch::cross_entropy_loss(lg, yb.slice(0, b0, b1));
+          (lm * (static_cast<double>(b1 - b0) / static_cast<double>(nb))).backward();
+          R[static_cast<size_t>(m)] = lm.item<double>();
+          lsum = lsum + lm.detach() * (static_cast<double>(b1 - b0) / static_cast<double>(nb));
+          parts.push_back(lg.detach());
         }
+        logits = torch::cat(parts, 0);
+        loss = lsum;
         step_w();
         const Tensor E = net->expected_energy();
         if (alpha_on) {
@@ -750,7 +754,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
             const Tensor pr = probs_of(l);
             Tensor g = torch::zeros_like(pr);
             for (int m = 0; m < M; ++m) {
-              const double adv = R[static_cast<size_t>(m)] - (sumR - R[static_cast<size_t>(m)]) / (M - 1);
+              const double adv = M > 1 ? R[static_cast<size_t>(m)] - (sumR - R[static_cast<size_t>(m)]) / (M - 1) : 0.0;
               Tensor onehot = torch::zeros_like(pr);
               onehot[paths[static_cast<size_t>(m)][static_cast<size_t>(l)]] = 1.0;
               g = g + adv / M * (onehot - pr);

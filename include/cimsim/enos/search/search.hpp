@@ -72,7 +72,8 @@ struct SearchConfig {
                                          ///< distillation from the MAC8 path), candidates introduced progressively
                                          ///< (most expensive first) over the first half; fixed mode: extra epochs
   int sandwich_paths = 1;                ///< random paths per warm-up step
-  int alpha_samples = 2;                 ///< sampling: paths per step for the REINFORCE (leave-one-out) estimate
+  int alpha_samples = 2;                 ///< sampling: paths per step (one batch slice each) for the REINFORCE
+                                         ///< leave-one-out estimate
   int alpha_every = 2;                   ///< bilevel: one alpha step every N weight steps
   double adder_lr = 0.02;                ///< adder weights: SGD (momentum 0.9) with AdderNet's adaptive rate
   double adder_eta = 0.1;                ///< AdderNet's eta: per layer, grad *= eta * sqrt(numel) / ||grad||
