@@ -18,7 +18,7 @@ for a in "$@"; do
     *) echo "setup: unknown option $a" >&2; exit 2 ;;
   esac
 done
-if ((torch)); then pkgs+=(libtorch-dev); fi
+if ((torch)); then pkgs+=(libtorch-dev python3-matplotlib); fi  # matplotlib: the ENOS study's plot
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
