@@ -182,7 +182,7 @@ def front(points):
     lines, flat beyond the most expensive one. Below the cheapest front point no baseline reaches the energy;
     there f(e) is the cheapest point's accuracy (conservative for the method compared: that baseline uses more
     energy). Returns f(e) and the front's points."""
-    pts = sorted(points)
+    pts = sorted(points, key=lambda p: (p[0], -p[1]))  # by energy; at equal energy the best first
     nd = []
     for e, acc in pts:
         if not nd or acc > nd[-1][1]:
