@@ -38,9 +38,8 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-namespace cimsim {
-
 #ifdef CIMSIM_ASAN
+namespace cimsim {
 namespace {
 
 StackRange own_stack_uncached() {
