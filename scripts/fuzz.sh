@@ -23,8 +23,8 @@ if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=cc
 # clone of the project (a CI run) reuses the objects.
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 if ((build)); then
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
-  -DCIMSIM_FUZZ=ON \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DCIMSIM_FUZZ=ON \
   -DCIMSIM_WITH_TORCH=OFF -DCIMSIM_BUILD_TESTS=OFF -DCIMSIM_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 fi
 mapfile -t lines <build-fuzz/fuzz/targets.txt

@@ -1,7 +1,7 @@
 // ASan's record of the running stack across SystemC coroutine switches (include/cimsim/soc/sanitizer_stack.hpp,
 // models/soc/sanitizer_stack.cpp). Meaningful in the sanitizer build (scripts/test.sh --sanitize); skipped
-// elsewhere. The four scenario tests fail with Debian's libsystemc 2.3.4 alone: the record read [0, 0) on the main stack
-// after sc_start returned, and the ended thread's (unmapped) stack after an SC_THREAD returned.
+// elsewhere. The four scenario tests fail with Debian's libsystemc 2.3.4 alone: the record read [0, 0) on the
+// main stack after sc_start returned, and the ended thread's (unmapped) stack after an SC_THREAD returned.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
