@@ -35,11 +35,12 @@ bool check_points(const Spec& s, std::ostream& os) {
   CLI::App probe{"probe"};
   probe.require_subcommand(1);
   bool found = false;
-  // The runners own the storage the options are bound to: keep them alive while parsing.
-  std::vector<cli::Runner> keep;
+  // The runners own the option values the probe's options write into: keep them alive while parsing
+  // (discarding them was a heap-use-after-free, found by the sanitizer suite).
+  std::vector<cli::Runner> owners;
   for (auto& e : cli::registry())
     if (e.name != "sweep") {
-      keep.push_back(e.setup(probe));
+      owners.push_back(e.setup(probe));
       found = found || e.name == s.command;
     }
   for (auto* sub : probe.get_subcommands([](CLI::App*) { return true; })) sub->allow_extras();

@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <csignal>
@@ -717,8 +718,42 @@ struct KillAt {
   int64_t step = 0;
 };
 
-SearchConfig resume_config(const std::string& mode, const std::string& dir) {
+// The resume chains fork 5 runs per mode; each would decompress the whole Fashion-MNIST set (60,000 + 10,000
+// images) only to keep 160 + 32 of them. They read this copy of the first 160 training and 32 test images
+// instead, written once per test process (IDX, gzip, the layout load_fashion_mnist reads).
+void write_idx_gz(const std::string& path, const data::ImageSet& s, int n, bool images) {
+  std::vector<uint8_t> b = {0, 0, 8, static_cast<uint8_t>(images ? 3 : 1)};
+  auto put32 = [&b](uint32_t v) {
+    for (int sh = 24; sh >= 0; sh -= 8) b.push_back(static_cast<uint8_t>(v >> sh));
+  };
+  put32(static_cast<uint32_t>(n));
+  if (images) {
+    put32(static_cast<uint32_t>(s.h));
+    put32(static_cast<uint32_t>(s.w));
+    b.insert(b.end(), s.pixels.begin(), s.pixels.begin() + n * s.image_elems());
+  } else {
+    for (int i = 0; i < n; ++i) b.push_back(static_cast<uint8_t>(s.labels[static_cast<size_t>(i)]));
+  }
+  gzFile f = gzopen(path.c_str(), "wb");
+  if (f == nullptr || gzwrite(f, b.data(), static_cast<unsigned>(b.size())) != static_cast<int>(b.size()) ||
+      gzclose(f) != Z_OK)
+    throw std::runtime_error("cannot write " + path);
+}
+
+std::string mini_fmnist(const fs::path& dir, int n_train, int n_test) {
+  fs::create_directories(dir);
+  for (const bool train : {true, false}) {
+    const data::ImageSet s = data::load_fashion_mnist(data::fashion_mnist_dir(), train);
+    const std::string pre = (dir / (train ? "train" : "t10k")).string();
+    write_idx_gz(pre + "-images-idx3-ubyte.gz", s, train ? n_train : n_test, true);
+    write_idx_gz(pre + "-labels-idx1-ubyte.gz", s, train ? n_train : n_test, false);
+  }
+  return dir.string();
+}
+
+SearchConfig resume_config(const std::string& mode, const std::string& dir, const std::string& data) {
   SearchConfig c = tiny("squeezenet", mode);
+  c.data_path = data;
   c.candidates = parse_candidates(mode == "fixed" ? "mac4" : "mac8,mac4,bwn-cim");
   c.warmup_epochs = 1;
   c.epochs = 2;
@@ -772,13 +807,14 @@ TEST_P(Resume, KilledAndResumedRunWritesTheSameNetwork) {
   const fs::path base = fs::temp_directory_path() / ("cimsim_resume_" + mode + "_" + std::to_string(::getpid()));
   fs::remove_all(base);
   const std::string ref_dir = (base / "ref").string(), dir = (base / "killed").string();
-  int st = run_child(resume_config(mode, ref_dir), nullptr);
+  const std::string data = mini_fmnist(base / "fmnist", 160, 32);
+  int st = run_child(resume_config(mode, ref_dir, data), nullptr);
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "reference run failed";
   // fixed mode trains 4 epochs ("train"); the others: pretrain 1, warmup 1, search 2, finetune 1.
   const std::vector<KillAt> kills =
       mode == "fixed" ? std::vector<KillAt>{{"train", 2, 1}, {"train", 3, 2}, {"train", 4, 1}}
                       : std::vector<KillAt>{{"warmup", 2, 2}, {"search", 3, 1}, {"search", 4, 2}, {"finetune", 5, 1}};
-  SearchConfig c = resume_config(mode, dir);
+  SearchConfig c = resume_config(mode, dir, data);
   for (const KillAt& k : kills) {
     st = run_child(c, &k);
     ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "not killed at " << k.phase << " " << k.epoch;
