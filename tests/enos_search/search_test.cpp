@@ -515,6 +515,31 @@ TEST(BadInput, CorruptCheckpointIsAConfigErrorAndIsNotOverwritten) {
   fs::remove_all(dir);
 }
 
+TEST(BadInput, SearchSettingsAreCheckedBeforeAnyData) {
+  auto expect = [](SearchConfig c, const char* what) {
+    try {
+      run_search(c);
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  SearchConfig c = tiny("squeezenet", "knapsack");
+  expect(c, "energy budget");  // knapsack without --budget-pj / --target-ratio
+  c.mode = "sampling";
+  c.alpha_samples = 1;
+  expect(c, "--alpha-samples");
+  c.alpha_samples = 2;
+  c.pretrain_epochs = -1;
+  expect(c, "epochs");
+  c.pretrain_epochs = 0;
+  c.adder_lr = 0;
+  expect(c, "learning rates");
+  c.adder_lr = 0.02;
+  c.mode = "greedy";
+  expect(c, "unknown search mode");
+}
+
 TEST(BadInput, ClearErrors) {
   try {
     parse_candidate("foo");

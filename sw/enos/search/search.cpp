@@ -444,6 +444,20 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     return -(soft * torch::log_softmax(logits, 1)).sum(1).mean();
   };
   auto probs_of = [&](int l) { return torch::softmax(net->layers[static_cast<size_t>(l)]->alpha.detach(), 0); };
+  // Binary gates: per layer two distinct candidates drawn from the posterior (a layer with one candidate: it twice).
+  auto draw_pairs = [&] {
+    for (int l = 0; l < nl; ++l) {
+      auto& L = net->layers[static_cast<size_t>(l)];
+      const Tensor pr = probs_of(l);
+      if (pr.size(0) < 2) {
+        L->pair[0] = L->pair[1] = 0;
+        continue;
+      }
+      const Tensor two = torch::multinomial(pr, 2, false);
+      L->pair[0] = static_cast<int>(two[0].item<int64_t>());
+      L->pair[1] = static_cast<int>(two[1].item<int64_t>());
+    }
+  };
   // Evaluates the network with every layer on `p` (BatchNorm on batch statistics, running statistics and
   // observers left as they are) over the first `n` images of a fixed permutation of the training set.
   const std::vector<int> eval_perm = data::permutation(static_cast<int>(Dtr.n()), 0xe7a1);
@@ -642,17 +656,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
       } else if (cfg.mode == "single") {
         // Binary gates: per layer two candidates drawn from the posterior, mixed by their renormalized gates; one
         // forward/backward trains both and moves alpha (the energy term uses the full posterior).
-        for (int l = 0; l < nl; ++l) {
-          auto& L = net->layers[static_cast<size_t>(l)];
-          const Tensor pr = probs_of(l);
-          if (pr.size(0) < 2) {
-            L->pair[0] = L->pair[1] = 0;
-          } else {
-            const Tensor two = torch::multinomial(pr, 2, false);
-            L->pair[0] = static_cast<int>(two[0].item<int64_t>());
-            L->pair[1] = static_cast<int>(two[1].item<int64_t>());
-          }
-        }
+        draw_pairs();
         logits = net->forward(xb, Combine::TwoPath) * s_out;
         const Tensor E = net->expected_energy();
         loss = torch::cross_entropy_loss(logits, yb) + energy_term(E);
@@ -674,17 +678,7 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
           std::vector<int64_t> vix;
           for (int b = 0; b < cfg.batch; ++b) vix.push_back(val_perm[static_cast<size_t>(val_pos++ % static_cast<int64_t>(val_perm.size()))]);
           const Tensor vi = torch::tensor(vix, torch::kInt64);
-          for (int l = 0; l < nl; ++l) {
-            auto& L = net->layers[static_cast<size_t>(l)];
-            const Tensor pr = probs_of(l);
-            if (pr.size(0) < 2) {
-              L->pair[0] = L->pair[1] = 0;
-            } else {
-              const Tensor two = torch::multinomial(pr, 2, false);
-              L->pair[0] = static_cast<int>(two[0].item<int64_t>());
-              L->pair[1] = static_cast<int>(two[1].item<int64_t>());
-            }
-          }
+          draw_pairs();
           std::vector<Tensor> wp = net->weight_params();
           for (auto& t : net->adder_params()) wp.push_back(t);
           for (auto& t : wp) t.set_requires_grad(false);
