@@ -306,6 +306,8 @@ def plot(plots, rows, png):
     fig, axes = plt.subplots(2, len(plots), figsize=(7 * len(plots), 10), squeeze=False)
     for i, (net, g, f_uni, nd_uni, nd_mix) in enumerate(plots):
         ax = axes[0][i]
+        methods = sorted({k[1] for k in g if k[0] == net and not k[1].startswith("uni-")})
+        color = {m: "C%d" % (j + 1) for j, m in enumerate(methods)}  # one colour per method, uni in C0
         for kind, style in (("uni-", "o"), ("mixed-", "s"), ("knapsack", "^"), ("enos-", "D")):
             ks = [k for k in g if k[0] == net and k[1].startswith(kind)]
             for k in sorted(ks):
@@ -313,7 +315,8 @@ def plot(plots, rows, png):
                 e, esd = mean_sd([r["energy_ratio"] for r in v])
                 acc, asd = mean_sd([100 * r["accuracy"] for r in v])
                 ax.errorbar([e], [acc], xerr=[esd], yerr=[asd], fmt=style, capsize=3,
-                            label=k[1] if kind != "uni-" else None)
+                            color="C0" if kind == "uni-" else color[k[1]],
+                            label=k[1] if kind != "uni-" else "uni-operator (one per candidate)")
                 if kind == "uni-":
                     ax.annotate(k[1][4:], (e, acc), fontsize=7, xytext=(3, 3), textcoords="offset points")
         if nd_uni:
@@ -350,6 +353,7 @@ def atomic_write(path, text):
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
