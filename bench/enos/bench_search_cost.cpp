@@ -5,11 +5,15 @@
 // all on the same images with one torch thread; then the uni-operator epochs of every candidate once (what a
 // step through that operator costs to simulate, for reading the ratios).
 //   bench_search_cost [--net squeezenet] [--images 2048] [--rounds 3] [--json out.json]
+//   bench_search_cost --profile trace.json --profile-candidates mac4-cim [--profile-mode fixed]
+//     one epoch under libtorch's profiler (Chrome trace: chrome://tracing, or tools/enos/op_profile.py)
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -35,6 +39,10 @@ int main(int argc, char** argv) {
   app.add_option("--images", images)->capture_default_str();
   app.add_option("--rounds", rounds)->capture_default_str();
   app.add_option("--json", json_path);
+  std::string profile_path, profile_cands = "mac8", profile_mode = "fixed";
+  app.add_option("--profile", profile_path, "write one epoch's op trace (Chrome trace JSON) and stop");
+  app.add_option("--profile-candidates", profile_cands)->capture_default_str();
+  app.add_option("--profile-mode", profile_mode)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   SearchConfig base;
@@ -49,6 +57,18 @@ int main(int argc, char** argv) {
   base.target_ratio = 0.9;
   base.sensitivity_images = 64;
   base.warmup_epochs = base.epochs = base.finetune_epochs = base.pretrain_epochs = 0;
+  if (!profile_path.empty()) {
+    SearchConfig c = base;
+    c.mode = profile_mode;
+    c.candidates = parse_candidates(profile_cands);
+    c.epochs = 1;
+    {
+      torch::autograd::profiler::RecordProfile guard(profile_path);
+      run_search(c);
+    }
+    std::printf("wrote %s\n", profile_path.c_str());
+    return 0;
+  }
   // per-step CPU seconds of the phase that ran (bilevel trains on 1 - val_fraction of the images)
   auto per_step = [&](const SearchConfig& c, const SearchResult& r) {
     const double n = c.mode == "bilevel" ? static_cast<double>(images) * (1.0 - c.val_fraction) : images;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include <filesystem>
 #include <fstream>
@@ -255,7 +256,53 @@ TEST(Gradients, TwoPathGatesReachExactlyTheTwoSampledAlphas) {
   EXPECT_EQ(g[2].item<double>(), 0.0);
   EXPECT_NE(g[1].item<double>(), 0.0);
   // two gates that sum to one: their alpha gradients are opposite
-  EXPECT_NEAR(g[1].item<double>(), -g[3].item<double>(), 1e-5 * (1 + std::abs(g[1].item<double>())));
+  EXPECT_NEAR(g[1].item<double>(), -g[3].item<double>(), 1e-4 * (1 + std::abs(g[1].item<double>())));  // float32 dot products
+}
+
+TEST(Gradients, BinaryGateOutputIsOneSampledCandidateAndItsGateGradientIsProxylessNas) {
+  // Reference, written from ProxylessNAS's estimator: the output is the active candidate's alone; with
+  // z-gradient dz, dL/dg_j = <dz, o_j> for both sampled candidates, and dL/dalpha_1 = g1 g3 (dL/dg_1 - dL/dg_3).
+  const auto s = make_shape(1, 4, 6, 6, 6, 3, 1, 1, 1);
+  const torch::Tensor q = torch::randint(0, 128, {8, 4, 6, 6}).to(torch::kFloat32);
+  std::set<int> actives;
+  for (int seed = 0; seed < 12; ++seed) {
+    torch::manual_seed(100 + seed);
+    SearchLayer L(std::string("t"), s, true, parse_candidates("mac8,mac4,bwn,deepshift"), 5);
+    L->train();
+    {
+      torch::NoGradGuard ng;
+      L->alpha.copy_(torch::tensor({0.3, -0.2, 0.1, 0.4}));
+    }
+    L->pair[0] = 1;
+    L->pair[1] = 3;
+    const torch::Tensor y = L->forward(q, 0.02, Combine::TwoPath);
+    const torch::Tensor up = torch::randn_like(y);
+    (y * up).sum().backward();
+    const int act = L->last_sampled, other = act == 1 ? 3 : 1;
+    ASSERT_TRUE(act == 1 || act == 3);
+    actives.insert(act);
+    // the inactive candidate trained nothing: its BatchNorm got no gradient
+    EXPECT_TRUE(L->bns[static_cast<size_t>(act)]->weight.grad().defined());
+    EXPECT_FALSE(L->bns[static_cast<size_t>(other)]->weight.grad().defined());
+    const double so = L->out_obs->scale();
+    torch::Tensor o1, o3;
+    {
+      torch::NoGradGuard ng;
+      o1 = L->candidate_out(1, q, 0.02);
+      o3 = L->candidate_out(3, q, 0.02);
+    }
+    const torch::Tensor z = (act == 1 ? o1 : o3).clone().requires_grad_(true);
+    const torch::Tensor yr = round_clamp_ste(z, so, 0, 127, true, true);
+    EXPECT_TRUE(torch::equal(y.detach(), yr.detach())) << "seed " << seed;
+    (yr * up).sum().backward();
+    const double dg1 = (z.grad() * o1).sum().item<double>(), dg3 = (z.grad() * o3).sum().item<double>();
+    const torch::Tensor gp = torch::softmax(torch::tensor({-0.2, 0.4}), 0);
+    const double g1 = gp[0].item<double>(), g3 = gp[1].item<double>();
+    const double want = g1 * g3 * (dg1 - dg3);
+    EXPECT_NEAR(L->alpha.grad()[1].item<double>(), want, 1e-4 * (1 + std::abs(want))) << "seed " << seed;
+    EXPECT_NEAR(L->alpha.grad()[3].item<double>(), -want, 1e-4 * (1 + std::abs(want))) << "seed " << seed;
+  }
+  EXPECT_EQ(actives.size(), 2u);  // both candidates were active in some draw
 }
 
 TEST(Energy, OneHotAlphaGivesTheCostModelEnergy) {
@@ -343,8 +390,9 @@ TEST(Search, FixedUniOperatorTrainsAboveChanceAndResumes) {
   // operator-only energy (compute + ADC + DAC) of the exported network, against the all-MAC8 reference
   EXPECT_GT(a.operator_energy_pj, 0.0);
   EXPECT_LT(a.operator_energy_pj, a.energy_pj);
-  if (c.candidates.front().op == accel::Op::MAC8 && c.candidates.front().mode == accel::Mode::Digital)
+  if (c.candidates.front().op == accel::Op::MAC8 && c.candidates.front().mode == accel::Mode::Digital) {
     EXPECT_NEAR(a.operator_energy_pj, a.ref_operator_energy_pj, 1e-9 * a.ref_operator_energy_pj);
+  }
   EXPECT_TRUE(fs::exists(dir + "/checkpoint.pt"));
   EXPECT_TRUE(fs::exists(dir + "/report.json"));
   const auto loaded = enos::load_export(dir + "/network.enos.json");
@@ -379,7 +427,9 @@ TEST(Export, UniOperatorIntegerAccuracyWithinOnePointOfFloat) {
     // past chance (0.10): the offsets matter. Not asserted for the adder: trained with AdderNet's SGD rule it
     // reaches 55-69 % training accuracy but its eval-mode network can sit at chance (docs/enos.md, "Known
     // limits"); its int-vs-float agreement above still holds.
-    if (cand.op != accel::Op::ADDER) EXPECT_GT(r.test_acc_float, 0.12) << candidate_name(cand);
+    if (cand.op != accel::Op::ADDER) {
+      EXPECT_GT(r.test_acc_float, 0.12) << candidate_name(cand);
+    }
     std::printf("  %-10s float %.4f int %.4f\n", candidate_name(cand).c_str(), r.test_acc_float, r.test_acc_int);
   }
 }
@@ -600,6 +650,42 @@ TEST(Ops, XnorPassesAGradientToItsInput) {
     (y * torch::randn_like(y)).sum().backward();
     ASSERT_TRUE(q.grad().defined()) << name;
     EXPECT_GT(q.grad().abs().sum().item<double>(), 0.0) << name;
+  }
+}
+
+TEST(Ops, FusedQuantizersEqualTheirTensorChainsInValueAndGradient) {
+  // The fused straight-through quantizers against the unfused tensor expressions they replaced (reference:
+  // plain libtorch ops, autograd for the gradients), on values that hit the rounding ties, the clip edges and 0.
+  torch::manual_seed(7);
+  const torch::Tensor base = torch::cat({torch::randn({4000}) * 300, torch::arange(-300, 301).to(torch::kFloat32) * 0.5,
+                                         torch::tensor({0.0f, -0.0f, 32.0f, -32.0f, 32.5f, -32.5f})});
+  const torch::Tensor up = torch::randn_like(base);
+  struct Case { double div, lo, hi; bool clip, relu; };
+  for (const Case c : {Case{4.0, -16, 15, true, false}, Case{1.0, -16, 15, true, false}, Case{16.0, -8, 7, false, false},
+                       Case{0.37, 0, 127, true, true}, Case{2.5, -128, 127, true, false}}) {
+    torch::Tensor x1 = base.clone().requires_grad_(true), x2 = base.clone().requires_grad_(true);
+    const torch::Tensor fused = round_clamp_ste(x1, c.div, c.lo, c.hi, c.clip, c.relu);
+    torch::Tensor y = c.relu ? torch::relu(x2) : x2;
+    const torch::Tensor v = y / c.div, hard = torch::floor(v + 0.5);
+    const torch::Tensor ref = c.clip ? torch::clamp(v + (hard - v).detach(), c.lo, c.hi)
+                                     : v + (torch::clamp(hard, c.lo, c.hi) - v).detach();
+    EXPECT_TRUE(torch::equal(fused, torch::clamp(hard, c.lo, c.hi))) << "div " << c.div;
+    EXPECT_LE((ref - fused).abs().max().item<double>(), 1e-3) << "div " << c.div;
+    (fused * up).sum().backward();
+    (ref * up).sum().backward();
+    EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-6, 1e-7)) << "div " << c.div;
+  }
+  for (const double z : {-1.0, 0.0}) {
+    torch::Tensor x1 = base.clone().requires_grad_(true), x2 = base.clone().requires_grad_(true);
+    const torch::Tensor fused = sign_ste(x1, z);
+    const torch::Tensor hard = torch::where(x2 > 0, torch::ones_like(x2),
+                                            torch::where(x2 < 0, -torch::ones_like(x2), torch::full_like(x2, z)));
+    const torch::Tensor soft = torch::clamp(x2 / 32, -1, 1);
+    const torch::Tensor ref = soft + (hard - soft).detach();
+    EXPECT_TRUE(torch::equal(fused, hard.detach()));
+    (fused * up).sum().backward();
+    (ref * up).sum().backward();
+    EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-6, 1e-7));
   }
 }
 

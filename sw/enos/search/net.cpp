@@ -145,7 +145,7 @@ torch::Tensor SearchNetImpl::forward(const Tensor& x, Combine how, double tau, i
       case NodeKind::Accel: {
         auto& L = layers[static_cast<size_t>(n.layer)];
         Combine h = how;
-        if (mixed_layer >= 0) h = n.layer == mixed_layer ? Combine::Mixed : Combine::Fixed;
+        if (mixed_layer >= 0) h = n.layer == mixed_layer ? Combine::Gates : Combine::Fixed;
         out = L->forward(a, sa, h, tau);
         so = L->out_obs->scale();
         break;

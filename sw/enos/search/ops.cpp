@@ -162,21 +162,179 @@ accel::CimParams cim_params_for(Op op, int adc_bits, int64_t reduction) {
 namespace {
 
 Tensor ste(const Tensor& hard, const Tensor& soft) { return soft + (hard - soft).detach(); }
-Tensor round_ste(const Tensor& x) { return ste(torch::floor(x + 0.5), x); }
+
+// Fused straight-through quantizers on activations: one pass forward, one backward. Written as chains of
+// floor/clamp/ste tensor ops they were half of a training step's CPU time (bench_search_cost --profile).
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+/// q = clamp(floor(x / div + 0.5), lo, hi), and with `relu` q = 0 where x <= 0. Gradient 1/div where
+/// (`clip`: the unclamped rounded value lies in [lo, hi]; `relu`: x > 0), else 0; without `clip` everywhere.
+/// The same values and gradients as relu, then clamp(round_ste(x / div), lo, hi) (or ste(hard, x / div)).
+struct RoundClampFn : torch::autograd::Function<RoundClampFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x_in, double div, double lo, double hi, bool clip,
+                        bool relu) {
+    const Tensor x = x_in.contiguous();
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "RoundClampFn: float32 input expected");
+    Tensor q = torch::empty_like(x);
+    Tensor mask = torch::empty(x.sizes(), x.options().dtype(torch::kFloat32));
+    const float* xp = x.data_ptr<float>();
+    float* qp = q.data_ptr<float>();
+    float* mp = mask.data_ptr<float>();
+    const float d = static_cast<float>(div), l = static_cast<float>(lo), h = static_cast<float>(hi);
+    const int64_t n = x.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = std::floor(xp[i] / d + 0.5f);
+      const bool pass = (!relu || xp[i] > 0.0f) && (!clip || (v >= l && v <= h));
+      qp[i] = (relu && !(xp[i] > 0.0f)) ? 0.0f : std::min(std::max(v, l), h);
+      mp[i] = pass ? 1.0f / d : 0.0f;
+    }
+    ctx->save_for_backward({mask});
+    return q;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list g) {
+    const Tensor mask = ctx->get_saved_variables()[0];
+    return {g[0] * mask, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
+/// Sign with a straight-through gradient to clamp(x / 32, -1, 1): q = 1 for x > 0, `at_zero` for x == 0, -1
+/// below (XNOR's activations: at_zero -1; MF's sign: 0).
+struct SignSteFn : torch::autograd::Function<SignSteFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x_in, double at_zero) {
+    const Tensor x = x_in.contiguous();
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "SignSteFn: float32 input expected");
+    Tensor q = torch::empty_like(x);
+    Tensor mask = torch::empty_like(x);
+    const float* xp = x.data_ptr<float>();
+    float* qp = q.data_ptr<float>();
+    float* mp = mask.data_ptr<float>();
+    const float z = static_cast<float>(at_zero);
+    const int64_t n = x.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      qp[i] = xp[i] > 0.0f ? 1.0f : xp[i] < 0.0f ? -1.0f : z;
+      mp[i] = (xp[i] >= -32.0f && xp[i] <= 32.0f) ? 1.0f / 32.0f : 0.0f;
+    }
+    ctx->save_for_backward({mask});
+    return q;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list g) {
+    return {g[0] * ctx->get_saved_variables()[0], Tensor()};
+  }
+};
+
+/// Binary-gate combination (ProxylessNAS): the output is `oa` (the active candidate's, unchanged); the backward
+/// passes the gradient to `oa` and gives each gate g_j the gradient <dL/dy, outs[j]> (`outs`: every gated
+/// candidate's output without a graph, the active one's included). One pass per gate instead of the multiplies,
+/// adds and sums of y = oa + sum_j (g_j - g_j.detach()) outs[j].
+struct GateFn : torch::autograd::Function<GateFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& oa, const Tensor& g, at::TensorList outs) {
+    ctx->save_for_backward(outs.vec());
+    ctx->saved_data["gdtype"] = static_cast<int64_t>(g.scalar_type());
+    return oa.detach().clone();
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list gout) {
+    const auto outs = ctx->get_saved_variables();
+    const Tensor d = gout[0].contiguous();
+    TORCH_CHECK(d.scalar_type() == torch::kFloat32, "GateFn: float32");
+    const float* dp = d.data_ptr<float>();
+    const int64_t n = d.numel();
+    std::vector<double> dots;
+    for (const Tensor& o_in : outs) {
+      const Tensor o = o_in.contiguous();
+      const float* op = o.data_ptr<float>();
+      double sum = 0;
+      for (int64_t i0 = 0; i0 < n; i0 += 4096) {  // float partial sums per block, double across blocks
+        const int64_t i1 = std::min(n, i0 + 4096);
+        float part = 0;
+        for (int64_t i = i0; i < i1; ++i) part += dp[i] * op[i];
+        sum += part;
+      }
+      dots.push_back(sum);
+    }
+    variable_list r = {gout[0],
+                       torch::tensor(dots, torch::kFloat64).to(static_cast<c10::ScalarType>(ctx->saved_data["gdtype"].toInt()))};
+    r.resize(2 + outs.size());
+    return r;
+  }
+};
 
 Tensor conv(const Tensor& x, const Tensor& w, int stride, int pad, int groups) {
   return torch::conv2d(x, w, {}, stride, pad, 1, groups);
 }
+
+/// The adder's core on unfolded inputs: out[b, o, l] = -sum_k |x[b, k, l] - w[b mod G, o, k]| for x [B, K, L],
+/// w [G, cog, K]; gradient to x: sum_o g[b, o, l] sign(w - x) (AdderNet's input gradient on integer codes),
+/// none to w (the training path gives the weight its full-precision gradient separately). Loops with the
+/// accumulator running along L vectorize; torch::cdist reduced each (l, o) pair on its own and made the adder
+/// the costliest candidate (3x a MAC8 step, bench_search_cost).
+struct AdderCoreFn : torch::autograd::Function<AdderCoreFn> {
+  template <typename T>
+  static void fwd(const T* x, const T* w, T* out, int64_t B, int64_t G, int64_t cog, int64_t K, int64_t L) {
+    for (int64_t b = 0; b < B; ++b) {
+      const T* xb = x + b * K * L;
+      const T* wg = w + (b % G) * cog * K;
+      for (int64_t o = 0; o < cog; ++o) {
+        T* ob = out + (b * cog + o) * L;
+        std::fill(ob, ob + L, T(0));
+        for (int64_t k = 0; k < K; ++k) {
+          const T wv = wg[o * K + k];
+          const T* xk = xb + k * L;
+          for (int64_t l = 0; l < L; ++l) ob[l] -= std::abs(xk[l] - wv);
+        }
+      }
+    }
+  }
+  template <typename T>
+  static void bwd(const T* x, const T* w, const T* g, T* gx, int64_t B, int64_t G, int64_t cog, int64_t K,
+                  int64_t L) {
+    for (int64_t b = 0; b < B; ++b) {
+      const T* xb = x + b * K * L;
+      const T* wg = w + (b % G) * cog * K;
+      for (int64_t k = 0; k < K; ++k) {
+        const T* xk = xb + k * L;
+        T* gk = gx + (b * K + k) * L;
+        std::fill(gk, gk + L, T(0));
+        for (int64_t o = 0; o < cog; ++o) {
+          const T wv = wg[o * K + k];
+          const T* go = g + (b * cog + o) * L;
+          for (int64_t l = 0; l < L; ++l)
+            gk[l] += go[l] * (static_cast<T>(wv > xk[l]) - static_cast<T>(wv < xk[l]));
+        }
+      }
+    }
+  }
+  static Tensor forward(AutogradContext* ctx, const Tensor& x_in, const Tensor& w_in) {
+    const Tensor x = x_in.contiguous(), w = w_in.detach().to(x.scalar_type()).contiguous();
+    const int64_t B = x.size(0), K = x.size(1), L = x.size(2), G = w.size(0), cog = w.size(1);
+    Tensor out = torch::empty({B, cog, L}, x.options());
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_fwd", [&] {
+      fwd<scalar_t>(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), B, G, cog, K, L);
+    });
+    ctx->save_for_backward({x, w});
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list gout) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &w = saved[1];
+    const Tensor g = gout[0].contiguous();
+    const int64_t B = x.size(0), K = x.size(1), L = x.size(2), G = w.size(0), cog = w.size(1);
+    Tensor gx = torch::empty_like(x);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_bwd", [&] {
+      bwd<scalar_t>(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(),
+                    B, G, cog, K, L);
+    });
+    return {gx, Tensor()};
+  }
+};
 
 /// -sum |x - w| over each window; `xp` already padded.
 Tensor adder_conv(const Tensor& xp, const Tensor& w, int stride, int groups, int oh, int ow) {
   const int64_t N = xp.size(0), cout = w.size(0), cig = w.size(1), kh = w.size(2), kw = w.size(3);
   const int64_t Kg = cig * kh * kw, cog = cout / groups, L = static_cast<int64_t>(oh) * ow;
   const Tensor unf = F::unfold(xp, F::UnfoldFuncOptions({kh, kw}).stride(stride));  // [N, C*kh*kw, L]
-  const Tensor xu = unf.view({N, groups, Kg, L}).permute({0, 1, 3, 2}).reshape({N * groups, L, Kg});
-  const Tensor wg = w.reshape({groups, cog, Kg}).unsqueeze(0).expand({N, groups, cog, Kg}).reshape({N * groups, cog, Kg});
-  const Tensor d = torch::cdist(xu, wg, 1.0);  // [N*g, L, cog]
-  return -d.view({N, groups, L, cog}).permute({0, 1, 3, 2}).reshape({N, cout, oh, ow});
+  const Tensor out = AdderCoreFn::apply(unf.reshape({N * groups, Kg, L}), w.reshape({groups, cog, Kg}));
+  return out.view({N, cout, oh, ow});
 }
 
 struct Prepped {
@@ -187,21 +345,34 @@ struct Prepped {
 Prepped prep_input(Op op, const Tensor& x, int pad, bool train) {
   switch (op) {
     case Op::MAC4: {
-      const Tensor hard = torch::clamp(torch::floor((x + 8) / 16), -8, 7);
-      return {train ? ste(hard, x / 16) : hard, {}};
+      if (train) return {round_clamp_ste(x, 16, -8, 7, false), {}};
+      return {torch::clamp(torch::floor((x + 8) / 16), -8, 7), {}};
     }
     case Op::XNOR: {
       const Tensor xp = pad > 0 ? torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0) : x;
-      const Tensor hard = torch::where(xp > 0, torch::ones_like(xp), -torch::ones_like(xp));
-      return {train ? ste(hard, torch::clamp(xp / 32, -1, 1)) : hard, {}};
+      if (train) return {sign_ste(xp, -1.0), {}};
+      return {torch::where(xp > 0, torch::ones_like(xp), -torch::ones_like(xp)), {}};
     }
     case Op::MF: {
-      const Tensor s = torch::sign(x);
-      return {train ? ste(s, torch::clamp(x / 32, -1, 1)) : s, x.abs()};
+      return {train ? sign_ste(x, 0.0) : torch::sign(x), x.abs()};
     }
     case Op::ADDER: return {pad > 0 ? torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0) : x, {}};
     default: return {x, {}};
   }
+}
+
+}  // namespace
+
+Tensor round_clamp_ste(const Tensor& x, double div, double lo, double hi, bool clip, bool relu) {
+  return RoundClampFn::apply(x, div, lo, hi, clip, relu);
+}
+Tensor sign_ste(const Tensor& x, double at_zero) { return SignSteFn::apply(x, at_zero); }
+
+namespace {
+
+/// MF's weight sign (straight-through to w / 32 in training).
+Tensor mf_weight_sign(const Tensor& w, bool train) {
+  return train ? ste(torch::sign(w), torch::clamp(w / 32, -1, 1)) : torch::sign(w);
 }
 
 /// Sum of operator terms over the whole reduction with integer weights `w` (possibly masked to a chunk).
@@ -209,7 +380,7 @@ Tensor op_sum(Op op, const Prepped& in, const Tensor& w, const accel::LayerShape
   switch (op) {
     case Op::XNOR: return conv(in.a, w, s.stride, 0, s.groups);
     case Op::MF: {
-      const Tensor ws = train ? ste(torch::sign(w), torch::clamp(w / 32, -1, 1)) : torch::sign(w);
+      const Tensor ws = mf_weight_sign(w, train);
       return conv(in.a, w.abs(), s.stride, s.pad, s.groups) + conv(in.b, ws, s.stride, s.pad, s.groups);
     }
     case Op::ADDER: {
@@ -218,7 +389,7 @@ Tensor op_sum(Op op, const Prepped& in, const Tensor& w, const accel::LayerShape
       // for int8 post-ReLU inputs against weights of magnitude up to 127: the weight gradient then ignores the
       // data and the network stayed at chance. The full-precision form (x - w) restores it. It is the gradient
       // of conv(x, w) - |w|^2 / 2 (per output channel), added as a zero-valued straight-through term; the
-      // input keeps sign(w - x) (= HardTanh(w - x) on integer codes) through cdist.
+      // input keeps sign(w - x) (= HardTanh(w - x) on integer codes) through the adder core (AdderCoreFn).
       const Tensor y = adder_conv(in.a, w.detach(), s.stride, s.groups, s.out_h(), s.out_w());
       const Tensor sw = conv(in.a.detach(), w, s.stride, 0, s.groups) -
                         0.5 * w.pow(2).sum({1, 2, 3}).view({1, -1, 1, 1});
@@ -228,21 +399,64 @@ Tensor op_sum(Op op, const Prepped& in, const Tensor& w, const accel::LayerShape
   }
 }
 
+/// Convolution split into partial sums over consecutive chunks of `rows` reduction indices (the flattened
+/// (cin/groups, kh, kw) order of the weights, i.e. the CIM array's rows): [N, J, cout, oh, ow].
+/// For groups == 1 the chunks become the groups of one grouped convolution: chunk j reads only the input
+/// channels its rows touch (gathered, padded to the widest chunk with zero-weight repeats) with the weight
+/// masked to its rows, so the layer costs about one convolution's multiply-adds. (Masking the whole weight per
+/// chunk cost J convolutions; per-chunk channel slices paid a full-size input gradient per chunk; one im2col
+/// and a batched product measured slower than both on CPU: bench_search_cost.)
+Tensor chunked_conv(const Tensor& x, const Tensor& w, int stride, int pad, int groups, int rows) {
+  const int64_t cout = w.size(0), cig = w.size(1), kh = w.size(2), kw = w.size(3), kk = kh * kw, Kg = cig * kk;
+  const int64_t J = (Kg + rows - 1) / rows;
+  if (groups != 1) {
+    const Tensor r = torch::arange(Kg, w.options()).view({1, cig, kh, kw});
+    std::vector<Tensor> parts;
+    for (int64_t j = 0; j < J; ++j)
+      parts.push_back(conv(x, w * ((r >= j * rows) & (r < (j + 1) * rows)).to(w.dtype()), stride, pad, groups));
+    return torch::stack(parts, 1);
+  }
+  int64_t cmax = 0;
+  for (int64_t j = 0; j < J; ++j) {
+    const int64_t lo = j * rows, hi = std::min(Kg, (j + 1) * rows);
+    cmax = std::max(cmax, (hi - 1) / kk + 1 - lo / kk);
+  }
+  std::vector<int64_t> idx(static_cast<size_t>(J * cmax));
+  std::vector<float> mask(static_cast<size_t>(J * cmax * kk), 0.0f);
+  for (int64_t j = 0; j < J; ++j) {
+    const int64_t lo = j * rows, hi = std::min(Kg, (j + 1) * rows), c0 = lo / kk, c1 = (hi - 1) / kk + 1;
+    for (int64_t c = 0; c < cmax; ++c) {
+      idx[static_cast<size_t>(j * cmax + c)] = c0 + c < c1 ? c0 + c : c0;  // padding slots: weight 0
+      if (c0 + c >= c1) continue;
+      for (int64_t t = 0; t < kk; ++t) {
+        const int64_t f = (c0 + c) * kk + t;
+        if (f >= lo && f < hi) mask[static_cast<size_t>((j * cmax + c) * kk + t)] = 1.0f;
+      }
+    }
+  }
+  const Tensor ix = torch::tensor(idx, torch::kInt64);
+  const Tensor m = torch::tensor(mask, torch::kFloat32).to(w.dtype()).view({J, 1, cmax, kh, kw});
+  const Tensor wj = (w.index_select(1, ix).view({cout, J, cmax, kh, kw}).permute({1, 0, 2, 3, 4}) * m)
+                        .reshape({J * cout, cmax, kh, kw});
+  const Tensor out = conv(x.index_select(1, ix), wj, stride, pad, static_cast<int>(J));  // [N, J*cout, oh, ow]
+  return out.view({out.size(0), J, cout, out.size(2), out.size(3)});
+}
+
 /// Partial sums per CIM chunk: [N, J, cout, oh, ow].
 Tensor chunk_sums(Op op, const Prepped& in, const Tensor& w, const accel::LayerShape& s, int rows, bool train) {
   const int64_t K = s.reduction();
   const int64_t J = (K + rows - 1) / rows;
   if (J == 1) return op_sum(op, in, w, s, train).unsqueeze(1);
-  const Tensor r = torch::arange(K, w.options()).view({1, s.cin / s.groups, s.kh, s.kw});
-  std::vector<Tensor> masked;
-  for (int64_t j = 0; j < J; ++j) masked.push_back(w * ((r >= j * rows) & (r < (j + 1) * rows)).to(w.dtype()));
-  if (s.groups == 1) {
-    const Tensor out = op_sum(op, in, torch::cat(masked, 0), s, train);  // [N, J*cout, oh, ow]
-    return out.view({out.size(0), J, s.cout, out.size(2), out.size(3)});
+  switch (op) {
+    case Op::XNOR: return chunked_conv(in.a, w, s.stride, 0, s.groups, rows);  // input padded by prep_input
+    case Op::MF: {
+      const Tensor ws = mf_weight_sign(w, train);
+      return chunked_conv(in.a, w.abs(), s.stride, s.pad, s.groups, rows) +
+             chunked_conv(in.b, ws, s.stride, s.pad, s.groups, rows);
+    }
+    case Op::ADDER: throw ConfigError("the CIM macro does not run the adder operator");
+    default: return chunked_conv(in.a, w, s.stride, s.pad, s.groups, rows);
   }
-  std::vector<Tensor> parts;
-  for (const auto& m : masked) parts.push_back(op_sum(op, in, m, s, train));
-  return torch::stack(parts, 1);
 }
 
 }  // namespace
@@ -349,9 +563,14 @@ std::pair<Tensor, Tensor> SearchLayerImpl::candidate_acc(int k, const Tensor& q,
   if (c.mode == Mode::Digital) return {op_sum(c.op, in, wq, shape, true), d};
   const accel::CimParams& cp = cim[static_cast<size_t>(k)];
   const double half = static_cast<double>(1 << (cp.adc_bits - 1));
-  Tensor v = chunk_sums(c.op, in, wq, shape, cp.rows, true) * (half / cp.adc_range);
-  if (train_noise_lsb > 0 && is_training()) v = v + train_noise_lsb * torch::randn_like(v);
-  const Tensor code = torch::clamp(round_ste(v), -half, half - 1);  // clipped STE
+  const Tensor ps = chunk_sums(c.op, in, wq, shape, cp.rows, true);
+  Tensor code;  // ADC codes, clipped STE
+  if (train_noise_lsb > 0 && is_training()) {
+    code = round_clamp_ste(ps * (half / cp.adc_range) + train_noise_lsb * torch::randn_like(ps), 1.0, -half,
+                           half - 1, true);
+  } else {
+    code = round_clamp_ste(ps, cp.adc_range / half, -half, half - 1, true);
+  }
   return {code.sum(1), d * (cp.adc_range / half)};
 }
 
@@ -373,15 +592,45 @@ torch::Tensor SearchLayerImpl::forward(const Tensor& q, double s_in, Combine how
   } else if (how == Combine::Path) {
     last_sampled = path;
     y = candidate_out(path, q, s_in);
-  } else if (how == Combine::TwoPath) {  // binary gates: the two sampled candidates, renormalized
-    last_sampled = pair[0];
+  } else if (how == Combine::TwoPath) {
+    // Binary gates (ProxylessNAS): of the two sampled candidates, one is active with its renormalized gate
+    // probability and alone gives the output and the weight and input gradients; the other runs forward only,
+    // so that each gate still gets dL/dg_j = <dL/dy, o_j>. One path's forward and
+    // backward plus one forward, instead of two full paths.
     if (pair[1] == pair[0]) {  // a layer with one candidate
+      last_sampled = pair[0];
       y = candidate_out(pair[0], q, s_in);
     } else {
       const Tensor idx = torch::tensor({static_cast<int64_t>(pair[0]), static_cast<int64_t>(pair[1])}, torch::kInt64);
       const Tensor g = torch::softmax(alpha.index_select(0, idx), 0);
-      y = candidate_out(pair[0], q, s_in) * g[0] + candidate_out(pair[1], q, s_in) * g[1];
+      const int a = torch::rand({1}).item<double>() < g[0].item<double>() ? 0 : 1;
+      last_sampled = pair[a];
+      const Tensor oa = candidate_out(pair[a], q, s_in);
+      Tensor oi;
+      {
+        torch::NoGradGuard ng;
+        oi = candidate_out(pair[1 - a], q, s_in);
+      }
+      const Tensor od = oa.detach();
+      y = GateFn::apply(oa, g, a == 0 ? std::vector<Tensor>{od, oi} : std::vector<Tensor>{oi, od});
     }
+  } else if (how == Combine::Gates) {
+    // Binary gates over every candidate (ProxylessNAS): one, drawn from softmax(alpha), is the output and trains;
+    // the others run forward only; every alpha gets the gate gradient through the full softmax.
+    const Tensor p = torch::softmax(alpha, 0);
+    const int a = static_cast<int>(torch::multinomial(p.detach(), 1).item<int64_t>());
+    last_sampled = a;
+    const Tensor oa = candidate_out(a, q, s_in);
+    std::vector<Tensor> outs;
+    for (size_t k = 0; k < cands.size(); ++k) {
+      if (static_cast<int>(k) == a) {
+        outs.push_back(oa.detach());
+        continue;
+      }
+      torch::NoGradGuard ng;
+      outs.push_back(candidate_out(static_cast<int>(k), q, s_in));
+    }
+    y = GateFn::apply(oa, p, outs);
   } else if (how == Combine::Uniform) {  // one path, alpha untouched
     const int k = static_cast<int>(torch::randint(static_cast<int64_t>(cands.size()), {1}).item<int64_t>());
     last_sampled = k;
@@ -394,10 +643,12 @@ torch::Tensor SearchLayerImpl::forward(const Tensor& q, double s_in, Combine how
     const Tensor sk = soft[k];
     y = candidate_out(k, q, s_in) * (1.0 + sk - sk.detach());
   }
-  if (relu) y = torch::relu(y);
-  if (is_training()) out_obs->update(y.detach().abs().max().item<double>());
-  const double s_out = out_obs->scale();
-  return torch::clamp(round_ste(y / s_out), relu ? 0.0 : -128.0, 127.0);
+  if (is_training()) {
+    const Tensor yd = y.detach();
+    out_obs->update((relu ? yd.max().clamp_min(0) : yd.abs().max()).item<double>());
+  }
+  // relu, then clamp(round_ste(y / s_out), relu ? 0 : -128, 127), fused
+  return round_clamp_ste(y, out_obs->scale(), relu ? 0.0 : -128.0, 127.0, true, relu);
 }
 
 void SearchLayerImpl::clamp_gamma() {

@@ -29,9 +29,11 @@ struct Observer {
 /// How a layer combines its candidates in a forward pass.
 /// Mixed: softmax-weighted sum (DARTS); Sampled: Gumbel-softmax straight-through; Fixed: the chosen candidate;
 /// Uniform: one candidate drawn uniformly per step (no gradient to alpha); Path: the candidate in `path` (set by
-/// the caller: sandwich-rule supernet training, REINFORCE samples); TwoPath: the two candidates in `pair`, mixed
-/// by the softmax of their two alphas (binary gates, ProxylessNAS-style: gradient to both alphas).
-enum class Combine { Mixed, Sampled, Fixed, Uniform, Path, TwoPath };
+/// the caller: sandwich-rule supernet training, REINFORCE samples); TwoPath: binary gates over the two candidates
+/// in `pair` (ProxylessNAS): one, drawn with the softmax of their two alphas, is the output and trains; the other
+/// runs forward only; both alphas get the gate gradient. Gates: the same over every candidate of the layer (one
+/// drawn from softmax(alpha) trains, all run forward, every alpha gets the gate gradient).
+enum class Combine { Mixed, Sampled, Fixed, Uniform, Path, TwoPath, Gates };
 
 /// Weight family of an operator. Quantizers of one correlation filter (MAC8, MAC4, deep-shift, BWN, XNOR and
 /// their CIM variants) share one real weight; MF and the adder compute other functions and own theirs.
@@ -79,6 +81,15 @@ class SearchLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SearchLayer);
 
+/// Fused straight-through quantizer of activations (float32): q = clamp(floor(x / div + 0.5), lo, hi), with
+/// `relu` q = 0 where x <= 0; gradient 1/div where (`clip`: lo <= floor(x / div + 0.5) <= hi; `relu`: x > 0),
+/// else 0 (without `clip`: 1/div everywhere). Same values and gradients as the tensor chain relu, then
+/// clamp(x / div + (floor(x / div + 0.5) - x / div).detach(), lo, hi).
+torch::Tensor round_clamp_ste(const torch::Tensor& x, double div, double lo, double hi, bool clip, bool relu = false);
+/// Sign (float32) with a straight-through gradient to clamp(x / 32, -1, 1): 1 above zero, -1 below, `at_zero`
+/// at zero.
+torch::Tensor sign_ste(const torch::Tensor& x, double at_zero);
+
 /// A graph node over tensor slots (slot 0 = the network input).
 struct GNode {
   NodeKind kind = NodeKind::Accel;
@@ -98,7 +109,8 @@ class SearchNetImpl : public torch::nn::Module {
   /// net: "squeezenet" | "shufflenet"; input c x h x w; `classes` outputs.
   SearchNetImpl(const std::string& net, int c, int h, int w, int classes, const std::vector<Candidate>& cands,
                 int adc_bits);
-  /// x: int8 input codes [N, C, H, W] (float). Returns logits (int8 codes, float).
+  /// x: int8 input codes [N, C, H, W] (float). Returns logits (int8 codes, float). With `mixed_layer` >= 0 that
+  /// layer combines by `Combine::Gates` and every other is Fixed (sequential mode).
   torch::Tensor forward(const torch::Tensor& x, Combine how, double tau = 1.0, int mixed_layer = -1);
   /// Sum over layers of sum_k p_k E_k (differentiable in alpha); with `hard_except` >= 0 every other layer
   /// contributes its argmax candidate's energy.
