@@ -675,6 +675,18 @@ TEST(Ops, FusedQuantizersEqualTheirTensorChainsInValueAndGradient) {
     (ref * up).sum().backward();
     EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-6, 1e-7)) << "div " << c.div;
   }
+  {  // the ADC codes summed over chunks
+    const torch::Tensor b3 = base.slice(0, 0, 4602).view({3, 2, 767});
+    const torch::Tensor up3 = torch::randn({3, 767});
+    torch::Tensor x1 = b3.clone().requires_grad_(true), x2 = b3.clone().requires_grad_(true);
+    const torch::Tensor fused = round_clamp_sum_ste(x1, 8.0, -16, 15);
+    const torch::Tensor v = x2 / 8.0;
+    const torch::Tensor ref = torch::clamp(v + (torch::floor(v + 0.5) - v).detach(), -16, 15).sum(1);
+    EXPECT_TRUE(torch::equal(fused, torch::clamp(torch::floor(b3 / 8.0 + 0.5), -16, 15).sum(1)));
+    (fused * up3).sum().backward();
+    (ref * up3).sum().backward();
+    EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-6, 1e-7));
+  }
   for (const double z : {-1.0, 0.0}) {
     torch::Tensor x1 = base.clone().requires_grad_(true), x2 = base.clone().requires_grad_(true);
     const torch::Tensor fused = sign_ste(x1, z);

@@ -198,6 +198,40 @@ struct RoundClampFn : torch::autograd::Function<RoundClampFn> {
   }
 };
 
+/// The ADC: per chunk j, code = clamp(floor(x[:, j] / div + 0.5), lo, hi) with a clipped straight-through
+/// gradient (1/div where the rounded value lies in [lo, hi]), summed over j. x: [N, J, ...] -> [N, ...].
+struct RoundClampSumFn : torch::autograd::Function<RoundClampSumFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x_in, double div, double lo, double hi) {
+    const Tensor x = x_in.contiguous();
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32 && x.dim() >= 2, "RoundClampSumFn: float32 [N, J, ...]");
+    const int64_t N = x.size(0), J = x.size(1), R = x.numel() / std::max<int64_t>(1, N * J);
+    std::vector<int64_t> osz(x.sizes().begin(), x.sizes().end());
+    osz.erase(osz.begin() + 1);
+    Tensor out = torch::zeros(osz, x.options());
+    Tensor mask = torch::empty_like(x);
+    const float* xp = x.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    float* mp = mask.data_ptr<float>();
+    const float d = static_cast<float>(div), l = static_cast<float>(lo), h = static_cast<float>(hi);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t j = 0; j < J; ++j) {
+        const float* xr = xp + (n * J + j) * R;
+        float* mr = mp + (n * J + j) * R;
+        float* orow = op + n * R;
+        for (int64_t i = 0; i < R; ++i) {
+          const float v = std::floor(xr[i] / d + 0.5f);
+          mr[i] = (v >= l && v <= h) ? 1.0f / d : 0.0f;
+          orow[i] += std::min(std::max(v, l), h);
+        }
+      }
+    ctx->save_for_backward({mask});
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list g) {
+    return {g[0].unsqueeze(1) * ctx->get_saved_variables()[0], Tensor(), Tensor(), Tensor()};
+  }
+};
+
 /// Sign with a straight-through gradient to clamp(x / 32, -1, 1): q = 1 for x > 0, `at_zero` for x == 0, -1
 /// below (XNOR's activations: at_zero -1; MF's sign: 0).
 struct SignSteFn : torch::autograd::Function<SignSteFn> {
@@ -367,6 +401,9 @@ Tensor round_clamp_ste(const Tensor& x, double div, double lo, double hi, bool c
   return RoundClampFn::apply(x, div, lo, hi, clip, relu);
 }
 Tensor sign_ste(const Tensor& x, double at_zero) { return SignSteFn::apply(x, at_zero); }
+Tensor round_clamp_sum_ste(const Tensor& x, double div, double lo, double hi) {
+  return RoundClampSumFn::apply(x, div, lo, hi);
+}
 
 namespace {
 
@@ -564,14 +601,14 @@ std::pair<Tensor, Tensor> SearchLayerImpl::candidate_acc(int k, const Tensor& q,
   const accel::CimParams& cp = cim[static_cast<size_t>(k)];
   const double half = static_cast<double>(1 << (cp.adc_bits - 1));
   const Tensor ps = chunk_sums(c.op, in, wq, shape, cp.rows, true);
-  Tensor code;  // ADC codes, clipped STE
+  Tensor acc;  // sum over chunks of the ADC codes (clipped STE)
   if (train_noise_lsb > 0 && is_training()) {
-    code = round_clamp_ste(ps * (half / cp.adc_range) + train_noise_lsb * torch::randn_like(ps), 1.0, -half,
-                           half - 1, true);
+    acc = round_clamp_sum_ste(ps * (half / cp.adc_range) + train_noise_lsb * torch::randn_like(ps), 1.0, -half,
+                              half - 1);
   } else {
-    code = round_clamp_ste(ps, cp.adc_range / half, -half, half - 1, true);
+    acc = round_clamp_sum_ste(ps, cp.adc_range / half, -half, half - 1);
   }
-  return {code.sum(1), d * (cp.adc_range / half)};
+  return {acc, d * (cp.adc_range / half)};
 }
 
 torch::Tensor SearchLayerImpl::candidate_out(int k, const Tensor& q, double s_in) {

@@ -86,6 +86,8 @@ TORCH_MODULE(SearchLayer);
 /// else 0 (without `clip`: 1/div everywhere). Same values and gradients as the tensor chain relu, then
 /// clamp(x / div + (floor(x / div + 0.5) - x / div).detach(), lo, hi).
 torch::Tensor round_clamp_ste(const torch::Tensor& x, double div, double lo, double hi, bool clip, bool relu = false);
+/// round_clamp_ste(x, div, lo, hi, true).sum(1) in one pass (the ADC codes of x [N, J, ...] summed over chunks).
+torch::Tensor round_clamp_sum_ste(const torch::Tensor& x, double div, double lo, double hi);
 /// Sign (float32) with a straight-through gradient to clamp(x / 32, -1, 1): 1 above zero, -1 below, `at_zero`
 /// at zero.
 torch::Tensor sign_ste(const torch::Tensor& x, double at_zero);
