@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <ctime>
 #include <sstream>
 
@@ -211,14 +212,102 @@ nlohmann::json SearchResult::report() const {
           {"history", history}};
 }
 
-SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) {
-  SearchConfig cfg = cfg_in;
-  validate(cfg);
+namespace {
+
+/// One search (or fixed-mode training) run: the data, the network, the optimizers and the state a checkpoint
+/// holds, with one method per phase and per search mode. run_search() is `SearchRun(cfg).run()`.
+class SearchRun {
+ public:
+  SearchRun(const SearchConfig& cfg_in, const ProgressFn& progress);
+  SearchResult run();
+
+ private:
+  /// What one training step produced: the logits of the batch (for the accuracy), the loss and, for a search
+  /// step, the expected energy.
+  struct StepOut {
+    Tensor logits, loss;
+    double energy = std::numeric_limits<double>::quiet_NaN();
+  };
+  struct Batch {
+    Tensor x, y;
+    double s_out = 1.0;  ///< the logits' scale at the start of the step
+    int64_t gstep = 0;   ///< step within the search
+    bool alpha_on = false;
+  };
+  /// Sandwich-rule counters of one epoch (training accuracy of the cheapest and the random path).
+  struct SandwichAcc {
+    int64_t small = 0, rand = 0;
+  };
+
+  void load_data();
+  void build();
+  void resume();
+  void save_ckpt(int epochs_done);
+  void step_w();
+  void zero_w();
+  Tensor energy_term(const Tensor& E) const;
+  void set_paths(const std::vector<int>& p);
+  Tensor probs_of(int l) const { return torch::softmax(net->layers[static_cast<size_t>(l)]->alpha.detach(), 0); }
+  void draw_pairs();
+  std::pair<double, double> eval_path(const std::vector<int>& p, int64_t n);
+  nlohmann::json supernet_report();
+  nlohmann::json knapsack();
+  void train_epoch(int epoch);
+  // one weight step of each phase / mode
+  StepOut step_path(const Batch& b, const std::vector<int>& p);  // pre-training (the MAC8 path)
+  StepOut step_sandwich(const Batch& b, double f, SandwichAcc& acc);
+  StepOut step_fixed(const Batch& b);
+  StepOut step_single(const Batch& b);
+  StepOut step_bilevel(const Batch& b);
+  StepOut step_sequential(const Batch& b);
+  StepOut step_sampling(const Batch& b);
+  void recalibrate_bn();
+  SearchResult finish();
+
+  SearchConfig cfg;
+  ProgressFn progress;
+  double t_start = 0;
+  bool fixed = false, write = false;
+  std::string ckpt;
+  data::ImageSet train, test, wtrain, val;
+  DataT Dtr, Dte, Dval;
+  SearchNet net{nullptr};
+  EnergyTable table;
+  accel::ArrayConfig arr;
+  double Eref = 0;
+  int nl = 0;
+  std::unique_ptr<torch::optim::Adam> opt_w, opt_a;
+  std::unique_ptr<torch::optim::SGD> opt_d;
+  bool has_adder = false;
+  // ---- checkpointed state (see resume())
+  int64_t val_pos = 0;  ///< bilevel: position in the validation permutation (carried across epochs)
+  int start_epoch = 0;
+  bool discretized = false;
+  std::vector<nlohmann::json> history;
+  nlohmann::json supernet_j = nlohmann::json::object();     ///< per-path accuracies after the warm-up
+  nlohmann::json sensitivity_j = nlohmann::json::object();  ///< knapsack: the measured drops
+  // ---- schedule. Epochs: [0, P) MAC8 pre-training, [P, W) supernet warm-up, [W, W + epochs) search, then
+  // fine-tuning of the discretized network (fixed mode: every epoch trains the one assignment).
+  int P = 0, W = 0, total_epochs = 0;
+  int64_t steps = 1, warmup_steps = 0;
+  std::vector<int> val_perm, eval_perm;
+  /// Per layer: the MAC8 path (the supernet's largest; the most expensive candidate if MAC8 is not offered) and
+  /// the candidates ordered by energy, most expensive first (the order of progressive introduction).
+  std::vector<int> big;
+  std::vector<std::vector<int>> by_energy;
+  // ---- cost per phase
+  double search_sec = 0, tune_sec = 0, warmup_sec = 0, pre_sec = 0;
+  double search_cpu = 0, tune_cpu = 0, warmup_cpu = 0, pre_cpu = 0;
+  int search_eps = 0, tune_eps = 0, warmup_eps = 0, pre_eps = 0;
+};
+
+SearchRun::SearchRun(const SearchConfig& cfg_in, const ProgressFn& progress_in)
+    : cfg((validate(cfg_in), cfg_in)), progress(progress_in), table(EnergyTable::load_default()) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   torch::set_num_threads(std::max(1, cfg.threads));
-  const double t_start = now_s();
-  const bool fixed = cfg.mode == "fixed";
+  t_start = now_s();
+  fixed = cfg.mode == "fixed";
   if (!cfg.assignment.empty()) {  // train a given per-layer assignment: the network offers its candidates
     if (!fixed) throw ConfigError("a per-layer assignment is trained in fixed mode (--mode fixed)");
     cfg.candidates.clear();
@@ -229,9 +318,12 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   }
   if (cfg.candidates.empty()) cfg.candidates = all_candidates();
   if (fixed && cfg.assignment.empty()) cfg.candidates.resize(1);
+  load_data();
+  build();
+  resume();
+}
 
-  // ---- data
-  data::ImageSet train, test;
+void SearchRun::load_data() {
   if (cfg.dataset == "fashion-mnist") {
     const std::string dir = cfg.data_path.empty() ? data::fashion_mnist_dir() : cfg.data_path;
     train = data::load_fashion_mnist(dir, true);
@@ -249,13 +341,12 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     train = data::subset(train, p);
   }
   test = data::take(test, cfg.test_subset);
-  data::ImageSet wtrain = train, val;
+  wtrain = train;
   if (cfg.mode == "bilevel") {
     auto sp = data::split(train, cfg.val_fraction, cfg.seed);
     wtrain = std::move(sp.train);
     val = std::move(sp.val);
   }
-
   if (wtrain.n < cfg.batch)
     throw ConfigError("--train-subset " + std::to_string(cfg.train_subset) + " leaves " + std::to_string(wtrain.n) +
                       " training images" + (cfg.mode == "bilevel" ? std::string(" after the validation split") : "") +
@@ -263,74 +354,95 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
   if (cfg.mode == "bilevel" && val.n < 1)
     throw ConfigError("--val-fraction " + std::to_string(cfg.val_fraction) + " of " + std::to_string(train.n) +
                       " training images leaves no validation image for the bilevel search");
+}
 
-  // ---- network
+void SearchRun::build() {
   torch::manual_seed(cfg.seed);
-  SearchNet net(cfg.net, train.c, train.h, train.w, train.classes, cfg.candidates, cfg.adc_bits);
-  const DataT Dtr = to_tensors(wtrain, net->input_scale), Dte = to_tensors(test, net->input_scale);
-  DataT Dval;
+  net = SearchNet(cfg.net, train.c, train.h, train.w, train.classes, cfg.candidates, cfg.adc_bits);
+  Dtr = to_tensors(wtrain, net->input_scale);
+  Dte = to_tensors(test, net->input_scale);
   if (val.n > 0) Dval = to_tensors(val, net->input_scale);
-  const EnergyTable table = EnergyTable::load_default();
-  const accel::ArrayConfig arr;
   net->set_energies(arr, table);
   if (!cfg.assignment.empty()) net->assign(cfg.assignment, cfg.assignment_file);
   for (auto& L : net->layers) L->train_noise_lsb = cfg.train_noise_lsb;
-  const double Eref = net->ref_energy();
-  const int nl = static_cast<int>(net->layers.size());
+  Eref = net->ref_energy();
+  nl = static_cast<int>(net->layers.size());
 
-  torch::optim::Adam opt_w(net->weight_params(), torch::optim::AdamOptions(cfg.lr));
-  torch::optim::Adam opt_a(net->alpha_params(), torch::optim::AdamOptions(cfg.alpha_lr).betas({0.5, 0.999}));
+  opt_w = std::make_unique<torch::optim::Adam>(net->weight_params(), torch::optim::AdamOptions(cfg.lr));
+  opt_a = std::make_unique<torch::optim::Adam>(net->alpha_params(),
+                                                torch::optim::AdamOptions(cfg.alpha_lr).betas({0.5, 0.999}));
   // Adder weights: SGD with AdderNet's adaptive per-layer rate (Adam would undo the rescaling). An optimizer needs
   // at least one parameter: a placeholder stands in when no layer offers the adder.
   std::vector<Tensor> adder_w = net->adder_params();
-  const bool has_adder = !adder_w.empty();
+  has_adder = !adder_w.empty();
   if (!has_adder) adder_w.push_back(torch::zeros({1}, torch::requires_grad()));
-  torch::optim::SGD opt_d(adder_w, torch::optim::SGDOptions(cfg.adder_lr).momentum(0.9));
-  auto step_w = [&] {
-    opt_w.step();
-    if (!has_adder) return;
-    torch::NoGradGuard ng;
-    for (auto& w : net->adder_params()) {
-      if (!w.grad().defined()) continue;
-      const double n = w.grad().norm().item<double>();
-      if (n > 0) w.mutable_grad().mul_(cfg.adder_eta * std::sqrt(static_cast<double>(w.numel())) / n);
-    }
-    opt_d.step();
-  };
-  // Gradients are dropped, not zeroed, before each step (PyTorch's zero_grad(set_to_none=True)): Adam then skips
-  // the candidates the step did not use instead of moving them on stale momentum, and a supernet step no longer
-  // pays an optimizer update for each of its ~11 x 26 unused BatchNorms (bench_search_cost: the largest search
-  // overhead).
-  auto zero_w = [&] {
-    clear_grads(opt_w);
-    clear_grads(opt_d);
-  };
+  opt_d = std::make_unique<torch::optim::SGD>(adder_w, torch::optim::SGDOptions(cfg.adder_lr).momentum(0.9));
 
-  auto energy_term = [&](const Tensor& E) {
-    if (cfg.budget_pj > 0) return cfg.lambda_budget * torch::relu(E / cfg.budget_pj - 1.0);
-    return cfg.lambda * E / Eref;
-  };
+  write = !cfg.out_dir.empty();
+  ckpt = write ? cfg.out_dir + "/checkpoint.pt" : "";
+  discretized = fixed;
+  P = fixed ? 0 : cfg.pretrain_epochs;
+  W = fixed ? 0 : cfg.pretrain_epochs + cfg.warmup_epochs;
+  total_epochs = cfg.pretrain_epochs + cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs;
+  steps = std::max<int64_t>(1, Dtr.n() / cfg.batch);
+  const int64_t search_steps_total = fixed ? 0 : steps * cfg.epochs;
+  warmup_steps = static_cast<int64_t>(cfg.warmup_frac * static_cast<double>(search_steps_total));
+  if (Dval.x.defined()) val_perm = data::permutation(static_cast<int>(Dval.n()), cfg.seed * 31 + 7);
+  eval_perm = data::permutation(static_cast<int>(Dtr.n()), 0xe7a1);
+  big.assign(static_cast<size_t>(nl), 0);
+  by_energy.assign(static_cast<size_t>(nl), {});
+  for (int l = 0; l < nl; ++l) {
+    auto& L = net->layers[static_cast<size_t>(l)];
+    auto& o = by_energy[static_cast<size_t>(l)];
+    for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) o.push_back(k);
+    std::stable_sort(o.begin(), o.end(), [&](int a, int b) { return L->energy_pj[static_cast<size_t>(a)] > L->energy_pj[static_cast<size_t>(b)]; });
+    big[static_cast<size_t>(l)] = o.front();
+    for (int k = 0; k < static_cast<int>(L->cands.size()); ++k)
+      if (L->cands[static_cast<size_t>(k)].op == accel::Op::MAC8 && L->cands[static_cast<size_t>(k)].mode == accel::Mode::Digital)
+        big[static_cast<size_t>(l)] = k;
+  }
+}
 
-  // ---- checkpoint / resume. A checkpoint holds everything the next epoch depends on, so that a run killed at
-  // any point and resumed writes the same bytes as an uninterrupted one: weights, buffers, both optimizers,
-  // observers, chosen candidates, the bilevel validation cursor and which parameters hold a gradient tensor.
-  // The last matters for the alphas: zero_grad() zeroes existing gradients but leaves absent ones absent, and
-  // Adam steps a parameter with a zero gradient (its momentum still moves it) but skips one without, so a plain
-  // reload (no gradients) diverged from the uninterrupted run. (Weights drop their gradients before every step.)
-  int64_t val_pos = 0;  // bilevel: position in the validation permutation (carried across epochs)
-  const bool write = !cfg.out_dir.empty();
-  const std::string ckpt = write ? cfg.out_dir + "/checkpoint.pt" : "";
-  int start_epoch = 0;
-  bool discretized = fixed;
-  std::vector<nlohmann::json> history;
-  nlohmann::json supernet_j = nlohmann::json::object();     // per-path accuracies after the warm-up
-  nlohmann::json sensitivity_j = nlohmann::json::object();  // knapsack: the measured drops
+void SearchRun::step_w() {
+  opt_w->step();
+  if (!has_adder) return;
+  torch::NoGradGuard ng;
+  for (auto& w : net->adder_params()) {
+    if (!w.grad().defined()) continue;
+    const double n = w.grad().norm().item<double>();
+    if (n > 0) w.mutable_grad().mul_(cfg.adder_eta * std::sqrt(static_cast<double>(w.numel())) / n);
+  }
+  opt_d->step();
+}
+
+// Gradients are dropped, not zeroed, before each step (PyTorch's zero_grad(set_to_none=True)): Adam then skips
+// the candidates the step did not use instead of moving them on stale momentum, and a supernet step no longer
+// pays an optimizer update for each of its ~11 x 26 unused BatchNorms (bench_search_cost: the largest search
+// overhead).
+void SearchRun::zero_w() {
+  clear_grads(*opt_w);
+  clear_grads(*opt_d);
+}
+
+Tensor SearchRun::energy_term(const Tensor& E) const {
+  if (cfg.budget_pj > 0) return cfg.lambda_budget * torch::relu(E / cfg.budget_pj - 1.0);
+  return cfg.lambda * E / Eref;
+}
+
+// ---- checkpoint / resume. A checkpoint holds everything the next epoch depends on, so that a run killed at
+// any point and resumed writes the same bytes as an uninterrupted one: weights, buffers, both optimizers,
+// observers, chosen candidates, the bilevel validation cursor and which parameters hold a gradient tensor.
+// The last matters for the alphas: zero_grad() zeroes existing gradients but leaves absent ones absent, and
+// Adam steps a parameter with a zero gradient (its momentum still moves it) but skips one without, so a plain
+// reload (no gradients) diverged from the uninterrupted run. (Weights drop their gradients before every step.)
+void SearchRun::resume() {
   if (write) {
     std::error_code ec;
     fs::create_directories(cfg.out_dir, ec);
     if (ec) throw IoError("cannot create --out-dir " + cfg.out_dir + ": " + ec.message());
   }
-  if (write && cfg.resume && fs::exists(ckpt)) try {
+  if (!(write && cfg.resume && fs::exists(ckpt))) return;
+  try {
     torch::serialize::InputArchive ar;
     try {
       ar.load_from(ckpt);
@@ -348,9 +460,9 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     ar.read("opt_w", aw);
     ar.read("opt_a", aa);
     ar.read("opt_d", ad);
-    opt_w.load(aw);
-    opt_a.load(aa);
-    opt_d.load(ad);
+    opt_w->load(aw);
+    opt_a->load(aa);
+    opt_d->load(ad);
     Tensor obs, chosen, ep;
     ar.read("observers", obs);
     ar.read("chosen", chosen);
@@ -364,11 +476,11 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     ar.read("grad_defined_w", gw);
     ar.read("grad_defined_a", ga);
     val_pos = vp.item<int64_t>();
-    restore_grad_mask(opt_w, gw);
-    restore_grad_mask(opt_a, ga);
+    restore_grad_mask(*opt_w, gw);
+    restore_grad_mask(*opt_a, ga);
     Tensor gd;
     ar.read("grad_defined_d", gd);
-    restore_grad_mask(opt_d, gd);
+    restore_grad_mask(*opt_d, gd);
     ar.read("history", hist);
     for (auto& h : nlohmann::json::parse(hist.toStringRef())) history.push_back(h);
     // The uninterrupted run discretizes at the start of the first epoch after the search, i.e. after the
@@ -383,466 +495,490 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     throw ConfigError("checkpoint '" + ckpt + "' cannot be resumed (damaged, or written by an older cimsim): " +
                       e.what_without_backtrace());
   }
-  auto save_ckpt = [&](int epochs_done) {
-    torch::serialize::OutputArchive ar;
-    net->save(ar);
-    torch::serialize::OutputArchive aw, aa, ad;
-    opt_w.save(aw);
-    opt_a.save(aa);
-    opt_d.save(ad);
-    ar.write("opt_w", aw);
-    ar.write("opt_a", aa);
-    ar.write("opt_d", ad);
-    ar.write("observers", torch::tensor(net->observer_values(), torch::kFloat64));
-    std::vector<int64_t> ch;
-    for (auto& L : net->layers) ch.push_back(L->chosen);
-    ar.write("chosen", torch::tensor(ch, torch::kInt64));
-    ar.write("epochs_done", torch::tensor(static_cast<int64_t>(epochs_done)));
-    ar.write("val_pos", torch::tensor(val_pos));
-    ar.write("grad_defined_w", grad_mask(opt_w));
-    ar.write("grad_defined_a", grad_mask(opt_a));
-    ar.write("grad_defined_d", grad_mask(opt_d));
-    ar.write("supernet", c10::IValue(supernet_j.dump()));
-    ar.write("sensitivity", c10::IValue(sensitivity_j.dump()));
-    ar.write("resume_key", c10::IValue(resume_key(cfg).dump()));
-    ar.write("history", c10::IValue(nlohmann::json(history).dump()));
-    const std::string tmp = ckpt + ".tmp";
-    ar.save_to(tmp);
-    std::error_code ec;
-    fs::rename(tmp, ckpt, ec);
-    if (ec) throw IoError("cannot write checkpoint '" + ckpt + "': " + ec.message());
-    atomic_write_json(cfg.out_dir + "/checkpoint.json",
-                      {{"epochs_done", epochs_done},
-                       {"epochs_total", cfg.pretrain_epochs + cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs},
-                       {"discretized", discretized}, {"config", config_json(cfg)}, {"history", history}});
-  };
+}
 
-  // ---- training. Epochs: [0, P) MAC8 pre-training, [P, W) supernet warm-up, [W, W + epochs) search, then
-  // fine-tuning of the discretized network (fixed mode: every epoch trains the one assignment).
-  const int P = fixed ? 0 : cfg.pretrain_epochs;
-  const int W = fixed ? 0 : cfg.pretrain_epochs + cfg.warmup_epochs;
-  const int total_epochs = cfg.pretrain_epochs + cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs;
-  const int64_t steps = std::max<int64_t>(1, Dtr.n() / cfg.batch);
-  const int64_t search_steps_total = fixed ? 0 : steps * cfg.epochs;
-  const int64_t warmup_steps = static_cast<int64_t>(cfg.warmup_frac * static_cast<double>(search_steps_total));
-  double search_sec = 0, tune_sec = 0, warmup_sec = 0, pre_sec = 0;
-  double search_cpu = 0, tune_cpu = 0, warmup_cpu = 0, pre_cpu = 0;
-  int search_eps = 0, tune_eps = 0, warmup_eps = 0, pre_eps = 0;
-  std::vector<int> val_perm;
-  if (Dval.x.defined()) val_perm = data::permutation(static_cast<int>(Dval.n()), cfg.seed * 31 + 7);
+void SearchRun::save_ckpt(int epochs_done) {
+  torch::serialize::OutputArchive ar;
+  net->save(ar);
+  torch::serialize::OutputArchive aw, aa, ad;
+  opt_w->save(aw);
+  opt_a->save(aa);
+  opt_d->save(ad);
+  ar.write("opt_w", aw);
+  ar.write("opt_a", aa);
+  ar.write("opt_d", ad);
+  ar.write("observers", torch::tensor(net->observer_values(), torch::kFloat64));
+  std::vector<int64_t> ch;
+  for (auto& L : net->layers) ch.push_back(L->chosen);
+  ar.write("chosen", torch::tensor(ch, torch::kInt64));
+  ar.write("epochs_done", torch::tensor(static_cast<int64_t>(epochs_done)));
+  ar.write("val_pos", torch::tensor(val_pos));
+  ar.write("grad_defined_w", grad_mask(*opt_w));
+  ar.write("grad_defined_a", grad_mask(*opt_a));
+  ar.write("grad_defined_d", grad_mask(*opt_d));
+  ar.write("supernet", c10::IValue(supernet_j.dump()));
+  ar.write("sensitivity", c10::IValue(sensitivity_j.dump()));
+  ar.write("resume_key", c10::IValue(resume_key(cfg).dump()));
+  ar.write("history", c10::IValue(nlohmann::json(history).dump()));
+  const std::string tmp = ckpt + ".tmp";
+  ar.save_to(tmp);
+  std::error_code ec;
+  fs::rename(tmp, ckpt, ec);
+  if (ec) throw IoError("cannot write checkpoint '" + ckpt + "': " + ec.message());
+  atomic_write_json(cfg.out_dir + "/checkpoint.json",
+                    {{"epochs_done", epochs_done},
+                     {"epochs_total", cfg.pretrain_epochs + cfg.warmup_epochs + cfg.epochs + cfg.finetune_epochs},
+                     {"discretized", discretized}, {"config", config_json(cfg)}, {"history", history}});
+}
 
-  // Per layer: the MAC8 path (the supernet's largest; the most expensive candidate if MAC8 is not offered) and
-  // the candidates ordered by energy, most expensive first (the order of progressive introduction).
-  std::vector<int> big(static_cast<size_t>(nl));
-  std::vector<std::vector<int>> by_energy(static_cast<size_t>(nl));
+void SearchRun::set_paths(const std::vector<int>& p) {
+  for (int l = 0; l < nl; ++l) net->layers[static_cast<size_t>(l)]->path = p[static_cast<size_t>(l)];
+}
+
+// Binary gates: per layer two distinct candidates drawn from the posterior (a layer with one candidate: it twice).
+void SearchRun::draw_pairs() {
   for (int l = 0; l < nl; ++l) {
     auto& L = net->layers[static_cast<size_t>(l)];
-    auto& o = by_energy[static_cast<size_t>(l)];
-    for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) o.push_back(k);
-    std::stable_sort(o.begin(), o.end(), [&](int a, int b) { return L->energy_pj[static_cast<size_t>(a)] > L->energy_pj[static_cast<size_t>(b)]; });
-    big[static_cast<size_t>(l)] = o.front();
-    for (int k = 0; k < static_cast<int>(L->cands.size()); ++k)
-      if (L->cands[static_cast<size_t>(k)].op == accel::Op::MAC8 && L->cands[static_cast<size_t>(k)].mode == accel::Mode::Digital)
-        big[static_cast<size_t>(l)] = k;
+    const Tensor pr = probs_of(l);
+    if (pr.size(0) < 2) {
+      L->pair[0] = L->pair[1] = 0;
+      continue;
+    }
+    const Tensor two = torch::multinomial(pr, 2, false);
+    L->pair[0] = static_cast<int>(two[0].item<int64_t>());
+    L->pair[1] = static_cast<int>(two[1].item<int64_t>());
   }
-  auto set_paths = [&](const std::vector<int>& p) {
-    for (int l = 0; l < nl; ++l) net->layers[static_cast<size_t>(l)]->path = p[static_cast<size_t>(l)];
-  };
-  // Soft-target cross entropy (in-place distillation from the MAC8 path).
+}
+
+// Evaluates the network with every layer on `p` (BatchNorm on batch statistics, running statistics and
+// observers left as they are) over the first `n` images of a fixed permutation of the training set.
+std::pair<double, double> SearchRun::eval_path(const std::vector<int>& p, int64_t n) {
+  torch::NoGradGuard ng;
+  const std::vector<double> obs = net->observer_values();
+  std::vector<c10::optional<double>> mom;
+  for (auto& L : net->layers)
+    for (auto& bn : L->bns) {
+      mom.push_back(bn->options.momentum());
+      bn->options.momentum(0.0);
+    }
+  net->train();
+  set_paths(p);
+  n = std::min<int64_t>(n, Dtr.n());
+  int64_t correct = 0;
+  double loss = 0;
+  for (int64_t b = 0; b < n; b += 500) {
+    const int64_t e = std::min<int64_t>(n, b + 500);
+    if (e - b < 2) break;
+    std::vector<int64_t> ix(eval_perm.begin() + b, eval_perm.begin() + e);
+    const Tensor idx = torch::tensor(ix, torch::kInt64);
+    const Tensor yb = Dtr.y.index_select(0, idx);
+    const Tensor lg = net->forward(Dtr.x.index_select(0, idx), Combine::Path) * net->layers.back()->out_obs->scale();
+    correct += lg.argmax(1).eq(yb).sum().item<int64_t>();
+    loss += torch::cross_entropy_loss(lg, yb, {}, at::Reduction::Sum).item<double>();
+  }
+  size_t i = 0;
+  for (auto& L : net->layers)
+    for (auto& bn : L->bns) bn->options.momentum(mom[i++]);
+  net->set_observer_values(obs);
+  return {static_cast<double>(correct) / static_cast<double>(n), loss / static_cast<double>(n)};
+}
+
+// The per-candidate uni paths of the trained supernet (a layer without the candidate keeps its MAC8 path).
+nlohmann::json SearchRun::supernet_report() {
+  nlohmann::json j = nlohmann::json::object();
+  for (const Candidate& c : cfg.candidates) {
+    std::vector<int> p = big;
+    for (int l = 0; l < nl; ++l) {
+      const auto& cs = net->layers[static_cast<size_t>(l)]->cands;
+      for (size_t k = 0; k < cs.size(); ++k)
+        if (cs[k].op == c.op && cs[k].mode == c.mode) p[static_cast<size_t>(l)] = static_cast<int>(k);
+    }
+    j[candidate_name(c)] = eval_path(p, 2000).first;
+  }
+  return j;
+}
+
+// Knapsack control: per-layer sensitivities on the supernet (only layer l leaves its MAC8 path), then the
+// assignment of least total loss increase whose energy fits the budget (DP over 4000 energy units; every
+// cost rounded up, so the result is within the budget).
+nlohmann::json SearchRun::knapsack() {
+  const int64_t n = cfg.sensitivity_images;
+  const auto [acc0, loss0] = eval_path(big, n);
+  std::vector<std::vector<double>> dl(static_cast<size_t>(nl));
+  nlohmann::json lj = nlohmann::json::array();
+  for (int l = 0; l < nl; ++l) {
+    auto& L = net->layers[static_cast<size_t>(l)];
+    nlohmann::json cj = nlohmann::json::array();
+    for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) {
+      std::pair<double, double> m{acc0, loss0};
+      if (k != big[static_cast<size_t>(l)]) {
+        std::vector<int> p = big;
+        p[static_cast<size_t>(l)] = k;
+        m = eval_path(p, n);
+      }
+      dl[static_cast<size_t>(l)].push_back(m.second - loss0);
+      cj.push_back({{"candidate", candidate_name(L->cands[static_cast<size_t>(k)])}, {"acc", m.first}, {"loss", m.second},
+                    {"energy_pj", L->energy_pj[static_cast<size_t>(k)]}});
+    }
+    lj.push_back({{"name", L->name}, {"candidates", cj}});
+  }
+  const double budget = cfg.budget_pj > 0 ? cfg.budget_pj : cfg.target_ratio * Eref;
+  const double B = budget - net->vector_energy_pj();
+  constexpr int U = 4000;
+  const double INF = std::numeric_limits<double>::infinity();
+  bool feasible = B > 0;
+  if (feasible) {
+    const double unit = B / U;
+    // cost of every (layer, candidate) in units, rounded up; the DP and the backtrack use the same table
+    std::vector<std::vector<int>> cost(static_cast<size_t>(nl));
+    for (int l = 0; l < nl; ++l)
+      for (double e : net->layers[static_cast<size_t>(l)]->energy_pj) {
+        const double c = std::ceil(e / unit - 1e-9);
+        cost[static_cast<size_t>(l)].push_back(c > U ? U + 1 : static_cast<int>(c));
+      }
+    std::vector<double> dp(U + 1, INF), nd(U + 1);
+    dp[0] = 0;
+    std::vector<std::vector<int>> pick(static_cast<size_t>(nl), std::vector<int>(U + 1, -1));
+    for (int l = 0; l < nl; ++l) {
+      std::fill(nd.begin(), nd.end(), INF);
+      const auto& cl = cost[static_cast<size_t>(l)];
+      const auto& dll = dl[static_cast<size_t>(l)];
+      for (size_t k = 0; k < cl.size(); ++k) {
+        const int ci = cl[k];
+        if (ci > U) continue;
+        for (int u = 0; u + ci <= U; ++u)
+          if (dp[static_cast<size_t>(u)] < INF && dp[static_cast<size_t>(u)] + dll[k] < nd[static_cast<size_t>(u + ci)]) {
+            nd[static_cast<size_t>(u + ci)] = dp[static_cast<size_t>(u)] + dll[k];
+            pick[static_cast<size_t>(l)][static_cast<size_t>(u + ci)] = static_cast<int>(k);
+          }
+      }
+      dp.swap(nd);
+    }
+    int best = -1;
+    for (int u = 0; u <= U; ++u)
+      if (dp[static_cast<size_t>(u)] < INF && (best < 0 || dp[static_cast<size_t>(u)] < dp[static_cast<size_t>(best)])) best = u;
+    feasible = best >= 0;
+    for (int l = nl - 1; feasible && l >= 0; --l) {  // backtrack
+      const int k = pick[static_cast<size_t>(l)][static_cast<size_t>(best)];
+      net->layers[static_cast<size_t>(l)]->chosen = k;
+      best -= cost[static_cast<size_t>(l)][static_cast<size_t>(k)];
+    }
+  }
+  if (!feasible)  // below the cheapest network: every layer on its cheapest candidate
+    for (int l = 0; l < nl; ++l) net->layers[static_cast<size_t>(l)]->chosen = by_energy[static_cast<size_t>(l)].back();
+  return nlohmann::json{{"base_acc", acc0}, {"base_loss", loss0}, {"budget_pj", budget}, {"feasible", feasible},
+                        {"images", n}, {"layers", lj}};
+}
+
+SearchRun::StepOut SearchRun::step_path(const Batch& b, const std::vector<int>& p) {
+  StepOut o;
+  set_paths(p);
+  o.logits = net->forward(b.x, Combine::Path) * b.s_out;
+  o.loss = torch::cross_entropy_loss(o.logits, b.y);
+  o.loss.backward();
+  step_w();
+  return o;
+}
+
+// Sandwich rule: the MAC8 path on the labels, then the cheapest and `sandwich_paths` random paths among the
+// candidates introduced so far (`f`: warm-up progress), each distilled from the MAC8 path's predictions
+// (soft-target cross entropy); one step.
+SearchRun::StepOut SearchRun::step_sandwich(const Batch& b, double f, SandwichAcc& acc) {
+  std::vector<int> small(static_cast<size_t>(nl)), rnd(static_cast<size_t>(nl));
+  std::vector<int64_t> allowed(static_cast<size_t>(nl));
+  for (int l = 0; l < nl; ++l) {
+    const auto& o = by_energy[static_cast<size_t>(l)];
+    const int64_t K = static_cast<int64_t>(o.size());
+    allowed[static_cast<size_t>(l)] = 1 + static_cast<int64_t>(std::ceil(static_cast<double>(K - 1) * f));
+    small[static_cast<size_t>(l)] = o[static_cast<size_t>(allowed[static_cast<size_t>(l)] - 1)];
+  }
   auto distill = [](const Tensor& logits, const Tensor& soft) {
     return -(soft * torch::log_softmax(logits, 1)).sum(1).mean();
   };
-  auto probs_of = [&](int l) { return torch::softmax(net->layers[static_cast<size_t>(l)]->alpha.detach(), 0); };
-  // Binary gates: per layer two distinct candidates drawn from the posterior (a layer with one candidate: it twice).
-  auto draw_pairs = [&] {
+  StepOut o;
+  set_paths(big);
+  o.logits = net->forward(b.x, Combine::Path) * b.s_out;
+  o.loss = torch::cross_entropy_loss(o.logits, b.y);
+  o.loss.backward();
+  const Tensor soft = torch::softmax(o.logits.detach(), 1);
+  set_paths(small);
+  const Tensor ls = net->forward(b.x, Combine::Path) * net->layers.back()->out_obs->scale();
+  distill(ls, soft).backward();
+  acc.small += ls.argmax(1).eq(b.y).sum().item<int64_t>();
+  for (int r = 0; r < cfg.sandwich_paths; ++r) {
+    for (int l = 0; l < nl; ++l) {
+      const int64_t j = torch::randint(allowed[static_cast<size_t>(l)], {1}).item<int64_t>();
+      rnd[static_cast<size_t>(l)] = by_energy[static_cast<size_t>(l)][static_cast<size_t>(j)];
+    }
+    set_paths(rnd);
+    const Tensor lr = net->forward(b.x, Combine::Path) * net->layers.back()->out_obs->scale();
+    distill(lr, soft).backward();
+    if (r == 0) acc.rand += lr.argmax(1).eq(b.y).sum().item<int64_t>();
+  }
+  step_w();
+  return o;
+}
+
+SearchRun::StepOut SearchRun::step_fixed(const Batch& b) {
+  StepOut o;
+  o.logits = net->forward(b.x, Combine::Fixed) * b.s_out;
+  o.loss = torch::cross_entropy_loss(o.logits, b.y);
+  o.loss.backward();
+  step_w();
+  return o;
+}
+
+// Binary gates (docs/enos.md): per layer two candidates drawn from the posterior, one active; one forward and
+// backward trains the active path and moves alpha (the energy term uses the full posterior).
+SearchRun::StepOut SearchRun::step_single(const Batch& b) {
+  StepOut o;
+  draw_pairs();
+  o.logits = net->forward(b.x, Combine::TwoPath) * b.s_out;
+  const Tensor E = net->expected_energy();
+  o.loss = torch::cross_entropy_loss(o.logits, b.y) + energy_term(E);
+  o.loss.backward();
+  step_w();
+  if (b.alpha_on) opt_a->step();
+  o.energy = E.item<double>();
+  return o;
+}
+
+// Weights: one path drawn from the posterior on a training batch. Alpha (every `alpha_every` steps): binary
+// gates on a validation batch with the weights frozen (no weight gradients computed).
+SearchRun::StepOut SearchRun::step_bilevel(const Batch& b) {
+  std::vector<int> p(static_cast<size_t>(nl));
+  for (int l = 0; l < nl; ++l) p[static_cast<size_t>(l)] = static_cast<int>(torch::multinomial(probs_of(l), 1).item<int64_t>());
+  StepOut o = step_path(b, p);
+  if (b.alpha_on && b.gstep % cfg.alpha_every == 0) {
+    std::vector<int64_t> vix;
+    for (int i = 0; i < cfg.batch; ++i)
+      vix.push_back(val_perm[static_cast<size_t>(val_pos++ % static_cast<int64_t>(val_perm.size()))]);
+    const Tensor vi = torch::tensor(vix, torch::kInt64);
+    draw_pairs();
+    std::vector<Tensor> wp = net->weight_params();
+    for (auto& t : net->adder_params()) wp.push_back(t);
+    for (auto& t : wp) t.set_requires_grad(false);
+    opt_a->zero_grad();
+    const Tensor vl = net->forward(Dval.x.index_select(0, vi), Combine::TwoPath) * b.s_out;
+    const Tensor E = net->expected_energy();
+    const Tensor la = torch::cross_entropy_loss(vl, Dval.y.index_select(0, vi)) + energy_term(E);
+    la.backward();
+    for (auto& t : wp) t.set_requires_grad(true);
+    opt_a->step();
+    o.energy = E.item<double>();
+  }
+  return o;
+}
+
+// Layer l = gstep mod L on binary gates over all its candidates, every other layer on its argmax; only alpha_l
+// moves, then layer l's choice is updated.
+SearchRun::StepOut SearchRun::step_sequential(const Batch& b) {
+  StepOut o;
+  const int l = static_cast<int>(b.gstep % nl);
+  o.logits = net->forward(b.x, Combine::Fixed, 1.0, l) * b.s_out;
+  const Tensor E = net->expected_energy(l);
+  o.loss = torch::cross_entropy_loss(o.logits, b.y) + energy_term(E);
+  o.loss.backward();
+  step_w();
+  if (b.alpha_on) {
+    for (int k = 0; k < nl; ++k)
+      if (k != l) net->layers[static_cast<size_t>(k)]->alpha.mutable_grad() = Tensor();
+    opt_a->step();
+    auto& L = net->layers[static_cast<size_t>(l)];
+    L->chosen = static_cast<int>(L->alpha.argmax().item<int64_t>());
+  }
+  o.energy = E.item<double>();
+  return o;
+}
+
+// REINFORCE with a leave-one-out baseline over `alpha_samples` paths. The batch is split into M slices, each
+// through its own path drawn from the posterior: every slice trains its path's weights (together one batch's
+// forward and backward, the cost of one path) and gives the reward R_m (its mean cross entropy) for the
+// score-function estimate.
+SearchRun::StepOut SearchRun::step_sampling(const Batch& b) {
+  const int M = static_cast<int>(std::min<int64_t>(cfg.alpha_samples, b.y.size(0) / 2));
+  std::vector<std::vector<int>> paths(static_cast<size_t>(M), std::vector<int>(static_cast<size_t>(nl)));
+  for (int l = 0; l < nl; ++l) {
+    const Tensor draw = torch::multinomial(probs_of(l), M, true);
+    for (int m = 0; m < M; ++m) paths[static_cast<size_t>(m)][static_cast<size_t>(l)] = static_cast<int>(draw[m].item<int64_t>());
+  }
+  std::vector<double> R(static_cast<size_t>(M));
+  const int64_t nb = b.y.size(0);
+  std::vector<Tensor> parts;
+  Tensor lsum = torch::zeros({});
+  for (int m = 0; m < M; ++m) {
+    const int64_t b0 = nb * m / M, b1 = nb * (m + 1) / M;
+    set_paths(paths[static_cast<size_t>(m)]);
+    const Tensor lg = net->forward(b.x.slice(0, b0, b1), Combine::Path) * net->layers.back()->out_obs->scale();
+    const Tensor lm = torch::cross_entropy_loss(lg, b.y.slice(0, b0, b1));
+    (lm * (static_cast<double>(b1 - b0) / static_cast<double>(nb))).backward();
+    R[static_cast<size_t>(m)] = lm.item<double>();
+    lsum = lsum + lm.detach() * (static_cast<double>(b1 - b0) / static_cast<double>(nb));
+    parts.push_back(lg.detach());
+  }
+  StepOut o;
+  o.logits = torch::cat(parts, 0);
+  o.loss = lsum;
+  step_w();
+  const Tensor E = net->expected_energy();
+  if (b.alpha_on) {
+    Tensor kl = torch::zeros({});
+    for (auto& L : net->layers) {
+      const Tensor p = torch::softmax(L->alpha, 0);
+      kl = kl + (p * torch::log(p.clamp_min(1e-12))).sum() + std::log(static_cast<double>(p.size(0)));
+    }
+    (energy_term(E) + cfg.kl_weight * kl).backward();
+    double sumR = 0;
+    for (double v : R) sumR += v;
     for (int l = 0; l < nl; ++l) {
       auto& L = net->layers[static_cast<size_t>(l)];
       const Tensor pr = probs_of(l);
-      if (pr.size(0) < 2) {
-        L->pair[0] = L->pair[1] = 0;
-        continue;
+      Tensor g = torch::zeros_like(pr);
+      for (int m = 0; m < M; ++m) {
+        const double adv = M > 1 ? R[static_cast<size_t>(m)] - (sumR - R[static_cast<size_t>(m)]) / (M - 1) : 0.0;
+        Tensor onehot = torch::zeros_like(pr);
+        onehot[paths[static_cast<size_t>(m)][static_cast<size_t>(l)]] = 1.0;
+        g = g + adv / M * (onehot - pr);
       }
-      const Tensor two = torch::multinomial(pr, 2, false);
-      L->pair[0] = static_cast<int>(two[0].item<int64_t>());
-      L->pair[1] = static_cast<int>(two[1].item<int64_t>());
+      L->alpha.mutable_grad() = L->alpha.grad().defined() ? L->alpha.grad() + g : g;
     }
-  };
-  // Evaluates the network with every layer on `p` (BatchNorm on batch statistics, running statistics and
-  // observers left as they are) over the first `n` images of a fixed permutation of the training set.
-  const std::vector<int> eval_perm = data::permutation(static_cast<int>(Dtr.n()), 0xe7a1);
-  auto eval_path = [&](const std::vector<int>& p, int64_t n) {
-    torch::NoGradGuard ng;
-    const std::vector<double> obs = net->observer_values();
-    std::vector<c10::optional<double>> mom;
-    for (auto& L : net->layers)
-      for (auto& bn : L->bns) {
-        mom.push_back(bn->options.momentum());
-        bn->options.momentum(0.0);
-      }
-    net->train();
-    set_paths(p);
-    n = std::min<int64_t>(n, Dtr.n());
-    int64_t correct = 0;
-    double loss = 0;
-    for (int64_t b = 0; b < n; b += 500) {
-      const int64_t e = std::min<int64_t>(n, b + 500);
-      if (e - b < 2) break;
-      std::vector<int64_t> ix(eval_perm.begin() + b, eval_perm.begin() + e);
-      const Tensor idx = torch::tensor(ix, torch::kInt64);
-      const Tensor yb = Dtr.y.index_select(0, idx);
-      const Tensor lg = net->forward(Dtr.x.index_select(0, idx), Combine::Path) * net->layers.back()->out_obs->scale();
-      correct += lg.argmax(1).eq(yb).sum().item<int64_t>();
-      loss += torch::cross_entropy_loss(lg, yb, {}, at::Reduction::Sum).item<double>();
-    }
-    size_t i = 0;
-    for (auto& L : net->layers)
-      for (auto& bn : L->bns) bn->options.momentum(mom[i++]);
-    net->set_observer_values(obs);
-    return std::pair<double, double>{static_cast<double>(correct) / static_cast<double>(n), loss / static_cast<double>(n)};
-  };
-  // The per-candidate uni paths of the trained supernet (a layer without the candidate keeps its MAC8 path).
-  auto supernet_report = [&] {
-    nlohmann::json j = nlohmann::json::object();
-    for (const Candidate& c : cfg.candidates) {
-      std::vector<int> p = big;
-      for (int l = 0; l < nl; ++l) {
-        const auto& cs = net->layers[static_cast<size_t>(l)]->cands;
-        for (size_t k = 0; k < cs.size(); ++k)
-          if (cs[k].op == c.op && cs[k].mode == c.mode) p[static_cast<size_t>(l)] = static_cast<int>(k);
-      }
-      j[candidate_name(c)] = eval_path(p, 2000).first;
-    }
-    return j;
-  };
+    opt_a->step();
+  }
+  o.energy = E.item<double>();
+  return o;
+}
 
-  // Knapsack control: per-layer sensitivities on the supernet (only layer l leaves its MAC8 path), then the
-  // assignment of least total loss increase whose energy fits the budget (DP over 4000 energy units; every
-  // cost rounded up, so the result is within the budget).
-  auto knapsack = [&]() {
-    const int64_t n = cfg.sensitivity_images;
-    const auto [acc0, loss0] = eval_path(big, n);
-    std::vector<std::vector<double>> dl(static_cast<size_t>(nl));
-    nlohmann::json lj = nlohmann::json::array();
-    for (int l = 0; l < nl; ++l) {
-      auto& L = net->layers[static_cast<size_t>(l)];
-      nlohmann::json cj = nlohmann::json::array();
-      for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) {
-        std::pair<double, double> m{acc0, loss0};
-        if (k != big[static_cast<size_t>(l)]) {
-          std::vector<int> p = big;
-          p[static_cast<size_t>(l)] = k;
-          m = eval_path(p, n);
-        }
-        dl[static_cast<size_t>(l)].push_back(m.second - loss0);
-        cj.push_back({{"candidate", candidate_name(L->cands[static_cast<size_t>(k)])}, {"acc", m.first}, {"loss", m.second},
-                      {"energy_pj", L->energy_pj[static_cast<size_t>(k)]}});
-      }
-      lj.push_back({{"name", L->name}, {"candidates", cj}});
-    }
-    const double budget = cfg.budget_pj > 0 ? cfg.budget_pj : cfg.target_ratio * Eref;
-    const double B = budget - net->vector_energy_pj();
-    constexpr int U = 4000;
-    const double INF = std::numeric_limits<double>::infinity();
-    bool feasible = B > 0;
-    if (feasible) {
-      const double unit = B / U;
-      std::vector<double> dp(U + 1, INF), nd(U + 1);
-      dp[0] = 0;
-      std::vector<std::vector<int>> pick(static_cast<size_t>(nl), std::vector<int>(U + 1, -1));
-      for (int l = 0; l < nl; ++l) {
-        std::fill(nd.begin(), nd.end(), INF);
-        const auto& L = net->layers[static_cast<size_t>(l)];
-        for (int k = 0; k < static_cast<int>(L->cands.size()); ++k) {
-          const double c = std::ceil(L->energy_pj[static_cast<size_t>(k)] / unit - 1e-9);
-          if (c > U) continue;
-          const int ci = static_cast<int>(c);
-          for (int u = 0; u + ci <= U; ++u)
-            if (dp[static_cast<size_t>(u)] < INF && dp[static_cast<size_t>(u)] + dl[static_cast<size_t>(l)][static_cast<size_t>(k)] < nd[static_cast<size_t>(u + ci)]) {
-              nd[static_cast<size_t>(u + ci)] = dp[static_cast<size_t>(u)] + dl[static_cast<size_t>(l)][static_cast<size_t>(k)];
-              pick[static_cast<size_t>(l)][static_cast<size_t>(u + ci)] = k;
-            }
-        }
-        dp.swap(nd);
-      }
-      int best = -1;
-      for (int u = 0; u <= U; ++u)
-        if (dp[static_cast<size_t>(u)] < INF && (best < 0 || dp[static_cast<size_t>(u)] < dp[static_cast<size_t>(best)])) best = u;
-      feasible = best >= 0;
-      for (int l = nl - 1; feasible && l >= 0; --l) {  // backtrack
-        const int k = pick[static_cast<size_t>(l)][static_cast<size_t>(best)];
-        net->layers[static_cast<size_t>(l)]->chosen = k;
-        best -= static_cast<int>(std::ceil(net->layers[static_cast<size_t>(l)]->energy_pj[static_cast<size_t>(k)] / unit - 1e-9));
-      }
-    }
-    if (!feasible)  // below the cheapest network: every layer on its cheapest candidate
-      for (int l = 0; l < nl; ++l) net->layers[static_cast<size_t>(l)]->chosen = by_energy[static_cast<size_t>(l)].back();
-    return nlohmann::json{{"base_acc", acc0}, {"base_loss", loss0}, {"budget_pj", budget}, {"feasible", feasible},
-                          {"images", n}, {"layers", lj}};
-  };
-
-  for (int epoch = start_epoch; epoch < total_epochs; ++epoch) {
-    const bool pretraining = !fixed && epoch < P;
-    const bool warming = !fixed && epoch >= P && epoch < W;
-    const bool searching = !fixed && epoch >= W && epoch < W + cfg.epochs;
-    const bool sandwich = warming || (searching && cfg.mode == "knapsack");  // knapsack: search epochs = warm-up
-    if (!searching && !warming && !pretraining && !discretized) {
-      if (cfg.mode == "knapsack") {
-        sensitivity_j = knapsack();
-      } else {
-        net->discretize();
-      }
-      discretized = true;
-    }
-    if (!fixed && epoch == P && epoch < W) {  // leaving pre-training: MF starts from the trained correlation filter
-      torch::NoGradGuard ng;
-      for (auto& L : net->layers)
-        if (L->weight_mf.defined()) L->weight_mf.copy_(L->weight);
-    }
-    const std::string phase = fixed ? "train"
-                                    : pretraining ? "pretrain"
-                                                  : warming ? "warmup" : (searching ? "search" : "finetune");
-    torch::manual_seed(cfg.seed * 1000003ull + static_cast<uint64_t>(epoch));
-    const std::vector<int> perm = data::permutation(static_cast<int>(Dtr.n()), cfg.seed * 7919ull + epoch);
-    net->train();
-    const double t0 = now_s(), c0 = cpu_s();
-    double loss_sum = 0, energy_last = net->chosen_energy();
-    int64_t correct = 0, seen = 0, correct_small = 0, correct_rand = 0;
-    const int64_t wsteps = std::max<int64_t>(1, steps * std::max(1, W - P + (cfg.mode == "knapsack" ? cfg.epochs : 0)));
-    for (int64_t s = 0; s < steps; ++s) {
-      const int64_t gstep = static_cast<int64_t>(epoch - W) * steps + s;  // step within the search
-      const bool alpha_on = searching && gstep >= warmup_steps && cfg.mode != "knapsack";
-      std::vector<int64_t> ix(perm.begin() + s * cfg.batch, perm.begin() + (s + 1) * cfg.batch);
-      const Tensor idx = torch::tensor(ix, torch::kInt64);
-      const Tensor xb = Dtr.x.index_select(0, idx), yb = Dtr.y.index_select(0, idx);
-      const double s_out = net->layers.back()->out_obs->scale();
-      Tensor logits, loss;
-      zero_w();
-      opt_a.zero_grad();
-      if (pretraining) {  // the all-MAC8 path
-        set_paths(big);
-        logits = net->forward(xb, Combine::Path) * s_out;
-        loss = torch::cross_entropy_loss(logits, yb);
-        loss.backward();
-        step_w();
-      } else if (sandwich) {
-        // Sandwich rule: the MAC8 path on the labels, then the cheapest and `sandwich_paths` random paths among
-        // the candidates introduced so far, each distilled from the MAC8 path's predictions; one step.
-        const int64_t ws = static_cast<int64_t>(epoch - P) * steps + s;
-        const double f = std::min(1.0, 2.0 * static_cast<double>(ws) / static_cast<double>(wsteps));
-        std::vector<int> small(static_cast<size_t>(nl)), rnd(static_cast<size_t>(nl));
-        std::vector<int64_t> allowed(static_cast<size_t>(nl));
-        for (int l = 0; l < nl; ++l) {
-          const auto& o = by_energy[static_cast<size_t>(l)];
-          const int64_t K = static_cast<int64_t>(o.size());
-          allowed[static_cast<size_t>(l)] = 1 + static_cast<int64_t>(std::ceil(static_cast<double>(K - 1) * f));
-          small[static_cast<size_t>(l)] = o[static_cast<size_t>(allowed[static_cast<size_t>(l)] - 1)];
-        }
-        set_paths(big);
-        logits = net->forward(xb, Combine::Path) * s_out;
-        loss = torch::cross_entropy_loss(logits, yb);
-        loss.backward();
-        const Tensor soft = torch::softmax(logits.detach(), 1);
-        set_paths(small);
-        const Tensor ls = net->forward(xb, Combine::Path) * net->layers.back()->out_obs->scale();
-        distill(ls, soft).backward();
-        correct_small += ls.argmax(1).eq(yb).sum().item<int64_t>();
-        for (int r = 0; r < cfg.sandwich_paths; ++r) {
-          for (int l = 0; l < nl; ++l) {
-            const int64_t j = torch::randint(allowed[static_cast<size_t>(l)], {1}).item<int64_t>();
-            rnd[static_cast<size_t>(l)] = by_energy[static_cast<size_t>(l)][static_cast<size_t>(j)];
-          }
-          set_paths(rnd);
-          const Tensor lr = net->forward(xb, Combine::Path) * net->layers.back()->out_obs->scale();
-          distill(lr, soft).backward();
-          if (r == 0) correct_rand += lr.argmax(1).eq(yb).sum().item<int64_t>();
-        }
-        step_w();
-      } else if (!searching) {
-        logits = net->forward(xb, Combine::Fixed) * s_out;
-        loss = torch::cross_entropy_loss(logits, yb);
-        loss.backward();
-        step_w();
-      } else if (cfg.mode == "single") {
-        // Binary gates: per layer two candidates drawn from the posterior, mixed by their renormalized gates; one
-        // forward/backward trains both and moves alpha (the energy term uses the full posterior).
-        draw_pairs();
-        logits = net->forward(xb, Combine::TwoPath) * s_out;
-        const Tensor E = net->expected_energy();
-        loss = torch::cross_entropy_loss(logits, yb) + energy_term(E);
-        loss.backward();
-        step_w();
-        if (alpha_on) opt_a.step();
-        energy_last = E.item<double>();
-      } else if (cfg.mode == "bilevel") {
-        // Weights: one path drawn from the posterior on a training batch. Alpha (every `alpha_every` steps):
-        // binary gates on a validation batch with the weights frozen (no weight gradients computed).
-        std::vector<int> p(static_cast<size_t>(nl));
-        for (int l = 0; l < nl; ++l) p[static_cast<size_t>(l)] = static_cast<int>(torch::multinomial(probs_of(l), 1).item<int64_t>());
-        set_paths(p);
-        logits = net->forward(xb, Combine::Path) * s_out;
-        loss = torch::cross_entropy_loss(logits, yb);
-        loss.backward();
-        step_w();
-        if (alpha_on && gstep % cfg.alpha_every == 0) {
-          std::vector<int64_t> vix;
-          for (int b = 0; b < cfg.batch; ++b) vix.push_back(val_perm[static_cast<size_t>(val_pos++ % static_cast<int64_t>(val_perm.size()))]);
-          const Tensor vi = torch::tensor(vix, torch::kInt64);
-          draw_pairs();
-          std::vector<Tensor> wp = net->weight_params();
-          for (auto& t : net->adder_params()) wp.push_back(t);
-          for (auto& t : wp) t.set_requires_grad(false);
-          opt_a.zero_grad();
-          const Tensor vl = net->forward(Dval.x.index_select(0, vi), Combine::TwoPath) * s_out;
-          const Tensor E = net->expected_energy();
-          const Tensor la = torch::cross_entropy_loss(vl, Dval.y.index_select(0, vi)) + energy_term(E);
-          la.backward();
-          for (auto& t : wp) t.set_requires_grad(true);
-          opt_a.step();
-          energy_last = E.item<double>();
-        }
-      } else if (cfg.mode == "sequential") {
-        const int l = static_cast<int>(gstep % nl);
-        logits = net->forward(xb, Combine::Fixed, 1.0, l) * s_out;
-        const Tensor E = net->expected_energy(l);
-        loss = torch::cross_entropy_loss(logits, yb) + energy_term(E);
-        loss.backward();
-        step_w();
-        if (alpha_on) {
-          for (int o = 0; o < nl; ++o)
-            if (o != l) net->layers[static_cast<size_t>(o)]->alpha.mutable_grad() = Tensor();
-          opt_a.step();
-          auto& L = net->layers[static_cast<size_t>(l)];
-          L->chosen = static_cast<int>(L->alpha.argmax().item<int64_t>());
-        }
-        energy_last = E.item<double>();
-      } else {  // sampling: REINFORCE with a leave-one-out baseline over `alpha_samples` paths
-        // The batch is split into M slices, each through its own path drawn from the posterior: every slice
-        // trains its path's weights (together one batch's forward and backward, the cost of one path) and gives
-        // the reward R_m (its mean cross entropy) for the score-function estimate.
-        const int M = static_cast<int>(std::min<int64_t>(cfg.alpha_samples, yb.size(0) / 2));
-        std::vector<std::vector<int>> paths(static_cast<size_t>(M), std::vector<int>(static_cast<size_t>(nl)));
-        for (int l = 0; l < nl; ++l) {
-          const Tensor draw = torch::multinomial(probs_of(l), M, true);
-          for (int m = 0; m < M; ++m) paths[static_cast<size_t>(m)][static_cast<size_t>(l)] = static_cast<int>(draw[m].item<int64_t>());
-        }
-        std::vector<double> R(static_cast<size_t>(M));
-        const int64_t nb = yb.size(0);
-        std::vector<Tensor> parts;
-        Tensor lsum = torch::zeros({});
-        for (int m = 0; m < M; ++m) {
-          const int64_t b0 = nb * m / M, b1 = nb * (m + 1) / M;
-          set_paths(paths[static_cast<size_t>(m)]);
-          const Tensor lg = net->forward(xb.slice(0, b0, b1), Combine::Path) * net->layers.back()->out_obs->scale();
-          const Tensor lm = torch::cross_entropy_loss(lg, yb.slice(0, b0, b1));
-          (lm * (static_cast<double>(b1 - b0) / static_cast<double>(nb))).backward();
-          R[static_cast<size_t>(m)] = lm.item<double>();
-          lsum = lsum + lm.detach() * (static_cast<double>(b1 - b0) / static_cast<double>(nb));
-          parts.push_back(lg.detach());
-        }
-        logits = torch::cat(parts, 0);
-        loss = lsum;
-        step_w();
-        const Tensor E = net->expected_energy();
-        if (alpha_on) {
-          Tensor kl = torch::zeros({});
-          for (auto& L : net->layers) {
-            const Tensor p = torch::softmax(L->alpha, 0);
-            kl = kl + (p * torch::log(p.clamp_min(1e-12))).sum() + std::log(static_cast<double>(p.size(0)));
-          }
-          (energy_term(E) + cfg.kl_weight * kl).backward();
-          double sumR = 0;
-          for (double v : R) sumR += v;
-          for (int l = 0; l < nl; ++l) {
-            auto& L = net->layers[static_cast<size_t>(l)];
-            const Tensor pr = probs_of(l);
-            Tensor g = torch::zeros_like(pr);
-            for (int m = 0; m < M; ++m) {
-              const double adv = M > 1 ? R[static_cast<size_t>(m)] - (sumR - R[static_cast<size_t>(m)]) / (M - 1) : 0.0;
-              Tensor onehot = torch::zeros_like(pr);
-              onehot[paths[static_cast<size_t>(m)][static_cast<size_t>(l)]] = 1.0;
-              g = g + adv / M * (onehot - pr);
-            }
-            L->alpha.mutable_grad() = L->alpha.grad().defined() ? L->alpha.grad() + g : g;
-          }
-          opt_a.step();
-        }
-        energy_last = E.item<double>();
-      }
-      for (auto& L : net->layers) L->clamp_gamma();
-      loss_sum += loss.item<double>();
-      correct += logits.argmax(1).eq(yb).sum().item<int64_t>();
-      seen += yb.size(0);
-      if (!searching && !warming && !pretraining) energy_last = net->chosen_energy();
-      if (progress)
-        progress({phase, epoch + 1, total_epochs, s + 1, steps, loss_sum / static_cast<double>(s + 1),
-                  static_cast<double>(correct) / static_cast<double>(seen), energy_last});
-    }
-    const double dt = now_s() - t0, dc = cpu_s() - c0;
-    if (pretraining) {
-      pre_sec += dt, pre_cpu += dc, ++pre_eps;
-    } else if (warming) {
-      warmup_sec += dt, warmup_cpu += dc, ++warmup_eps;
-    } else if (searching) {
-      search_sec += dt, search_cpu += dc, ++search_eps;
+void SearchRun::train_epoch(int epoch) {
+  const bool pretraining = !fixed && epoch < P;
+  const bool warming = !fixed && epoch >= P && epoch < W;
+  const bool searching = !fixed && epoch >= W && epoch < W + cfg.epochs;
+  const bool sandwich = warming || (searching && cfg.mode == "knapsack");  // knapsack: search epochs = warm-up
+  if (!searching && !warming && !pretraining && !discretized) {
+    if (cfg.mode == "knapsack") {
+      sensitivity_j = knapsack();
     } else {
-      tune_sec += dt, tune_cpu += dc, ++tune_eps;
+      net->discretize();
     }
-    double H = 0;
-    nlohmann::json probs = nlohmann::json::array();
-    for (auto& L : net->layers) {
-      H += entropy_of(L->alpha);
-      const Tensor p = torch::softmax(L->alpha.detach(), 0).to(torch::kFloat64).contiguous();
-      probs.push_back(std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel()));
-    }
-    const double sn = static_cast<double>(std::max<int64_t>(seen, 1));
-    nlohmann::json h = {{"phase", phase},
-                        {"epoch", epoch + 1},
-                        {"loss", loss_sum / static_cast<double>(steps)},
-                        {"train_acc", static_cast<double>(correct) / sn},
-                        {"expected_energy_pj", energy_last},
-                        {"posterior_entropy", H / nl},
-                        {"sec", dt},
-                        {"cpu_sec", dc}};
-    if (!fixed) h["probs"] = probs;
-    if (sandwich) {
-      h["train_acc_paths"] = {{"mac8", static_cast<double>(correct) / sn},
-                              {"cheapest_introduced", static_cast<double>(correct_small) / sn},
-                              {"random", cfg.sandwich_paths > 0 ? static_cast<double>(correct_rand) / sn : 0.0}};
-      if (epoch + 1 == W || (cfg.mode == "knapsack" && epoch + 1 == W + cfg.epochs)) supernet_j = supernet_report();
-    }
-    history.push_back(h);
-    if (write) save_ckpt(epoch + 1);
+    discretized = true;
   }
-  if (!discretized) {
-    if (cfg.mode == "knapsack") sensitivity_j = knapsack();
-    else net->discretize();
-  }
-
-  // ---- BatchNorm recalibration of the chosen candidates. The running statistics are an EMA (momentum 0.1) of
-  // batch statistics taken while the weights moved; for the adder (-sum|x - w| carries a per-channel offset
-  // -sum|w| that shifts with every weight step) they lagged so far behind that the eval-mode network was at
-  // chance while training accuracy was 70 %. Re-estimate them with the final weights: cumulative average over
-  // up to `bn_recal_batches` training batches (fixed order), no gradient, observers restored afterwards.
-  if (cfg.bn_recal_batches > 0) {
+  if (!fixed && epoch == P && epoch < W) {  // leaving pre-training: MF starts from the trained correlation filter
     torch::NoGradGuard ng;
-    const std::vector<double> obs = net->observer_values();
-    for (auto& L : net->layers) {
-      auto& bn = L->bns[static_cast<size_t>(L->chosen)];
-      bn->reset_running_stats();
-      bn->options.momentum(c10::nullopt);
-    }
-    net->train();
-    const std::vector<int> perm = data::permutation(static_cast<int>(Dtr.n()), cfg.seed * 7919ull + 424242);
-    const int64_t nb = std::min<int64_t>(cfg.bn_recal_batches, steps);
-    for (int64_t s = 0; s < nb; ++s) {
-      std::vector<int64_t> ix(perm.begin() + s * cfg.batch, perm.begin() + (s + 1) * cfg.batch);
-      net->forward(Dtr.x.index_select(0, torch::tensor(ix, torch::kInt64)), Combine::Fixed);
-    }
-    for (auto& L : net->layers) L->bns[static_cast<size_t>(L->chosen)]->options.momentum(0.1);
-    net->set_observer_values(obs);
+    for (auto& L : net->layers)
+      if (L->weight_mf.defined()) L->weight_mf.copy_(L->weight);
   }
+  const std::string phase = fixed ? "train"
+                                  : pretraining ? "pretrain"
+                                                : warming ? "warmup" : (searching ? "search" : "finetune");
+  torch::manual_seed(cfg.seed * 1000003ull + static_cast<uint64_t>(epoch));
+  const std::vector<int> perm = data::permutation(static_cast<int>(Dtr.n()), cfg.seed * 7919ull + epoch);
+  net->train();
+  const double t0 = now_s(), c0 = cpu_s();
+  double loss_sum = 0, energy_last = net->chosen_energy();
+  int64_t correct = 0, seen = 0;
+  SandwichAcc sw;
+  const int64_t wsteps = std::max<int64_t>(1, steps * std::max(1, W - P + (cfg.mode == "knapsack" ? cfg.epochs : 0)));
+  for (int64_t s = 0; s < steps; ++s) {
+    Batch b;
+    b.gstep = static_cast<int64_t>(epoch - W) * steps + s;
+    b.alpha_on = searching && b.gstep >= warmup_steps && cfg.mode != "knapsack";
+    std::vector<int64_t> ix(perm.begin() + s * cfg.batch, perm.begin() + (s + 1) * cfg.batch);
+    const Tensor idx = torch::tensor(ix, torch::kInt64);
+    b.x = Dtr.x.index_select(0, idx);
+    b.y = Dtr.y.index_select(0, idx);
+    b.s_out = net->layers.back()->out_obs->scale();
+    zero_w();
+    opt_a->zero_grad();
+    StepOut o;
+    if (pretraining) {
+      o = step_path(b, big);  // the all-MAC8 path
+    } else if (sandwich) {
+      const int64_t ws = static_cast<int64_t>(epoch - P) * steps + s;
+      o = step_sandwich(b, std::min(1.0, 2.0 * static_cast<double>(ws) / static_cast<double>(wsteps)), sw);
+    } else if (!searching) {
+      o = step_fixed(b);
+    } else if (cfg.mode == "single") {
+      o = step_single(b);
+    } else if (cfg.mode == "bilevel") {
+      o = step_bilevel(b);
+    } else if (cfg.mode == "sequential") {
+      o = step_sequential(b);
+    } else {
+      o = step_sampling(b);
+    }
+    if (!std::isnan(o.energy)) energy_last = o.energy;
+    for (auto& L : net->layers) L->clamp_gamma();
+    loss_sum += o.loss.item<double>();
+    correct += o.logits.argmax(1).eq(b.y).sum().item<int64_t>();
+    seen += b.y.size(0);
+    if (!searching && !warming && !pretraining) energy_last = net->chosen_energy();
+    if (progress)
+      progress({phase, epoch + 1, total_epochs, s + 1, steps, loss_sum / static_cast<double>(s + 1),
+                static_cast<double>(correct) / static_cast<double>(seen), energy_last});
+  }
+  const double dt = now_s() - t0, dc = cpu_s() - c0;
+  if (pretraining) {
+    pre_sec += dt, pre_cpu += dc, ++pre_eps;
+  } else if (warming) {
+    warmup_sec += dt, warmup_cpu += dc, ++warmup_eps;
+  } else if (searching) {
+    search_sec += dt, search_cpu += dc, ++search_eps;
+  } else {
+    tune_sec += dt, tune_cpu += dc, ++tune_eps;
+  }
+  double H = 0;
+  nlohmann::json probs = nlohmann::json::array();
+  for (auto& L : net->layers) {
+    H += entropy_of(L->alpha);
+    const Tensor p = torch::softmax(L->alpha.detach(), 0).to(torch::kFloat64).contiguous();
+    probs.push_back(std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel()));
+  }
+  const double sn = static_cast<double>(std::max<int64_t>(seen, 1));
+  nlohmann::json h = {{"phase", phase},
+                      {"epoch", epoch + 1},
+                      {"loss", loss_sum / static_cast<double>(steps)},
+                      {"train_acc", static_cast<double>(correct) / sn},
+                      {"expected_energy_pj", energy_last},
+                      {"posterior_entropy", H / nl},
+                      {"sec", dt},
+                      {"cpu_sec", dc}};
+  if (!fixed) h["probs"] = probs;
+  if (sandwich) {
+    h["train_acc_paths"] = {{"mac8", static_cast<double>(correct) / sn},
+                            {"cheapest_introduced", static_cast<double>(sw.small) / sn},
+                            {"random", cfg.sandwich_paths > 0 ? static_cast<double>(sw.rand) / sn : 0.0}};
+    if (epoch + 1 == W || (cfg.mode == "knapsack" && epoch + 1 == W + cfg.epochs)) supernet_j = supernet_report();
+  }
+  history.push_back(h);
+  if (write) save_ckpt(epoch + 1);
+}
 
-  // ---- evaluation
+// BatchNorm recalibration of the chosen candidates. The running statistics are an EMA (momentum 0.1) of batch
+// statistics taken while the weights moved; for the adder (-sum|x - w| carries a per-channel offset -sum|w| that
+// shifts with every weight step) they lagged so far behind that the eval-mode network was at chance while
+// training accuracy was 70 %. Re-estimate them with the final weights: cumulative average over up to
+// `bn_recal_batches` training batches (fixed order), no gradient, observers restored afterwards.
+void SearchRun::recalibrate_bn() {
+  if (cfg.bn_recal_batches <= 0) return;
+  torch::NoGradGuard ng;
+  const std::vector<double> obs = net->observer_values();
+  for (auto& L : net->layers) {
+    auto& bn = L->bns[static_cast<size_t>(L->chosen)];
+    bn->reset_running_stats();
+    bn->options.momentum(c10::nullopt);
+  }
+  net->train();
+  const std::vector<int> perm = data::permutation(static_cast<int>(Dtr.n()), cfg.seed * 7919ull + 424242);
+  const int64_t nb = std::min<int64_t>(cfg.bn_recal_batches, steps);
+  for (int64_t s = 0; s < nb; ++s) {
+    std::vector<int64_t> ix(perm.begin() + s * cfg.batch, perm.begin() + (s + 1) * cfg.batch);
+    net->forward(Dtr.x.index_select(0, torch::tensor(ix, torch::kInt64)), Combine::Fixed);
+  }
+  for (auto& L : net->layers) L->bns[static_cast<size_t>(L->chosen)]->options.momentum(0.1);
+  net->set_observer_values(obs);
+}
+
+// Evaluation (float and bit-exact integer), export and reports.
+SearchResult SearchRun::finish() {
   SearchResult r;
   double exported_total_pj = 0;
   r.config = cfg;
@@ -913,6 +1049,22 @@ SearchResult run_search(const SearchConfig& cfg_in, const ProgressFn& progress) 
     atomic_write_json(cfg.out_dir + "/report.json", rep);
   }
   return r;
+}
+
+SearchResult SearchRun::run() {
+  for (int epoch = start_epoch; epoch < total_epochs; ++epoch) train_epoch(epoch);
+  if (!discretized) {
+    if (cfg.mode == "knapsack") sensitivity_j = knapsack();
+    else net->discretize();
+  }
+  recalibrate_bn();
+  return finish();
+}
+
+}  // namespace
+
+SearchResult run_search(const SearchConfig& cfg, const ProgressFn& progress) {
+  return SearchRun(cfg, progress).run();
 }
 
 ProgressFn make_progress_printer() {
