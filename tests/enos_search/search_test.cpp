@@ -236,10 +236,12 @@ TEST(Supernet, QuantizerFamilySharesOneWeightAdderAndMfOwnTheirs) {
   EXPECT_FALSE(M->weight_adder.defined());
 }
 
-TEST(Gradients, TwoPathGatesReachExactlyTheTwoSampledAlphas) {
-  torch::manual_seed(8);
-  const auto s = make_shape(1, 4, 6, 6, 6, 3, 1, 1, 1);
-  SearchLayer L(std::string("t"), s, true, parse_candidates("mac8,mac4,bwn,deepshift"), 5);
+namespace {
+/// A 3x3 layer offering {mac8, mac4, bwn, deepshift} with alphas (0.3, -0.2, 0.1, 0.4) and the binary-gate pair
+/// (mac4, deepshift), in training mode.
+SearchLayer gate_test_layer() {
+  SearchLayer L(std::string("t"), make_shape(1, 4, 6, 6, 6, 3, 1, 1, 1), true,
+                parse_candidates("mac8,mac4,bwn,deepshift"), 5);
   L->train();
   {
     torch::NoGradGuard ng;
@@ -247,6 +249,13 @@ TEST(Gradients, TwoPathGatesReachExactlyTheTwoSampledAlphas) {
   }
   L->pair[0] = 1;
   L->pair[1] = 3;
+  return L;
+}
+}  // namespace
+
+TEST(Gradients, TwoPathGatesReachExactlyTheTwoSampledAlphas) {
+  torch::manual_seed(8);
+  SearchLayer L = gate_test_layer();
   const torch::Tensor q = torch::randint(0, 128, {8, 4, 6, 6}).to(torch::kFloat32);
   const torch::Tensor y = L->forward(q, 0.02, Combine::TwoPath);
   (y * torch::randn_like(y)).sum().backward();
@@ -262,19 +271,11 @@ TEST(Gradients, TwoPathGatesReachExactlyTheTwoSampledAlphas) {
 TEST(Gradients, BinaryGateOutputIsOneSampledCandidateAndItsGateGradientIsProxylessNas) {
   // Reference, written from ProxylessNAS's estimator: the output is the active candidate's alone; with
   // z-gradient dz, dL/dg_j = <dz, o_j> for both sampled candidates, and dL/dalpha_1 = g1 g3 (dL/dg_1 - dL/dg_3).
-  const auto s = make_shape(1, 4, 6, 6, 6, 3, 1, 1, 1);
   const torch::Tensor q = torch::randint(0, 128, {8, 4, 6, 6}).to(torch::kFloat32);
   std::set<int> actives;
   for (int seed = 0; seed < 12; ++seed) {
     torch::manual_seed(100 + seed);
-    SearchLayer L(std::string("t"), s, true, parse_candidates("mac8,mac4,bwn,deepshift"), 5);
-    L->train();
-    {
-      torch::NoGradGuard ng;
-      L->alpha.copy_(torch::tensor({0.3, -0.2, 0.1, 0.4}));
-    }
-    L->pair[0] = 1;
-    L->pair[1] = 3;
+    SearchLayer L = gate_test_layer();
     const torch::Tensor y = L->forward(q, 0.02, Combine::TwoPath);
     const torch::Tensor up = torch::randn_like(y);
     (y * up).sum().backward();
