@@ -265,14 +265,16 @@ TEST(Gradients, TwoPathGatesReachExactlyTheTwoSampledAlphas) {
   EXPECT_EQ(g[2].item<double>(), 0.0);
   EXPECT_NE(g[1].item<double>(), 0.0);
   // two gates that sum to one: their alpha gradients are opposite
-  EXPECT_NEAR(g[1].item<double>(), -g[3].item<double>(), 1e-4 * (1 + std::abs(g[1].item<double>())));  // float32 dot products
+  EXPECT_NEAR(g[1].item<double>(), -g[3].item<double>(), 1e-3 * (1 + std::abs(g[1].item<double>())));  // float32 sums
 }
 
 TEST(Gradients, BinaryGateOutputIsOneSampledCandidateAndItsGateGradientIsProxylessNas) {
   // Reference, written from ProxylessNAS's estimator: the output is the active candidate's alone; with
   // z-gradient dz, dL/dg_j = <dz, o_j> for both sampled candidates, and dL/dalpha_1 = g1 g3 (dL/dg_1 - dL/dg_3).
+  torch::manual_seed(99);
   const torch::Tensor q = torch::randint(0, 128, {8, 4, 6, 6}).to(torch::kFloat32);
   std::set<int> actives;
+  int decisive = 0;  // draws whose expected gradient is far outside the tolerance (the check is not vacuous)
   for (int seed = 0; seed < 12; ++seed) {
     torch::manual_seed(100 + seed);
     SearchLayer L = gate_test_layer();
@@ -296,14 +298,20 @@ TEST(Gradients, BinaryGateOutputIsOneSampledCandidateAndItsGateGradientIsProxyle
     const torch::Tensor yr = round_clamp_ste(z, so, 0, 127, true, true);
     EXPECT_TRUE(torch::equal(y.detach(), yr.detach())) << "seed " << seed;
     (yr * up).sum().backward();
-    const double dg1 = (z.grad() * o1).sum().item<double>(), dg3 = (z.grad() * o3).sum().item<double>();
-    const torch::Tensor gp = torch::softmax(torch::tensor({-0.2, 0.4}), 0);
+    // reference dot products in float64; the model's are float32 sums of ~2300 terms that cancel, so the
+    // tolerance is relative to the sum of the terms' magnitudes (measured errors <= 1e-7 of it)
+    const torch::Tensor dz = z.grad().to(torch::kFloat64), d1 = o1.to(torch::kFloat64), d3 = o3.to(torch::kFloat64);
+    const double dg1 = (dz * d1).sum().item<double>(), dg3 = (dz * d3).sum().item<double>();
+    const double mag = (dz.abs() * (d1.abs() + d3.abs())).sum().item<double>();
+    const torch::Tensor gp = torch::softmax(torch::tensor({-0.2, 0.4}, torch::kFloat64), 0);
     const double g1 = gp[0].item<double>(), g3 = gp[1].item<double>();
-    const double want = g1 * g3 * (dg1 - dg3);
-    EXPECT_NEAR(L->alpha.grad()[1].item<double>(), want, 1e-4 * (1 + std::abs(want))) << "seed " << seed;
-    EXPECT_NEAR(L->alpha.grad()[3].item<double>(), -want, 1e-4 * (1 + std::abs(want))) << "seed " << seed;
+    const double want = g1 * g3 * (dg1 - dg3), tol = 1e-5 * g1 * g3 * mag + 1e-6;
+    EXPECT_NEAR(L->alpha.grad()[1].item<double>(), want, tol) << "seed " << seed;
+    EXPECT_NEAR(L->alpha.grad()[3].item<double>(), -want, tol) << "seed " << seed;
+    if (std::abs(want) > 10 * tol) ++decisive;
   }
   EXPECT_EQ(actives.size(), 2u);  // both candidates were active in some draw
+  EXPECT_GE(decisive, 9);
 }
 
 TEST(Energy, OneHotAlphaGivesTheCostModelEnergy) {
