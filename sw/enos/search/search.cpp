@@ -755,15 +755,15 @@ SearchRun::StepOut SearchRun::step_bilevel(const Batch& b) {
       vix.push_back(val_perm[static_cast<size_t>(val_pos++ % static_cast<int64_t>(val_perm.size()))]);
     const Tensor vi = torch::tensor(vix, torch::kInt64);
     draw_pairs();
-    std::vector<Tensor> wp = net->weight_params();
-    for (auto& t : net->adder_params()) wp.push_back(t);
-    for (auto& t : wp) t.set_requires_grad(false);
     opt_a->zero_grad();
     const Tensor vl = net->forward(Dval.x.index_select(0, vi), Combine::TwoPath) * b.s_out;
     const Tensor E = net->expected_energy();
     const Tensor la = torch::cross_entropy_loss(vl, Dval.y.index_select(0, vi)) + energy_term(E);
-    la.backward();
-    for (auto& t : wp) t.set_requires_grad(true);
+    // gradients of the alphas only: autograd prunes the weight-gradient work (no weight is touched)
+    const std::vector<Tensor> alphas = net->alpha_params();
+    const auto ga = torch::autograd::grad({la}, alphas, {}, false, false, /*allow_unused=*/true);
+    for (size_t i = 0; i < alphas.size(); ++i)
+      if (ga[i].defined()) alphas[i].mutable_grad() = ga[i];
     opt_a->step();
     o.energy = E.item<double>();
   }
