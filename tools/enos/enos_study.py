@@ -207,6 +207,38 @@ def groups(rows):
     return g
 
 
+def operator_view(net, g, uni, thr):
+    """The same comparison on the operator-only energy axis (compute + ADC + DAC energy relative to the all-MAC8
+    network: what the ENOS paper's "same energy" measures), as a second table. Fronts built the same way."""
+    key = "operator_energy_ratio"
+    pts = {m: (mean_sd([r[key] for r in v])[0], mean_sd([r["accuracy"] for r in v])[0]) for m, v in uni.items()}
+    f_uni, nd_uni = front(list(pts.values()))
+    mixed = [p for m, p in pts.items() if m in ("uni-mac8", "uni-mac4", "uni-deepshift")]
+    for k, v in g.items():
+        if k[0] == net and k[1].startswith("mixed-"):
+            mixed.append((mean_sd([r[key] for r in v])[0], mean_sd([r["accuracy"] for r in v])[0]))
+    f_mix, _ = front(mixed)
+    md = ["Operator-energy view (the same networks; energy = operators, ADCs and DACs only). Uni front: " +
+          ", ".join("%.3f → %.1f %%" % (e, 100 * acc) for e, acc in nd_uni) + ".", "",
+          "| method | λ / target | operator energy ratio | accuracy % | Δ vs uni front (operator energy) | "
+          "Δ vs mixed-precision front (operator energy) |", "|---|---|---|---|---|---|"]
+    verdict = {}
+    for k in sorted([k for k in g if k[0] == net and not k[1].startswith("uni-")], key=lambda k: (k[1], k[2])):
+        v = g[k]
+        du = [r["accuracy"] - f_uni(r[key]) for r in v]
+        dm = [r["accuracy"] - f_mix(r[key]) for r in v]
+        md.append("| %s | %s | %.3f ± %.3f | %.1f ± %.1f | %+.1f ± %.1f | %+.1f ± %.1f |" % (
+            k[1], k[2] or "–", *mean_sd([r[key] for r in v]), *[100 * x for x in mean_sd([r["accuracy"] for r in v])],
+            100 * mean_sd(du)[0], 100 * mean_sd(du)[1], 100 * mean_sd(dm)[0], 100 * mean_sd(dm)[1]))
+        verdict.setdefault(k[1], []).append(100 * mean_sd(du)[0] >= thr and 100 * mean_sd(dm)[0] >= 2.0)
+    md.append("")
+    for m, vs in sorted(verdict.items()):
+        md.append("- %s, operator energy: ≥ %.1f over the uni front and ≥ 2 over the mixed-precision front at %d of %d "
+                  "budgets." % (m, thr, sum(vs), len(vs)))
+    md.append("")
+    return md
+
+
 def analyze(a):
     rows = collect(a)
     if not rows:
@@ -278,6 +310,7 @@ def analyze(a):
                       "%d of %d budgets%s." % (m, thr, n_ok, len(vs),
                                                " — **target met**" if n_ok >= 2 else " — target not met"))
         md.append("")
+        md += operator_view(net, g, uni, thr)
         plots.append((net, g, f_uni, nd_uni, nd_mix))
     if settings is not None:
         md += ["## Settings", "", "Search runs (from the first search's report): `" +
