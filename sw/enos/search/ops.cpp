@@ -629,45 +629,42 @@ torch::Tensor SearchLayerImpl::forward(const Tensor& q, double s_in, Combine how
   } else if (how == Combine::Path) {
     last_sampled = path;
     y = candidate_out(path, q, s_in);
-  } else if (how == Combine::TwoPath) {
-    // Binary gates (ProxylessNAS): of the two sampled candidates, one is active with its renormalized gate
-    // probability and alone gives the output and the weight and input gradients; the other runs forward only,
-    // so that each gate still gets dL/dg_j = <dL/dy, o_j>. One path's forward and
-    // backward plus one forward, instead of two full paths.
-    if (pair[1] == pair[0]) {  // a layer with one candidate
-      last_sampled = pair[0];
-      y = candidate_out(pair[0], q, s_in);
+  } else if (how == Combine::TwoPath || how == Combine::Gates) {
+    // Binary gates (ProxylessNAS) over the gated candidates `ks` (TwoPath: the two in `pair`, their gates the
+    // softmax of their two alphas; Gates: every candidate, gates softmax(alpha)): one, drawn with its gate
+    // probability, alone gives the output and the weight and input gradients; the others run forward only, so
+    // that each gate still gets dL/dg_j = <dL/dy, o_j> (GateFn). One path's forward and backward plus forwards,
+    // instead of every gated path forward and backward.
+    std::vector<int> ks;
+    Tensor g;
+    int a = 0;  // index into ks of the active candidate
+    if (how == Combine::TwoPath) {
+      ks = {pair[0], pair[1]};
+      if (pair[1] != pair[0]) {
+        g = torch::softmax(alpha.index_select(0, torch::tensor({int64_t{pair[0]}, int64_t{pair[1]}}, torch::kInt64)), 0);
+        a = torch::rand({1}).item<double>() < g[0].item<double>() ? 0 : 1;
+      }
     } else {
-      const Tensor idx = torch::tensor({static_cast<int64_t>(pair[0]), static_cast<int64_t>(pair[1])}, torch::kInt64);
-      const Tensor g = torch::softmax(alpha.index_select(0, idx), 0);
-      const int a = torch::rand({1}).item<double>() < g[0].item<double>() ? 0 : 1;
-      last_sampled = pair[a];
-      const Tensor oa = candidate_out(pair[a], q, s_in);
-      Tensor oi;
-      {
+      for (int k = 0; k < static_cast<int>(cands.size()); ++k) ks.push_back(k);
+      g = torch::softmax(alpha, 0);
+      a = static_cast<int>(torch::multinomial(g.detach(), 1).item<int64_t>());
+    }
+    last_sampled = ks[static_cast<size_t>(a)];
+    const Tensor oa = candidate_out(last_sampled, q, s_in);
+    if (!g.defined()) {  // a layer with one candidate
+      y = oa;
+    } else {
+      std::vector<Tensor> outs;
+      for (size_t j = 0; j < ks.size(); ++j) {
+        if (static_cast<int>(j) == a) {
+          outs.push_back(oa.detach());
+          continue;
+        }
         torch::NoGradGuard ng;
-        oi = candidate_out(pair[1 - a], q, s_in);
+        outs.push_back(candidate_out(ks[j], q, s_in));
       }
-      const Tensor od = oa.detach();
-      y = GateFn::apply(oa, g, a == 0 ? std::vector<Tensor>{od, oi} : std::vector<Tensor>{oi, od});
+      y = GateFn::apply(oa, g, outs);
     }
-  } else if (how == Combine::Gates) {
-    // Binary gates over every candidate (ProxylessNAS): one, drawn from softmax(alpha), is the output and trains;
-    // the others run forward only; every alpha gets the gate gradient through the full softmax.
-    const Tensor p = torch::softmax(alpha, 0);
-    const int a = static_cast<int>(torch::multinomial(p.detach(), 1).item<int64_t>());
-    last_sampled = a;
-    const Tensor oa = candidate_out(a, q, s_in);
-    std::vector<Tensor> outs;
-    for (size_t k = 0; k < cands.size(); ++k) {
-      if (static_cast<int>(k) == a) {
-        outs.push_back(oa.detach());
-        continue;
-      }
-      torch::NoGradGuard ng;
-      outs.push_back(candidate_out(static_cast<int>(k), q, s_in));
-    }
-    y = GateFn::apply(oa, p, outs);
   } else if (how == Combine::Uniform) {  // one path, alpha untouched
     const int k = static_cast<int>(torch::randint(static_cast<int64_t>(cands.size()), {1}).item<int64_t>());
     last_sampled = k;
