@@ -19,6 +19,10 @@ for a in "$@"; do
   esac
 done
 if ((torch)); then pkgs+=(libtorch-dev python3-matplotlib); fi  # matplotlib: the ENOS study's plot
+# ONNX import (libonnx-dev: the C++ protobuf API); python3-onnx/torch/torchvision make test models and run the
+# ONNX tools under /usr/bin/python3 (never called by the importer itself)
+pkgs+=(libonnx-dev python3-onnx)
+if ((torch)); then pkgs+=(python3-torch python3-torchvision); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
