@@ -74,4 +74,8 @@ struct ModelGraph {
   std::string check() const;
 };
 
+/// Output shape (c, h, w; name left empty) node `n` produces from its inputs' shapes `in` (in the order of
+/// n.inputs); empty string, or the reason it cannot (naming no node: the caller prefixes it).
+std::string infer_model_shape(const ModelNode& n, const std::vector<ModelTensor>& in, ModelTensor& out);
+
 }  // namespace cimsim::enos
