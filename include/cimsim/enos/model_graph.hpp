@@ -59,6 +59,9 @@ struct ModelNode {
   /// Optional fixed activation range of this node's output from a quantised (QDQ) source: the scale of its
   /// int8 code (real = scale * q). 0 = none (calibrate).
   double out_scale = 0;
+  /// Conv: optional per-output-channel weight scales from a quantised (QDQ) source (real w = scale * int8
+  /// code, codes in [-127, 127]); one value or cout values; empty = choose max|w| / 127 per channel.
+  std::vector<double> weight_scale;
 };
 
 struct ModelGraph {
@@ -68,6 +71,7 @@ struct ModelGraph {
   int output = -1;                    ///< logits tensor
   std::vector<double> input_mean, input_std;  ///< per input channel, on pixels scaled to [0,1]; empty = 0 / 1
   double input_scale = 0;             ///< QDQ input scale when given by the source; 0 = calibrate
+  std::vector<std::string> notes;     ///< importer remarks for the user (e.g. QDQ scales not kept, and why)
   bool has_weights() const;           ///< every Conv node carries its weights
 
   /// Empty if consistent (indices, shapes, weight sizes); else the first problem, naming the node.
