@@ -162,7 +162,7 @@ Architecture parse_architecture(const std::string& text, const std::string& orig
   c.clock_hz = 0;
 
   const auto top = r.entries(root, "", {"name", "tech", "clock_hz", "array", "cim", "buffers", "dma", "vector",
-                                        "double_buffering"});
+                                        "double_buffering", "memory"});
   if (auto it = top.find("name"); it != top.end()) a.name = r.text("name", it->second);
   if (auto it = top.find("tech"); it != top.end()) {
     const fs::path p(r.text("tech", it->second));
@@ -204,6 +204,12 @@ Architecture parse_architecture(const std::string& text, const std::string& orig
     c.vector_lanes = static_cast<int>(r.integer("vector." + k, n, 1, L::kMaxVectorLanes));
   });
   c.double_buffer = r.boolean("double_buffering", r.need(top, "", "double_buffering", root));
+  if (top.count("memory")) {
+    const auto e = r.entries(top.at("memory"), "memory", {"bytes"});
+    a.memory_bytes = static_cast<uint64_t>(
+        r.integer("memory.bytes", r.need(e, "memory", "bytes", top.at("memory")), 4096,
+                  static_cast<int64_t>(kMaxMemoryBytes)));
+  }
 
   if (c.weight_buffer_bytes < min_weight_buffer_bytes(c))
     r.fail("buffers.weight_bytes", buffer_nodes["weight_bytes"],
@@ -220,6 +226,7 @@ Architecture parse_architecture(const std::string& text, const std::string& orig
 }
 
 Architecture load_architecture(const std::string& path) {
+  if (fs::path(path).extension() == ".cfg") return load_scalesim_config(path);
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (!ec && size > kMaxArchFileBytes)

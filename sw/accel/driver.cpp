@@ -32,11 +32,63 @@ uint64_t BumpAllocator::alloc(uint64_t bytes, uint64_t align) {
   return a;
 }
 
-AcceleratorDriver::AcceleratorDriver(HostInitiator& host, uint64_t csr_base, uint64_t mem_base, uint64_t mem_size)
+namespace {
+uint64_t const_region(uint64_t mem_size, uint64_t const_bytes) {
+  if (const_bytes == 0) return mem_size / 4 * 3;
+  if (const_bytes > mem_size)
+    throw ConfigError("accelerator driver: constant region of " + std::to_string(const_bytes) +
+                      " bytes is larger than the memory (" + std::to_string(mem_size) + " bytes)");
+  return const_bytes;
+}
+uint64_t up64(uint64_t v) { return (v + 63) / 64 * 64; }
+}  // namespace
+
+AcceleratorDriver::AcceleratorDriver(HostInitiator& host, uint64_t csr_base, uint64_t mem_base, uint64_t mem_size,
+                                     uint64_t const_bytes)
     : host_(host),
       csr_(csr_base),
-      const_(mem_base, mem_size / 4 * 3),
-      scratch_(mem_base + mem_size / 4 * 3, mem_size - mem_size / 4 * 3) {}
+      const_(mem_base, const_region(mem_size, const_bytes)),
+      scratch_(mem_base + const_region(mem_size, const_bytes), mem_size - const_region(mem_size, const_bytes)) {}
+
+uint64_t AcceleratorDriver::constant_upload_bytes(const LayerParams& p) {
+  if (is_vector_kind(p.shape.kind)) return 0;
+  const uint64_t co = static_cast<uint64_t>(p.shape.cout);
+  return up64(packed_row_bytes(p.op, p.shape.reduction()) * co) + 2 * up64(co * 4) + up64(co * 8);
+}
+
+void AcceleratorDriver::prepare_constants(const std::vector<const LayerParams*>& layers,
+                                          const std::vector<std::string>& names) {
+  std::map<uint64_t, uint64_t> fresh, all;  // content hash -> bytes
+  std::vector<uint64_t> hashes(layers.size(), 0);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerParams& p = *layers[i];
+    if (is_vector_kind(p.shape.kind)) continue;
+    if (const std::string why = p.check(); !why.empty())
+      throw ConfigError("accelerator driver: node '" + (i < names.size() ? names[i] : "layer " + std::to_string(i)) +
+                        "': " + why);
+    hashes[i] = constants_hash(p);
+    const uint64_t b = constant_upload_bytes(p);
+    all[hashes[i]] = b;
+    if (cache_.find(hashes[i]) == cache_.end()) fresh[hashes[i]] = b;
+  }
+  uint64_t need = 0;
+  for (const auto& [h, b] : fresh) need += b;
+  if (need <= const_.size() - const_.used()) return;
+  // Nothing runs between programs: empty the region and upload this program's constants afresh.
+  uint64_t total = 0;
+  std::map<uint64_t, bool> counted;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (hashes[i] == 0 || !counted.emplace(hashes[i], true).second) continue;
+    total += all[hashes[i]];
+    if (total > const_.size())
+      throw ConfigError("accelerator driver: node '" + (i < names.size() ? names[i] : "layer " + std::to_string(i)) +
+                        "': the program's constants up to this node need " + std::to_string(total) +
+                        " bytes of system memory, the constant region has " + std::to_string(const_.size()) +
+                        " (give more memory: cimsim run --memory, or the architecture file's memory.bytes)");
+  }
+  const_.reset();
+  cache_.clear();
+}
 
 uint32_t AcceleratorDriver::read_reg(uint32_t offset) { return host_.read32(csr_ + offset); }
 void AcceleratorDriver::write_reg(uint32_t offset, uint32_t value) { host_.write32(csr_ + offset, value); }
@@ -77,11 +129,10 @@ UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
   const uint64_t h = constants_hash(p);
   if (auto it = cache_.find(h); it != cache_.end() && it->second.weight_bytes == packed.size()) return it->second;
   UploadedLayer u;
-  const uint64_t need = packed.size() + 2 * co * 4 + co * 8 + 4 * 64;
-  if (need > const_.size() - const_.used()) {  // full: start over (earlier uploads are forgotten)
-    const_.reset();
-    cache_.clear();
-  }
+  if (constant_upload_bytes(p) > const_.size() - const_.used())  // never evict: a program may still use them
+    throw ConfigError("accelerator driver: out of constant memory: " + std::to_string(constant_upload_bytes(p)) +
+                      " bytes needed, " + std::to_string(const_.size() - const_.used()) + " of " +
+                      std::to_string(const_.size()) + " free (call prepare_constants before building a program)");
   u.weight_bytes = static_cast<uint32_t>(packed.size());
   u.weight_addr = const_.alloc(packed.size());
   u.mult_addr = const_.alloc(co * 4);
@@ -194,6 +245,11 @@ NetworkResult AcceleratorDriver::run_network(const std::vector<LayerParams>& lay
       throw ConfigError("run_network: layer " + std::to_string(i) + " produces " +
                         std::to_string(layers[i].shape.outputs()) + " values, layer " + std::to_string(i + 1) +
                         " consumes " + std::to_string(layers[i + 1].shape.input_elems()));
+  {
+    std::vector<const LayerParams*> ps;
+    for (const auto& l : layers) ps.push_back(&l);
+    prepare_constants(ps, {});
+  }
   scratch_.reset();
   std::vector<uint64_t> act(layers.size() + 1);
   act[0] = scratch_.alloc(input.size());
@@ -210,6 +266,11 @@ NetworkResult AcceleratorDriver::run_layers(const std::vector<LayerParams>& laye
   if (layers.empty() || layers.size() != inputs.size())
     throw ConfigError("run_layers: need one input per layer (" + std::to_string(layers.size()) + " layers, " +
                       std::to_string(inputs.size()) + " inputs)");
+  {
+    std::vector<const LayerParams*> ps;
+    for (const auto& l : layers) ps.push_back(&l);
+    prepare_constants(ps, {});
+  }
   scratch_.reset();
   std::vector<Descriptor> descs;
   std::vector<uint64_t> outs;
@@ -236,6 +297,15 @@ GraphResult AcceleratorDriver::run_graph(const Graph& g, const std::vector<int8_
   if (static_cast<int64_t>(input.size()) != in_elems)
     throw ConfigError("run_graph: input has " + std::to_string(input.size()) + " values, the graph needs " +
                       std::to_string(in_elems));
+  {
+    std::vector<const LayerParams*> ps;
+    std::vector<std::string> names;
+    for (const GraphNode& n : g.nodes) {
+      ps.push_back(&n.params);
+      names.push_back(n.name);
+    }
+    prepare_constants(ps, names);
+  }
   scratch_.reset();
   // DRAM storage for every owning tensor that is not resident.
   std::map<int, uint64_t> dram;
@@ -304,6 +374,13 @@ GraphResult AcceleratorDriver::run_graph(const Graph& g, const std::vector<int8_
   if (clobbers) pinned_.clear();  // streaming layers overwrite the weight buffer
   try {
     r.stats = run(table, static_cast<uint32_t>(descs.size()));
+  } catch (const AcceleratorError& e) {
+    pinned_.clear();
+    if (e.timed_out || e.layer >= g.nodes.size()) throw;
+    throw AcceleratorError("accelerator error at node '" + g.nodes[e.layer].name + "' (descriptor " +
+                               std::to_string(e.layer) + " of " + std::to_string(descs.size()) + "): " +
+                               error_name(e.code) + " (" + error_message(e.code) + ")",
+                           e.code, e.layer);
   } catch (...) {
     pinned_.clear();
     throw;

@@ -124,6 +124,12 @@ std::vector<std::vector<int8_t>> run_chain(const std::vector<LayerParams>& layer
   return outs;
 }
 
+Graph topology_segment_graph(const std::vector<LayerParams>& layers, const std::vector<std::string>& names) {
+  Graph g = Graph::chain(layers, false);
+  for (size_t i = 0; i < g.nodes.size() && i < names.size(); ++i) g.nodes[i].name = names[i];
+  return g;
+}
+
 std::vector<TopologySegment> random_topology_segments(const Topology& t, const std::vector<LayerChoice>& choice,
                                                       uint64_t seed) {
   std::vector<TopologySegment> segs;
@@ -133,19 +139,19 @@ std::vector<TopologySegment> random_topology_segments(const Topology& t, const s
   auto flush = [&] {
     if (cur.empty()) return;
     TopologySegment s;
-    s.graph = Graph::chain(cur, false);
-    for (size_t i = 0; i < s.graph.nodes.size(); ++i) s.graph.nodes[i].name = names[i];
+    s.graph = topology_segment_graph(cur, names);
     s.input = first_in;
     s.expect = {x};
     segs.push_back(std::move(s));
     cur.clear();
     names.clear();
   };
+  const std::vector<size_t> starts = topology_segment_starts(t);
+  size_t next_start = 0;
   for (size_t i = 0; i < t.layers.size(); ++i) {
     const LayerShape& sh = t.layers[i].shape;
-    const bool chains = !cur.empty() && cur.back().shape.cout == sh.cin && cur.back().shape.out_h() == sh.h &&
-                        cur.back().shape.out_w() == sh.w && cur.back().shape.n == sh.n;
-    if (!chains) {
+    if (next_start < starts.size() && starts[next_start] == i) {
+      ++next_start;
       flush();
       x = random_tensor(sh.input_elems(), seed * 1000003 + i);
       first_in = x;

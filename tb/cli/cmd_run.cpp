@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.hpp"
+#include "cimsim/accel/analytic.hpp"
 #include "cimsim/accel/arch.hpp"
 #include "cimsim/accel/layer_report.hpp"
 #include "cimsim/accel/random_network.hpp"
@@ -44,6 +45,8 @@ struct Options {
   int adc_bits = 5, cim_rows = 64;
   bool no_residency = false;
   std::string double_buffer;  // "", "on", "off"
+  std::string memory;         // "": sized from the workload (or the architecture's memory.bytes)
+  bool gemm = false;          // --topology is SCALE-Sim's GEMM format (M, N, K) whatever its header
 };
 
 std::string shape_str(const LayerShape& s) {
@@ -67,17 +70,26 @@ using Segment = TopologySegment;
 
 int do_run(const Options& o) {
   SocConfig cfg;
-  if (o.level == "lt")
+  const bool analytic = o.level == "analytic";
+  if (o.level == "lt" || analytic)
     cfg.level = Level::Lt;
   else if (o.level == "cycle")
     cfg.level = Level::Cycle;
   else
-    throw ConfigError("run: --level must be lt or cycle, got '" + o.level + "'");
+    throw ConfigError("run: --level must be analytic, lt or cycle, got '" + o.level + "'");
+  if (analytic && (o.vcd_on || o.vcd_detail)) throw ConfigError("run: --vcd needs --level cycle");
+  uint64_t memory = o.memory.empty() ? 0 : parse_memory_size(o.memory, "run: --memory");
+  std::string memory_origin = "run: --memory";
   std::string tech = o.tech;
   std::string arch_name = "built-in defaults";
   if (!o.arch.empty()) {
     const Architecture a = load_architecture(o.arch);
+    for (const std::string& w : a.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     cfg.array = a.array;
+    if (memory == 0 && a.memory_bytes != 0) {
+      memory = a.memory_bytes;
+      memory_origin = o.arch + ": memory.bytes";
+    }
     arch_name = a.name + " (" + o.arch + ")";
     if (tech.empty()) tech = a.tech_path;
   }
@@ -112,7 +124,10 @@ int do_run(const Options& o) {
     s.expect = {ref.infer(s.input.data()).logits};
     segs.push_back(std::move(s));
   } else if (!o.topology.empty()) {
-    const Topology t = load_topology(o.topology);
+    const Topology t = load_topology(o.topology, o.gemm ? TopologyFormat::Gemm : TopologyFormat::Auto);
+    std::vector<std::string> warns = t.warnings;
+    (void)topology_segment_starts(t, &warns);
+    for (const std::string& w : warns) std::fprintf(stderr, "warning: %s\n", w.c_str());
     LayerChoice uni;
     const auto op = parse_op(o.op);
     if (!op) throw ConfigError("run: --op '" + o.op + "' is not an operator (mac8, mac4, bwn, xnor, mf, deepshift, adder)");
@@ -126,7 +141,8 @@ int do_run(const Options& o) {
     if (uni.mode == Mode::Cim && !cim_supported(uni.op))
       throw ConfigError(std::string("run: --op ") + o.op + " is not supported in CIM mode (mac4, bwn, xnor, mf)");
     const std::vector<LayerChoice> asg = o.assignment.empty() ? std::vector<LayerChoice>{} : load_assignment(o.assignment);
-    segs = random_topology_segments(t, apply_assignment(t, asg, uni), o.seed);
+    segs = analytic ? topology_segments_without_data(t, apply_assignment(t, asg, uni))
+                    : random_topology_segments(t, apply_assignment(t, asg, uni), o.seed);
     workload = "topology " + o.topology + " (" + std::to_string(t.layers.size()) + " layers, " +
                std::to_string(segs.size()) + " chained segment(s))";
   } else {
@@ -143,10 +159,16 @@ int do_run(const Options& o) {
   // Validate every segment's plan before simulating anything (errors name the layer).
   const ArrayConfig hw = ArrayConfig::with_table(cfg.array, table);
   for (const Segment& s : segs) (void)plan_program(s.graph, hw, popt);
+  {  // system memory: sized from the workload unless --memory or the architecture fixes it
+    std::vector<const Graph*> gs;
+    for (const Segment& s : segs) gs.push_back(&s.graph);
+    size_memory(cfg, workload_memory(gs), memory, memory_origin);
+  }
 
   std::unique_ptr<VcdTrace> vcd;
   if (o.vcd_on) vcd = std::make_unique<VcdTrace>(o.vcd.empty() ? std::string("accel") : o.vcd, sc_core::SC_PS);
-  AcceleratorSoc soc("soc", cfg, table, vcd ? vcd->file() : nullptr);
+  std::unique_ptr<AcceleratorSoc> soc_ptr;
+  if (!analytic) soc_ptr = std::make_unique<AcceleratorSoc>("soc", cfg, table, vcd ? vcd->file() : nullptr);
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<GraphResult> results;
@@ -155,7 +177,12 @@ int do_run(const Options& o) {
   int64_t total_layers = 0;
   for (const Segment& s : segs) total_layers += static_cast<int64_t>(s.graph.nodes.size());
   ProgressLine progress("cimsim run", total_layers);
-  soc.run([&](AcceleratorDriver& d) {
+  if (analytic)  // the program compiler and the cost model only: no data, no simulation
+    for (const Segment& s : segs) {
+      results.push_back(analytic_run_graph(s.graph, hw, table, popt));
+      progress.update(static_cast<int64_t>(results.size()));
+    }
+  else soc_ptr->run([&](AcceleratorDriver& d) {
     d.probe();
     int64_t done = 0;
     for (const Segment& s : segs) {
@@ -179,7 +206,7 @@ int do_run(const Options& o) {
 
   // ---- per-layer table ----
   const auto& groups = energy_register_groups();
-  const ArrayConfig& acfg = soc.accelerator().config();
+  const ArrayConfig& acfg = hw;
   std::printf("cimsim run: %s; level %s, arch %s: array %dx%d, CIM macro %dx%d, buffers %lld/%lld KiB, DMA %d B/cycle%s%s\n",
               workload.c_str(), level_name(cfg.level), arch_name.c_str(), acfg.rows, acfg.cols, acfg.cim_rows,
               acfg.cim_cols, static_cast<long long>(acfg.weight_buffer_bytes / 1024),
@@ -273,17 +300,20 @@ int do_run(const Options& o) {
   for (const auto& r : results) sim += r.sim_time;
   std::printf("simulated %s; wall %.3f s\n", sim.to_string().c_str(), wall);
   uint64_t edges = 0;
-  if (auto* cyc = soc.cycle_model()) {
+  if (auto* cyc = soc_ptr ? soc_ptr->cycle_model() : nullptr) {
     edges = cyc->clock_edges();
     std::printf("%s; array utilisation %.1f%%\n", cycles_per_second_report(edges, wall).c_str(),
                 100.0 * cyc->utilisation());
   } else {
-    std::printf("%s (LT: annotated cycles)\n",
-                cycles_per_second_report(static_cast<uint64_t>(tot.cycles), wall).c_str());
+    std::printf("%s (%s)\n", cycles_per_second_report(static_cast<uint64_t>(tot.cycles), wall).c_str(),
+                analytic ? "analytic: counted cycles, nothing simulated" : "LT: annotated cycles");
   }
   if (!vcd_path.empty())
     std::printf("VCD trace: %s (GTKWave: gtkwave %s traces/accel.gtkw)\n", vcd_path.c_str(), vcd_path.c_str());
-  std::printf("check against the datapath (run_layer chained): %s\n", pass ? "PASS" : "FAIL");
+  if (analytic)
+    std::printf("check against the datapath: not run (analytic level: no data is computed)\n");
+  else
+    std::printf("check against the datapath (run_layer chained): %s\n", pass ? "PASS" : "FAIL");
 
   if (!o.report_csv.empty()) {
     write_layer_report_csv(o.report_csv, rows);
@@ -297,7 +327,7 @@ int do_run(const Options& o) {
     nlohmann::json j;
     j["tool"] = "cimsim run";
     j["workload"] = workload;
-    j["config"] = {{"level", level_name(cfg.level)},
+    j["config"] = {{"level", analytic ? "analytic" : level_name(cfg.level)},
                    {"arch", o.arch.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.arch)},
                    {"array", {{"rows", acfg.rows}, {"cols", acfg.cols}}},
                    {"cim_macro", {{"rows", acfg.cim_rows}, {"cols", acfg.cim_cols}}},
@@ -327,7 +357,7 @@ int do_run(const Options& o) {
     j["sim_time_ps"] = sim.value();
     j["wall_s"] = wall;
     if (edges) j["clock_edges"] = edges;
-    j["check"] = pass ? "PASS" : "FAIL";
+    j["check"] = analytic ? "not run" : pass ? "PASS" : "FAIL";
     if (!vcd_path.empty()) j["vcd"] = vcd_path;
     atomic_write_json(o.report, j);
     std::printf("report: %s\n", o.report.c_str());
@@ -338,7 +368,8 @@ int do_run(const Options& o) {
 cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
   auto* sub = app.add_subcommand("run", "Accelerator SoC testbench: a workload on the LT or cycle-level model");
   auto o = std::make_shared<Options>();
-  sub->add_option("--level", o->level, "Abstraction level: lt or cycle")->capture_default_str();
+  sub->add_option("--level", o->level,
+                  "Abstraction level: analytic (cost model only, no data), lt or cycle")->capture_default_str();
   sub->add_option("--arch", o->arch, "Architecture file (YAML, e.g. data/arch/default.yaml)");
   sub->add_option("--array", o->array, "MAC-core array size RxC (overrides the architecture file)");
   sub->add_option("--tech", o->tech, "Energy table (default: the architecture's, $CIMSIM_TECH or data/tech/45nm.json)");
@@ -353,6 +384,9 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_option("--assignment", o->assignment, "Per-layer operator/mode file for the topology");
   sub->add_option("--export", o->export_path, "Run an ENOS export (.enos.json) on a seeded random image");
   sub->add_flag("--no-residency", o->no_residency, "Every tensor in DRAM (no on-chip residency; per-layer checks)");
+  sub->add_option("--memory", o->memory,
+                  "System memory (bytes, or with K/M/G: 512M); default: sized from the workload");
+  sub->add_flag("--gemm", o->gemm, "Read --topology as SCALE-Sim's GEMM format (Layer, M, N, K) by position");
   sub->add_option("--double-buffer", o->double_buffer, "on/off: override the architecture's double buffering");
   sub->add_option("--vcd", o->vcd, "Write a VCD trace (default traces/accel.vcd; cycle level)")->expected(0, 1);
   sub->add_flag("--vcd-detail", o->vcd_detail, "With --vcd: also the clock and accumulator probes, every edge");

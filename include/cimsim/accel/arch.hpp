@@ -14,6 +14,7 @@
 //   double_buffering: false
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cimsim/accel/cost_model.hpp"
 
@@ -24,6 +25,8 @@ struct Architecture {
   std::string origin;     ///< the path it was loaded from ("" for built-in defaults)
   std::string tech_path;  ///< resolved path of the energy table ("" = the default table)
   ArrayConfig array;      ///< every hardware parameter (clock_hz 0 unless the file sets it)
+  uint64_t memory_bytes = 0;  ///< system memory (`memory.bytes`); 0: sized from the workload
+  std::vector<std::string> warnings;  ///< one line each (SCALE-Sim .cfg files: what was ignored or assumed)
 };
 
 /// Documented limits of an architecture file's keys (inclusive).
@@ -46,11 +49,22 @@ int64_t min_weight_buffer_bytes(const ArrayConfig& a);
 /// The smallest activation buffer: an input stage and an output stage of kMinActStagingBytes each.
 int64_t min_act_buffer_bytes(const ArrayConfig& a);
 
-/// Loads and validates an architecture file. Throws IoError (unreadable) or ConfigError naming the file and
+/// Loads and validates an architecture file (a `.cfg` file is read as a SCALE-Sim configuration:
+/// load_scalesim_config). Throws IoError (unreadable) or ConfigError naming the file and
 /// key (missing/unknown key, non-numeric, non-integer, zero/negative or out-of-range sizes, a buffer smaller
 /// than the minimum one tile needs: see docs/accelerator.md).
 Architecture load_architecture(const std::string& path);
 /// The same from text; `origin` names the file in messages and anchors a relative `tech:` path.
 Architecture parse_architecture(const std::string& text, const std::string& origin);
+
+/// Largest `memory.bytes` (64 GiB).
+constexpr uint64_t kMaxMemoryBytes = uint64_t{64} << 30;
+
+/// A SCALE-Sim v2 configuration (INI: [general] run_name, [architecture_presets] ArrayHeight, ArrayWidth,
+/// IfmapSramSzkB, FilterSramSzkB, OfmapSramSzkB, Dataflow, Bandwidth, ...; [run_presets] InterfaceBandwidth)
+/// as an architecture; mapping and what is refused: docs/accelerator.md ("Running SCALE-Sim's files").
+/// ConfigError naming the file, line and key (unknown section or key, non-integer, dataflow other than ws).
+Architecture load_scalesim_config(const std::string& path);
+Architecture parse_scalesim_config(const std::string& text, const std::string& origin);
 
 }  // namespace cimsim::accel

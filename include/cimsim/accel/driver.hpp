@@ -83,9 +83,10 @@ struct UploadedLayer {
 class AcceleratorDriver {
  public:
   /// `csr_base`: the accelerator's register window; [mem_base, mem_base + mem_size): system memory the
-  /// driver may use (3/4 for constant data, kept across calls; 1/4 for descriptors and activations, reused
-  /// by every run_network call).
-  AcceleratorDriver(HostInitiator& host, uint64_t csr_base, uint64_t mem_base, uint64_t mem_size);
+  /// driver may use: `const_bytes` (0: 3/4 of it) for constant data, kept across calls, the rest for
+  /// descriptors and activations, reused by every run.
+  AcceleratorDriver(HostInitiator& host, uint64_t csr_base, uint64_t mem_base, uint64_t mem_size,
+                    uint64_t const_bytes = 0);
 
   uint32_t read_reg(uint32_t offset);
   void write_reg(uint32_t offset, uint32_t value);
@@ -94,8 +95,15 @@ class AcceleratorDriver {
   void soft_reset();
 
   /// Uploads a layer's packed weights and requant arrays (cached by content: an identical layer is not
-  /// uploaded twice). Throws ConfigError if p.check() fails.
+  /// uploaded twice). Throws ConfigError if p.check() fails or the constant region is full (never evicts).
   UploadedLayer upload_constants(const LayerParams& p);
+  /// Makes room for one program's constants before its descriptors are built: when the layers' constants
+  /// that are not yet uploaded do not fit the free part of the constant region, the region is emptied (no
+  /// program is running between calls, so nothing in use is evicted). Throws ConfigError naming the node
+  /// (`names[i]`, or "layer i") and the bytes when the program's constants exceed the whole region.
+  void prepare_constants(const std::vector<const LayerParams*>& layers, const std::vector<std::string>& names);
+  /// System-memory bytes the driver uses for one layer's constants (packed weights + requant arrays, aligned).
+  static uint64_t constant_upload_bytes(const LayerParams& p);
   /// A descriptor for `p` with its constants uploaded and the given activation addresses.
   Descriptor make_descriptor(const LayerParams& p, uint64_t input_addr, uint64_t output_addr);
   /// Writes descriptors back to back at a fresh scratch address; returns it.

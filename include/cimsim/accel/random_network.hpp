@@ -3,6 +3,7 @@
 // the benchmark). Weights are uniform over each operator's valid set; requantization multipliers are
 // calibrated on the actual accumulators so that outputs use the int8 range without saturating everything.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cimsim/accel/layer.hpp"
@@ -35,6 +36,10 @@ struct TopologySegment {
 /// output starts a new segment with a seeded random input from DRAM.
 std::vector<TopologySegment> random_topology_segments(const Topology& t, const std::vector<LayerChoice>& choice,
                                                       uint64_t seed);
+
+/// The graph of one topology segment: Graph::chain of `layers` (a flatten view where a layer reads the previous
+/// output's values in another shape), nodes named `names`, only the last output read back.
+Graph topology_segment_graph(const std::vector<LayerParams>& layers, const std::vector<std::string>& names);
 
 /// Chained datapath::run_layer: the output of every layer.
 std::vector<std::vector<int8_t>> run_chain(const std::vector<LayerParams>& layers, const std::vector<int8_t>& input);

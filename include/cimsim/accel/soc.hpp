@@ -32,9 +32,28 @@ struct SocConfig {
   uint64_t csr_base = 0x40000000ull;
   uint64_t mem_base = 0x80000000ull;
   uint64_t mem_size = 64ull << 20;
+  uint64_t const_bytes = 0;  ///< the driver's constant region (0: 3/4 of mem_size); see size_memory()
   sc_core::sc_time quantum = sc_core::sc_time(1, sc_core::SC_US);
   bool trace_detail = false;  ///< cycle level: trace the clock and accumulator probes too (AcceleratorCycle)
 };
+
+/// System memory a workload needs on the SoC: the driver's constant region (every node's packed weights and
+/// requantization arrays, as the driver lays them out) and its scratch region (the largest program's DRAM
+/// tensors and descriptor table).
+struct MemoryNeed {
+  uint64_t constants = 0;
+  uint64_t scratch = 0;
+  uint64_t total() const { return constants + scratch; }
+};
+/// Upper bound of what the driver allocates for `graphs` run one after another (run_graph).
+MemoryNeed workload_memory(const std::vector<const Graph*>& graphs);
+/// Sizes `cfg.mem_size`/`cfg.const_bytes` for `need`: `fixed` = 0 sizes the memory from the workload; else the
+/// memory is `fixed` bytes (scratch as needed, the rest for constants), and a `fixed` smaller than the workload
+/// needs is a ConfigError naming `fixed_origin` (e.g. "--memory") and the bytes.
+void size_memory(SocConfig& cfg, const MemoryNeed& need, uint64_t fixed, const std::string& fixed_origin);
+/// Parses a memory size: decimal bytes with an optional K, M or G suffix (binary: KiB, MiB, GiB; "KiB" etc.
+/// also accepted). Throws ConfigError naming `what` when malformed, zero or above 64 GiB.
+uint64_t parse_memory_size(const std::string& text, const std::string& what);
 
 class AcceleratorSoc : public sc_core::sc_module {
  public:

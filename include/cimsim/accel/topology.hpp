@@ -19,13 +19,29 @@ struct Topology {
   std::string name;    ///< file stem
   std::string origin;  ///< path
   std::vector<TopologyLayer> layers;
+  bool gemm = false;   ///< read as SCALE-Sim's GEMM format (M, N, K per row)
+  /// One line each: what was read differently from a strict reading (ignored columns and fields, blank and
+  /// section rows skipped, repeated names renamed, columns read by position). Messages name file and row.
+  std::vector<std::string> warnings;
 };
 
-/// Reads a SCALE-Sim topology CSV. Throws IoError / ConfigError naming the file, row and field (missing
-/// columns, non-numeric fields, zero or negative sizes, kernel larger than the padded input, ...).
-Topology load_topology(const std::string& path);
+/// How to read a topology file: by its header (Auto: `M, N, K` columns mean GEMM), or forced.
+enum class TopologyFormat { Auto, Conv, Gemm };
+
+/// Reads a SCALE-Sim topology CSV (convolution or GEMM format; comma or tab separated). Throws IoError /
+/// ConfigError naming the file, row and field (missing columns, non-numeric fields, zero or negative sizes,
+/// kernel larger than the padded input, ...).
+Topology load_topology(const std::string& path, TopologyFormat format = TopologyFormat::Auto);
 /// The same from text; `origin` names the file in messages (and gives the topology its name).
-Topology parse_topology(const std::string& text, const std::string& origin);
+Topology parse_topology(const std::string& text, const std::string& origin,
+                        TopologyFormat format = TopologyFormat::Auto);
+
+/// Where the layers of `t` split into chained segments: indices of the first layer of every segment (0
+/// first). Layer i chains to layer i-1 when its input has the previous output's shape, or the same number of
+/// values (a flatten); otherwise a new segment starts with its input from DRAM and, when `warnings` is given,
+/// one line names both layers and why they do not chain (channels, size: padding folded into the IFMAP size,
+/// a pooling layer not in the file, a reshape).
+std::vector<size_t> topology_segment_starts(const Topology& t, std::vector<std::string>* warnings = nullptr);
 /// Sum of the layers' MACs (LayerShape::macs()).
 int64_t topology_macs(const Topology& t);
 
