@@ -124,6 +124,51 @@ std::vector<std::vector<int8_t>> run_chain(const std::vector<LayerParams>& layer
   return outs;
 }
 
+Topology random_topology(uint64_t seed, int layers, std::vector<LayerChoice>& choice) {
+  SplitMix64 g(seed);
+  auto pick = [&g](int lo, int hi) { return lo + static_cast<int>(g.below(static_cast<uint64_t>(hi - lo + 1))); };
+  Topology t;
+  t.name = "random" + std::to_string(seed);
+  t.origin = t.name;
+  choice.clear();
+  int c = pick(1, 8), h = pick(6, 20), w = pick(6, 20);
+  for (int i = 0; i < layers; ++i) {
+    TopologyLayer L;
+    L.name = "r" + std::to_string(i);
+    L.row = i + 2;
+    const bool last = i + 1 == layers;
+    if (last) {
+      L.shape = LayerShape::fc(1, c * h * w, pick(2, 40));
+    } else {
+      const int kind = pick(0, 3);
+      const int k = kind == 0 ? 1 : 3;
+      const int stride = (h >= 8 && w >= 8 && pick(0, 2) == 0) ? 2 : 1;
+      const int pad = k == 3 ? pick(0, 1) : 0;
+      int groups = 1, cout = pick(1, 24);
+      if (kind == 2) groups = c, cout = c;                        // depthwise
+      if (kind == 3 && c % 2 == 0) groups = 2, cout = 2 * pick(1, 10);  // grouped
+      L.shape = LayerShape::conv(1, c, h, w, cout, k, stride, pad, groups);
+      if (L.shape.out_h() < 1 || L.shape.out_w() < 1 || k > h + 2 * pad || k > w + 2 * pad)
+        L.shape = LayerShape::conv(1, c, h, w, cout, 1, 1, 0, groups);
+    }
+    LayerChoice ch;
+    ch.layer = L.name;
+    ch.op = kAllOps[pick(0, kNumOps - 1)];
+    ch.mode = cim_supported(ch.op) && pick(0, 1) ? Mode::Cim : Mode::Digital;
+    if (ch.mode == Mode::Cim) {
+      ch.cim.rows = pick(8, 64);
+      ch.cim.adc_bits = pick(3, 8);
+      ch.cim.adc_range = 1 << (ch.cim.adc_bits - 1);
+    }
+    c = L.shape.cout;
+    h = L.shape.out_h();
+    w = L.shape.out_w();
+    t.layers.push_back(std::move(L));
+    choice.push_back(ch);
+  }
+  return t;
+}
+
 Graph topology_segment_graph(const std::vector<LayerParams>& layers, const std::vector<std::string>& names) {
   Graph g = Graph::chain(layers, false);
   for (size_t i = 0; i < g.nodes.size() && i < names.size(); ++i) g.nodes[i].name = names[i];

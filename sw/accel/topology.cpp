@@ -131,7 +131,7 @@ int column_of(std::string h) {
   if (!k.empty() && k.back() == ' ') k.pop_back();
   static const std::map<std::string, int> names = {
       {"layer name", kName},     {"ifmap height", kH},        {"ifmap width", kW},      {"filter height", kKh},
-      {"filter width", kKw},     {"channels", kCin},          {"num filter", kCout},    {"num filters", kCout},
+      {"filter width", kKw},     {"channels", kCin},          {"channel", kCin},        {"num filter", kCout},    {"num filters", kCout},
       {"strides", kStride},      {"stride", kStride},         {"stride height", kStride}, {"stride width", kStrideW},
       {"padding", kPad},         {"groups", kGroups}};
   const auto it = names.find(k);

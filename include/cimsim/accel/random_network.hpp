@@ -41,6 +41,11 @@ std::vector<TopologySegment> random_topology_segments(const Topology& t, const s
 /// output's values in another shape), nodes named `names`, only the last output read back.
 Graph topology_segment_graph(const std::vector<LayerParams>& layers, const std::vector<std::string>& names);
 
+/// A seeded random network as a topology (`layers` conv/FC layers that chain: 1x1, 3x3 with padding, stride 2,
+/// grouped and depthwise convolutions, an FC at the end) with a random operator and mode per layer; for
+/// checks that the analytic level equals the simulators.
+Topology random_topology(uint64_t seed, int layers, std::vector<LayerChoice>& choice);
+
 /// Chained datapath::run_layer: the output of every layer.
 std::vector<std::vector<int8_t>> run_chain(const std::vector<LayerParams>& layers, const std::vector<int8_t>& input);
 
