@@ -457,6 +457,12 @@ json export_to_json(const NetworkExport& e) {
                     {"act_buffer_bytes", e.array.act_buffer_bytes},
                     {"dma_bytes_per_cycle", e.array.dma_bytes_per_cycle},
                     {"adc_cycles_per_bit", e.array.adc_cycles_per_bit}};
+  {  // written only when not the default: exports of the default hardware keep their bytes
+    const accel::ArrayConfig d{};
+    if (e.array.vector_lanes != d.vector_lanes) j["array"]["vector_lanes"] = e.array.vector_lanes;
+    if (e.array.double_buffer != d.double_buffer) j["array"]["double_buffer"] = e.array.double_buffer;
+    if (e.array.clock_hz != d.clock_hz) j["array"]["clock_hz"] = e.array.clock_hz;
+  }
   json ts = json::array();
   for (const auto& t : e.tensors) ts.push_back(tensor_to_json(t));
   j["tensors"] = ts;
@@ -563,6 +569,13 @@ NetworkExport export_from_json_impl(const json& j, const std::string& origin) {
         static_cast<int>(r.integer_or(a, "dma_bytes_per_cycle", w, 1, 1 << 16, e.array.dma_bytes_per_cycle));
     e.array.adc_cycles_per_bit =
         static_cast<int>(r.integer_or(a, "adc_cycles_per_bit", w, 1, 64, e.array.adc_cycles_per_bit));
+    e.array.vector_lanes = static_cast<int>(r.integer_or(a, "vector_lanes", w, 1, 1 << 16, e.array.vector_lanes));
+    e.array.double_buffer = r.boolean_or(a, "double_buffer", w, e.array.double_buffer);
+    if (r.has(a, "clock_hz")) {
+      const double hz = r.number(a, "clock_hz", w);
+      if (!(std::isfinite(hz) && hz >= 0)) r.fail(w, "field 'clock_hz' must be a finite number >= 0 (0: the table's)");
+      e.array.clock_hz = hz;
+    }
   }
   const json& jt = r.member(j, "tensors", "");
   if (!jt.is_array()) r.fail("", "field 'tensors' must be an array");

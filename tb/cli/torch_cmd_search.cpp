@@ -16,11 +16,17 @@ struct Common {
   SearchConfig cfg;
   std::string candidates = "all";
   bool no_progress = false;
+  CLI::Option* net = nullptr;
 };
 
 void add_common(CLI::App* sub, Common& o) {
   auto& c = o.cfg;
-  sub->add_option("--net", c.net, "network: squeezenet | shufflenet")->capture_default_str();
+  o.net = sub->add_option("--net", c.net, "built-in network: squeezenet | shufflenet")->capture_default_str();
+  sub->add_option("--onnx", c.onnx_path,
+                  "search this ONNX model instead of a built-in network: one searchable layer per Conv/Gemm, its "
+                  "float weights initialise the layers; the data set (--dataset, --data) must match its input");
+  sub->add_option("--input-shape", c.input_shape, "--onnx: C,H,W of one image when the model's input is dynamic")
+      ->delimiter(',')->expected(3);
   sub->add_option("--mode", c.mode,
                   "single | bilevel | sequential | sampling | knapsack (sensitivity control) | fixed (uni-operator "
                   "training)")->capture_default_str();
@@ -61,11 +67,18 @@ void add_common(CLI::App* sub, Common& o) {
   sub->add_option("--data", c.data_path, "Fashion-MNIST directory or CIFAR training file");
   sub->add_option("--test-data", c.test_path, "CIFAR test file");
   sub->add_option("--threads", c.threads, "torch threads")->capture_default_str();
+  sub->add_option("--arch", c.arch_path,
+                  "architecture file (YAML, data/arch/*.yaml, as for `cimsim run --arch`): every energy the search "
+                  "sees (layers, vector ops, budget, export) is priced on it (default: built-in defaults)");
+  sub->add_option("--tech", c.tech_path,
+                  "energy table (default: the architecture's tech:, $CIMSIM_TECH or data/tech/45nm.json)");
   sub->add_flag("--no-progress", o.no_progress, "no progress display");
 }
 
 void finish_common(Common& o) {
-  o.cfg.candidates = cimsim::enos::search::parse_candidates(o.candidates);
+  if (!o.cfg.onnx_path.empty() && o.net->count() > 0)
+    throw cimsim::ConfigError("--onnx " + o.cfg.onnx_path + " and --net " + o.cfg.net +
+                              " both name the network to search: give one");  o.cfg.candidates = cimsim::enos::search::parse_candidates(o.candidates);
   o.cfg.progress = !o.no_progress;
 }
 
@@ -96,7 +109,8 @@ cimsim::cli::Registrar reg_search("search", [](CLI::App& app) -> cimsim::cli::Ru
     if (o->cfg.resume && o->cfg.out_dir.empty()) throw cimsim::ConfigError("--resume needs --out-dir");
     auto pf = o->cfg.progress ? cimsim::enos::search::make_progress_printer() : cimsim::enos::search::ProgressFn{};
     const auto r = cimsim::enos::search::run_search(o->cfg, pf);
-    std::cout << "network " << o->cfg.net << ", mode " << o->cfg.mode << "\n";
+    std::cout << "network " << (o->cfg.onnx_path.empty() ? o->cfg.net : o->cfg.onnx_path) << ", mode " << o->cfg.mode
+              << (o->cfg.arch_path.empty() ? std::string() : ", architecture " + o->cfg.arch_path) << "\n";
     for (const auto& l : r.layers)
       std::cout << "  " << l.name << ": " << cimsim::enos::search::candidate_name(l.choice) << "  (" << l.energy_pj
                 << " pJ)\n";

@@ -8,21 +8,63 @@
 
 #include "cimsim/accel/program.hpp"
 #include "cimsim/enos/graph.hpp"
+#include "cimsim/enos/search/builtin_nets.hpp"
 
 namespace cimsim::enos::search {
 
 using torch::Tensor;
 
-int SearchNetImpl::add_tensor(const std::string& name, int c, int h, int w) {
-  tensors.push_back({name, c, h, w});
-  return static_cast<int>(tensors.size()) - 1;
+namespace {
+
+/// mult / 2^shift ~ ratio (> 0) with mult < 2^31, as precise as the range allows (the export's rescale of an
+/// Add input: in_mult, in_shift).
+void fixed_point(double ratio, int32_t& mult, int32_t& shift) {
+  mult = 0;
+  shift = 0;
+  if (!(std::isfinite(ratio) && ratio > 0)) return;
+  int e = 0;
+  std::frexp(ratio, &e);  // ratio = f * 2^e, f in [0.5, 1)
+  shift = std::clamp(31 - e, 0, 62);
+  double m = std::round(std::ldexp(ratio, shift));
+  while (m >= 2147483648.0 && shift > 0) m = std::round(std::ldexp(ratio, --shift));
+  mult = static_cast<int32_t>(std::min(m, 2147483647.0));
 }
 
-int SearchNetImpl::conv(const std::string& name, int in, int cout, int k, int stride, int pad, int groups, bool relu,
-                        std::shared_ptr<Observer> obs) {
-  const GTensor ti = tensors.at(static_cast<size_t>(in));
-  accel::LayerShape s = accel::LayerShape::conv(1, ti.c, ti.h, ti.w, cout, k, stride, pad, groups);
-  if (k == 1 && ti.h == 1 && ti.w == 1 && groups == 1) s.kind = accel::LayerKind::FullyConnected;
+/// Union-find over tensor indices.
+struct Groups {
+  std::vector<int> p;
+  explicit Groups(size_t n) : p(n) {
+    for (size_t i = 0; i < n; ++i) p[i] = static_cast<int>(i);
+  }
+  int find(int x) { return p[static_cast<size_t>(x)] == x ? x : p[static_cast<size_t>(x)] = find(p[static_cast<size_t>(x)]); }
+  void unite(int a, int b) {
+    a = find(a), b = find(b);
+    if (a != b) p[static_cast<size_t>(std::max(a, b))] = std::min(a, b);
+  }
+};
+
+NodeKind host_kind(ModelOp op) {
+  switch (op) {
+    case ModelOp::MaxPool: return NodeKind::MaxPool;
+    case ModelOp::AvgPool: return NodeKind::AvgPool;
+    case ModelOp::GlobalAvgPool: return NodeKind::GlobalAvgPool;
+    case ModelOp::ChannelShuffle: return NodeKind::ChannelShuffle;
+    case ModelOp::Split: return NodeKind::Split;
+    case ModelOp::Concat: return NodeKind::Concat;
+    case ModelOp::Add: return NodeKind::Add;
+    case ModelOp::Flatten: return NodeKind::Flatten;
+    case ModelOp::Conv: break;
+  }
+  return NodeKind::Accel;
+}
+
+}  // namespace
+
+void SearchNetImpl::conv(const ModelNode& m, int out, const std::shared_ptr<Observer>& obs) {
+  const GTensor ti = tensors.at(static_cast<size_t>(m.inputs.at(0)));
+  const int k = m.kernel;
+  accel::LayerShape s = accel::LayerShape::conv(1, ti.c, ti.h, ti.w, m.cout, k, m.stride, m.pad, m.groups);
+  if (k == 1 && ti.h == 1 && ti.w == 1 && m.groups == 1) s.kind = accel::LayerKind::FullyConnected;
   // XNOR binarizes its input to x > 0 ? +1 : -1. The classifier reads the global average of ReLU outputs,
   // which is > 0 almost everywhere: its binarized input is all +1 and carries no information (uni-XNOR networks
   // stayed at chance). XNOR is therefore not offered at the fully connected layer (MAC8 replaces it where it
@@ -33,97 +75,140 @@ int SearchNetImpl::conv(const std::string& name, int in, int cout, int k, int st
              lc.end());
     if (lc.empty()) lc.push_back({accel::Op::MAC8, accel::Mode::Digital});
   }
-  SearchLayer L(name, s, relu, lc, adc_bits_);
-  register_module(name, L);
+  SearchLayer L(m.name, s, m.act != Activation::None, lc, adc_bits_);
+  // torch module names may not contain dots (ONNX names often do): those become '_' (plus a suffix if taken).
+  std::string key = m.name;
+  std::replace(key.begin(), key.end(), '.', '_');
+  if (key.empty() || named_children().contains(key)) key += "_" + std::to_string(layers.size());
+  register_module(key, L);
   if (obs) L->out_obs = obs;
   if (std::find(observers.begin(), observers.end(), L->out_obs) == observers.end()) observers.push_back(L->out_obs);
+  if (!m.weight.empty()) {
+    // The graph's float weights (BatchNorm folded) initialise the correlation filter, which MAC8 and every other
+    // quantizer of that family share, and the MF / adder filters; the bias goes into the BatchNorm of each
+    // correlation-family candidate as an identity BatchNorm (running mean 0, variance 1 - eps) with beta = bias,
+    // so that the eval-mode MAC8 path computes the float layer. MF and the adder compute other functions: their
+    // BatchNorms start at the default.
+    torch::NoGradGuard ng;
+    const Tensor w = torch::from_blob(const_cast<float*>(m.weight.data()), L->weight.sizes(), torch::kFloat32).clone();
+    L->weight.copy_(w);
+    if (L->weight_mf.defined()) L->weight_mf.copy_(w);
+    if (L->weight_adder.defined()) L->weight_adder.copy_(w);
+    for (size_t j = 0; j < L->cands.size(); ++j) {
+      if (family_of(L->cands[j].op) != Family::Correlation) continue;
+      auto& bn = L->bns[j];
+      bn->weight.fill_(1.0);
+      if (m.bias.empty()) bn->bias.zero_();
+      else bn->bias.copy_(torch::from_blob(const_cast<float*>(m.bias.data()), {m.cout}, torch::kFloat32));
+      bn->running_mean.zero_();
+      bn->running_var.fill_(1.0 - bn->options.eps());
+    }
+  }
   layers.push_back(L);
-  const int out = add_tensor(name, cout, s.out_h(), s.out_w());
   GNode n;
   n.kind = NodeKind::Accel;
-  n.name = name;
+  n.name = m.name;
   n.layer = static_cast<int>(layers.size()) - 1;
-  n.in = {in};
+  n.in = m.inputs;
   n.out = out;
   nodes.push_back(n);
-  return out;
-}
-
-int SearchNetImpl::host(NodeKind kind, const std::string& name, std::vector<int> in, int c, int h, int w, int kernel,
-                        int stride, int pad, int groups, int begin, int end) {
-  const int out = add_tensor(name, c, h, w);
-  GNode n;
-  n.kind = kind;
-  n.name = name;
-  n.in = std::move(in);
-  n.out = out;
-  n.kernel = kernel;
-  n.stride = stride;
-  n.pad = pad;
-  n.groups = groups;
-  n.begin = begin;
-  n.end = end;
-  nodes.push_back(n);
-  return out;
 }
 
 SearchNetImpl::SearchNetImpl(const std::string& net_, int c, int h, int w, int classes_,
                              const std::vector<Candidate>& cands, int adc_bits)
-    : net(net_), classes(classes_), cands_(cands), adc_bits_(adc_bits) {
-  tensors.push_back({"input", c, h, w});
-  auto T = [&](int i) -> const GTensor& { return tensors.at(static_cast<size_t>(i)); };
-  auto maxpool = [&](const std::string& name, int x) {
-    const GTensor t = T(x);
-    return host(NodeKind::MaxPool, name, {x}, t.c, (t.h - 2) / 2 + 1, (t.w - 2) / 2 + 1, 2, 2, 0);
-  };
-  if (net == "squeezenet") {
-    int x = conv("conv1", 0, 24, 3, 1, 1, 1, true);
-    x = maxpool("pool1", x);
-    auto fire = [&](const std::string& name, int in, int sq, int ex) {
-      const int s = conv(name + "_sq", in, sq, 1, 1, 0, 1, true);
-      auto obs = std::make_shared<Observer>();  // both expand outputs share one scale: identity concat
-      const int a = conv(name + "_e1", s, ex, 1, 1, 0, 1, true, obs);
-      const int b = conv(name + "_e3", s, ex, 3, 1, 1, 1, true, obs);
-      return host(NodeKind::Concat, name + "_cat", {a, b}, 2 * ex, T(a).h, T(a).w);
-    };
-    x = fire("fire2", x, 8, 16);
-    x = fire("fire3", x, 8, 16);
-    x = maxpool("pool3", x);
-    x = fire("fire4", x, 12, 24);
-    x = host(NodeKind::GlobalAvgPool, "gap", {x}, T(x).c, 1, 1);
-    conv("fc", x, classes, 1, 1, 0, 1, false);
-  } else if (net == "shufflenet") {
-    int x = conv("conv1", 0, 16, 3, 1, 1, 1, true);
-    x = maxpool("pool1", x);
-    auto stage = [&](const std::string& n, int in, int out, int units) {
-      auto obs = std::make_shared<Observer>();  // every concat input of the stage shares one scale
-      const int half = out / 2, cin = T(in).c;
-      int b1 = conv(n + "_d_b1dw", in, cin, 3, 2, 1, cin, false);
-      b1 = conv(n + "_d_b1pw", b1, half, 1, 1, 0, 1, true, obs);
-      int b2 = conv(n + "_d_b2pw1", in, half, 1, 1, 0, 1, true);
-      b2 = conv(n + "_d_b2dw", b2, half, 3, 2, 1, half, false);
-      b2 = conv(n + "_d_b2pw2", b2, half, 1, 1, 0, 1, true, obs);
-      int x = host(NodeKind::Concat, n + "_d_cat", {b1, b2}, out, T(b1).h, T(b1).w);
-      x = host(NodeKind::ChannelShuffle, n + "_d_shuf", {x}, out, T(x).h, T(x).w, 0, 1, 0, 2);
-      for (int u = 1; u < units; ++u) {
-        const std::string un = n + "_u" + std::to_string(u);
-        const GTensor t = T(x);
-        const int x1 = host(NodeKind::Split, un + "_x1", {x}, half, t.h, t.w, 0, 1, 0, 1, 0, half);
-        const int x2 = host(NodeKind::Split, un + "_x2", {x}, half, t.h, t.w, 0, 1, 0, 1, half, out);
-        int y = conv(un + "_pw1", x2, half, 1, 1, 0, 1, true);
-        y = conv(un + "_dw", y, half, 3, 1, 1, half, false);
-        y = conv(un + "_pw2", y, half, 1, 1, 0, 1, true, obs);
-        x = host(NodeKind::Concat, un + "_cat", {x1, y}, out, t.h, t.w);
-        x = host(NodeKind::ChannelShuffle, un + "_shuf", {x}, out, t.h, t.w, 0, 1, 0, 2);
+    : cands_(cands), adc_bits_(adc_bits) {
+  build(builtin_graph(net_, c, h, w, classes_), "");
+}
+
+SearchNetImpl::SearchNetImpl(const ModelGraph& g, const std::vector<Candidate>& cands, int adc_bits,
+                             const std::string& origin)
+    : cands_(cands), adc_bits_(adc_bits) {
+  build(g, origin);
+}
+
+void SearchNetImpl::build(const ModelGraph& g, const std::string& origin) {
+  const std::string pre = origin.empty() ? "network '" + g.name + "': " : origin + ": ";
+  if (const std::string why = g.check(); !why.empty()) throw ConfigError(pre + why);
+  net = g.name;
+  for (const ModelTensor& t : g.tensors) tensors.push_back({t.name, t.c, t.h, t.w});
+  out_tensor = g.output;
+  classes = static_cast<int>(g.tensors.at(static_cast<size_t>(g.output)).elems());
+  input_mean = g.input_mean;
+  input_std = g.input_std;
+  if (g.input_scale > 0) {
+    input_scale = g.input_scale;
+  } else if (!g.input_mean.empty() || !g.input_std.empty()) {  // the largest |normalised pixel| maps to 127
+    double m = 0;
+    for (int ch = 0; ch < g.tensors[0].c; ++ch) {
+      const double mu = g.input_mean.empty() ? 0.0 : g.input_mean[static_cast<size_t>(ch)];
+      const double sd = g.input_std.empty() ? 1.0 : g.input_std[static_cast<size_t>(ch)];
+      m = std::max({m, std::abs(0.0 - mu) / sd, std::abs(1.0 - mu) / sd});
+    }
+    input_scale = (m > 0 ? m : 1.0) / 127.0;
+  }
+  // Scale groups: a Concat's inputs and output share one scale (identity concatenation), and so do the input and
+  // output of every scale-keeping op; a Conv or Add starts a group of its own.
+  Groups grp(g.tensors.size());
+  for (const ModelNode& m : g.nodes) {
+    if (m.op == ModelOp::Conv || m.op == ModelOp::Add) continue;
+    for (int i : m.inputs) grp.unite(i, m.output);
+  }
+  std::vector<std::shared_ptr<Observer>> gobs(g.tensors.size());
+  std::vector<std::string> gfirst(g.tensors.size());  // the node whose output first set the group's scale
+  auto group_obs = [&](const ModelNode& m, std::shared_ptr<Observer> own) {
+    const int r = grp.find(m.output);
+    if (r == grp.find(0))
+      throw ConfigError(pre + "node '" + m.name + "' (" + model_op_name(m.op) +
+                        "): its output is concatenated with the network input, whose scale is fixed; the search "
+                        "cannot represent that");
+    const bool clip = m.act == Activation::Clip;
+    auto& o = gobs[static_cast<size_t>(r)];
+    if (!o) {
+      o = own ? own : std::make_shared<Observer>();
+      gfirst[static_cast<size_t>(r)] = m.name;
+      if (clip) {
+        if (!(m.clip_max > 0)) throw ConfigError(pre + "node '" + m.name + "': clip maximum must be > 0");
+        o->value = m.clip_max;
+        o->init = true;
+        o->fixed = true;
       }
-      return x;
-    };
-    x = stage("s2", x, 32, 2);
-    x = stage("s3", x, 64, 2);
-    x = host(NodeKind::GlobalAvgPool, "gap", {x}, T(x).c, 1, 1);
-    conv("fc", x, classes, 1, 1, 0, 1, false);
-  } else {
-    throw ConfigError("unknown network '" + net + "' (squeezenet, shufflenet)");
+    } else if (clip != o->fixed || (clip && o->value != m.clip_max)) {
+      throw ConfigError(pre + "node '" + m.name + "' and node '" + gfirst[static_cast<size_t>(r)] +
+                        "' are concatenated but only one of them ends in a Clip (ReLU6), or in different ones; the "
+                        "search needs one scale per concatenation");
+    }
+    return o;
+  };
+  for (const ModelNode& m : g.nodes) {
+    if (m.op == ModelOp::Conv) {
+      // The layer creates its own observer; the first layer of a group lends it to the others.
+      const int r = grp.find(m.output);
+      std::shared_ptr<Observer> obs = gobs[static_cast<size_t>(r)];
+      conv(m, m.output, obs);
+      if (!obs) group_obs(m, layers.back()->out_obs);
+      else group_obs(m, nullptr);
+      continue;
+    }
+    GNode n;
+    n.kind = host_kind(m.op);
+    n.name = m.name;
+    n.in = m.inputs;
+    n.out = m.output;
+    switch (m.op) {
+      case ModelOp::MaxPool:
+      case ModelOp::AvgPool:
+        n.kernel = m.kernel, n.stride = m.stride, n.pad = m.pad;
+        break;
+      case ModelOp::ChannelShuffle: n.groups = m.groups; break;
+      case ModelOp::Split: n.begin = m.begin, n.end = m.end; break;
+      case ModelOp::Add:
+        n.obs = group_obs(m, nullptr);
+        n.relu = m.act != Activation::None;
+        if (std::find(observers.begin(), observers.end(), n.obs) == observers.end()) observers.push_back(n.obs);
+        break;
+      default: break;
+    }
+    nodes.push_back(n);
   }
 }
 
@@ -166,12 +251,34 @@ torch::Tensor SearchNetImpl::forward(const Tensor& x, Combine how, double tau, i
         out = torch::cat(parts, 1);
         break;
       }
-      case NodeKind::Add: throw ConfigError("Add nodes are not used by the search networks");
+      case NodeKind::Add: {
+        // Each input rescaled to the output scale by the export's fixed-point (mult, shift), rounded half up
+        // (straight-through), summed, clamped once (docs/enos-export.md, Add).
+        Tensor real;
+        for (int i : n.in) {
+          const Tensor r = v[static_cast<size_t>(i)] * sc[static_cast<size_t>(i)];
+          real = real.defined() ? real + r : r;
+        }
+        if (is_training()) {
+          const Tensor d = real.detach();
+          n.obs->update((n.relu ? d.max().clamp_min(0) : d.abs().max()).item<double>());
+        }
+        so = n.obs->scale();
+        Tensor sum;
+        for (int i : n.in) {
+          int32_t m = 0, sh = 0;
+          fixed_point(sc[static_cast<size_t>(i)] / so, m, sh);
+          const Tensor r = round_ste(v[static_cast<size_t>(i)] * std::ldexp(static_cast<double>(m), -sh));
+          sum = sum.defined() ? sum + r : r;
+        }
+        out = round_clamp_ste(sum, 1.0, n.relu ? 0.0 : -128.0, 127.0, true, n.relu);
+        break;
+      }
     }
     v[static_cast<size_t>(n.out)] = out;
     sc[static_cast<size_t>(n.out)] = so;
   }
-  return v.back().reshape({x.size(0), -1});
+  return v[static_cast<size_t>(out_tensor)].reshape({x.size(0), -1});
 }
 
 void SearchNetImpl::set_energies(const accel::ArrayConfig& cfg, const EnergyTable& table) {
@@ -340,16 +447,28 @@ NetworkExport SearchNetImpl::export_network(const std::string& dataset, const ac
         o.predicted_energy_pj = L->energy_pj[static_cast<size_t>(L->chosen)];
       }
     }
-    if (n.kind == NodeKind::Concat || n.kind == NodeKind::Add) {
+    if (n.kind == NodeKind::Concat) {  // one scale per concatenation (see the constructor)
       o.in_mult.assign(n.in.size(), 1);
       o.in_shift.assign(n.in.size(), 0);
+    }
+    if (n.kind == NodeKind::Add) {
+      so = n.obs->scale();
+      o.relu = n.relu;
+      for (int i : n.in) {
+        int32_t m = 0, sh = 0;
+        fixed_point(sc[static_cast<size_t>(i)] / so, m, sh);
+        o.in_mult.push_back(m);
+        o.in_shift.push_back(sh);
+      }
     }
     sc[static_cast<size_t>(n.out)] = so;
     const GTensor& t = tensors[static_cast<size_t>(n.out)];
     e.tensors.push_back({t.name, t.c, t.h, t.w, so});
     e.nodes.push_back(o);
   }
-  e.output = tensors.back().name;
+  e.output = tensors[static_cast<size_t>(out_tensor)].name;
+  e.input_mean = input_mean;
+  e.input_std = input_std;
   return e;
 }
 

@@ -869,13 +869,23 @@ torch::Tensor int_network_forward(const NetworkExport& e, const torch::Tensor& x
   return it->second.reshape({x.size(0), -1});
 }
 
-torch::Tensor quantize_images(const uint8_t* pixels, int64_t n, int c, int h, int w, double scale) {
-  float lut[256];
-  for (int p = 0; p < 256; ++p) lut[p] = static_cast<float>(enos::quantize_pixel(static_cast<uint8_t>(p), scale));
+torch::Tensor quantize_images(const uint8_t* pixels, int64_t n, int c, int h, int w, double scale,
+                              const std::vector<double>& mean, const std::vector<double>& stdv) {
+  std::vector<float> lut(static_cast<size_t>(c) * 256);
+  for (int ch = 0; ch < c; ++ch)
+    for (int p = 0; p < 256; ++p)
+      lut[static_cast<size_t>(ch) * 256 + static_cast<size_t>(p)] = static_cast<float>(enos::quantize_pixel(
+          static_cast<uint8_t>(p), scale, mean.empty() ? 0.0 : mean.at(static_cast<size_t>(ch)),
+          stdv.empty() ? 1.0 : stdv.at(static_cast<size_t>(ch))));
   Tensor out = torch::empty({n, c, h, w}, torch::kFloat32);
   float* o = out.data_ptr<float>();
-  const int64_t total = n * c * h * w;
-  for (int64_t i = 0; i < total; ++i) o[i] = lut[pixels[i]];
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  for (int64_t i = 0; i < n; ++i)
+    for (int ch = 0; ch < c; ++ch) {
+      const float* l = lut.data() + static_cast<size_t>(ch) * 256;
+      const int64_t base = (i * c + ch) * plane;
+      for (int64_t j = 0; j < plane; ++j) o[base + j] = l[pixels[base + j]];
+    }
   return out;
 }
 

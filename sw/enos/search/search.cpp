@@ -17,9 +17,11 @@
 #include <ctime>
 #include <sstream>
 
+#include "cimsim/accel/arch.hpp"
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
 #include "cimsim/data/datasets.hpp"
+#include "cimsim/enos/search/builtin_nets.hpp"
 #include "cimsim/enos/search/torch_impl.hpp"
 #include "cimsim/enos/graph.hpp"
 
@@ -51,9 +53,9 @@ struct DataT {
   int64_t n() const { return x.size(0); }
 };
 
-DataT to_tensors(const data::ImageSet& s, double scale) {
+DataT to_tensors(const data::ImageSet& s, const SearchNetImpl& net) {
   DataT d;
-  d.x = quantize_images(s.pixels.data(), s.n, s.c, s.h, s.w, scale);
+  d.x = quantize_images(s.pixels.data(), s.n, s.c, s.h, s.w, net.input_scale, net.input_mean, net.input_std);
   std::vector<int64_t> l(s.labels.begin(), s.labels.end());
   d.y = torch::tensor(l, torch::kInt64);
   return d;
@@ -65,7 +67,7 @@ void validate(const SearchConfig& c) {
   for (const char* m : modes) ok = ok || c.mode == m;
   if (!ok)
     throw ConfigError("unknown search mode '" + c.mode + "' (single, bilevel, sequential, sampling, knapsack, fixed)");
-  if (c.net != "squeezenet" && c.net != "shufflenet")
+  if (c.onnx_path.empty() && c.net != "squeezenet" && c.net != "shufflenet")
     throw ConfigError("unknown network '" + c.net + "' (squeezenet, shufflenet)");
   if (c.dataset != "fashion-mnist" && c.dataset != "cifar10" && c.dataset != "cifar100")
     throw ConfigError("unknown dataset '" + c.dataset + "' (fashion-mnist, cifar10, cifar100)");
@@ -126,6 +128,14 @@ nlohmann::json config_json_base(const SearchConfig& c) {
 
 nlohmann::json config_json(const SearchConfig& c) {
   nlohmann::json j = config_json_base(c);
+  // Only when given: the reports and exports of earlier searches (and of default runs) keep their bytes.
+  if (!c.onnx_path.empty()) {
+    j["onnx"] = c.onnx_path;
+    j.erase("net");
+    if (!c.input_shape.empty()) j["input_shape"] = c.input_shape;
+  }
+  if (!c.arch_path.empty()) j["arch"] = c.arch_path;
+  if (!c.tech_path.empty()) j["tech"] = c.tech_path;
   if (!c.assignment.empty()) {  // only then: earlier reports and checkpoints keep their keys
     nlohmann::json a = nlohmann::json::array();
     for (const auto& e : c.assignment) a.push_back({{"name", e.layer}, {"candidate", candidate_name(e.choice)}});
@@ -134,12 +144,61 @@ nlohmann::json config_json(const SearchConfig& c) {
   return j;
 }
 
-/// The fields that must agree for a checkpoint to be resumed.
+/// The fields that must agree for a checkpoint to be resumed (the hardware is compared by fingerprint, see
+/// Hardware::key: a copy of an architecture file under another name resumes).
 nlohmann::json resume_key(const SearchConfig& c) {
   nlohmann::json j = config_json(c);
   j.erase("tag");
+  j.erase("arch");
+  j.erase("tech");
   return j;
 }
+
+/// 64-bit FNV-1a of every hardware parameter of an ArrayConfig (the architecture's fingerprint).
+uint64_t array_fingerprint(const accel::ArrayConfig& a) {
+  std::ostringstream o;
+  o.precision(17);
+  o << a.rows << ' ' << a.cols << ' ' << a.cim_rows << ' ' << a.cim_cols << ' ' << a.weight_buffer_bytes << ' '
+    << a.act_buffer_bytes << ' ' << a.dma_bytes_per_cycle << ' ' << a.adc_cycles_per_bit << ' ' << a.vector_lanes
+    << ' ' << (a.double_buffer ? 1 : 0) << ' ' << a.clock_hz;
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : o.str()) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/// The hardware a search prices its energies on: `--arch` (the loader of `cimsim run --arch`) and `--tech`
+/// (else the architecture's `tech:`, else the default table). Loaded before any data.
+struct Hardware {
+  accel::ArrayConfig array;        ///< ArrayConfig{} without --arch
+  std::string arch_name = "built-in defaults", arch_origin;
+  EnergyTable table;
+  explicit Hardware(const SearchConfig& c) : table(load(c, array, arch_name, arch_origin)) {}
+  uint64_t arch_fingerprint() const { return array_fingerprint(array); }
+  /// Recorded in checkpoints, reports and export meta.
+  nlohmann::json key() const {
+    return {{"arch", arch_origin.empty() ? arch_name : arch_origin},
+            {"arch_name", arch_name},
+            {"arch_fingerprint", arch_fingerprint()},
+            {"tech", table.origin()},
+            {"tech_fingerprint", table.fingerprint()}};
+  }
+
+ private:
+  static EnergyTable load(const SearchConfig& c, accel::ArrayConfig& a, std::string& name, std::string& origin) {
+    std::string tech = c.tech_path;
+    if (!c.arch_path.empty()) {
+      const accel::Architecture ar = accel::load_architecture(c.arch_path);
+      a = ar.array;
+      name = ar.name;
+      origin = c.arch_path;
+      if (tech.empty()) tech = ar.tech_path;
+    }
+    return tech.empty() ? EnergyTable::load_default() : EnergyTable::load(tech);
+  }
+};
 
 /// Drops every gradient tensor of `opt`'s parameters (an optimizer skips a parameter without one).
 void clear_grads(torch::optim::Optimizer& opt) {
@@ -209,7 +268,8 @@ nlohmann::json SearchResult::report() const {
           {"finetune_sec_per_epoch", finetune_sec_per_epoch},
           {"total_sec", total_sec},
           {"peak_rss_bytes", peak_rss_bytes},
-          {"history", history}};
+          {"history", history},
+          {"hardware", hardware}};
 }
 
 namespace {
@@ -272,8 +332,10 @@ class SearchRun {
   data::ImageSet train, test, wtrain, val;
   DataT Dtr, Dte, Dval;
   SearchNet net{nullptr};
-  EnergyTable table;
-  accel::ArrayConfig arr;
+  ModelGraph graph;  ///< --onnx: the imported network
+  Hardware hw;
+  const EnergyTable& table;
+  const accel::ArrayConfig& arr;
   double Eref = 0;
   int nl = 0;
   std::unique_ptr<torch::optim::Adam> opt_w, opt_a;
@@ -302,7 +364,7 @@ class SearchRun {
 };
 
 SearchRun::SearchRun(const SearchConfig& cfg_in, const ProgressFn& progress_in)
-    : cfg((validate(cfg_in), cfg_in)), progress(progress_in), table(EnergyTable::load_default()) {
+    : cfg((validate(cfg_in), cfg_in)), progress(progress_in), hw(cfg), table(hw.table), arr(hw.array) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   torch::set_num_threads(std::max(1, cfg.threads));
@@ -318,6 +380,17 @@ SearchRun::SearchRun(const SearchConfig& cfg_in, const ProgressFn& progress_in)
   }
   if (cfg.candidates.empty()) cfg.candidates = all_candidates();
   if (fixed && cfg.assignment.empty()) cfg.candidates.resize(1);
+  for (const auto& c : cfg.candidates)
+    if (c.mode == accel::Mode::Cim && cim_params_for(c.op, cfg.adc_bits).rows > arr.cim_rows)
+      throw ConfigError("--arch " + cfg.arch_path + ": cim.rows " + std::to_string(arr.cim_rows) + " is smaller than the " +
+                        std::to_string(cim_params_for(c.op, cfg.adc_bits).rows) + " rows the CIM candidate '" +
+                        candidate_name(c) + "' uses; drop the CIM candidates (--candidates) or use a larger macro");
+  if (!cfg.onnx_path.empty()) {
+    if (!cfg.input_shape.empty() && cfg.input_shape.size() != 3)
+      throw ConfigError("--input-shape takes C,H,W (3 numbers), got " + std::to_string(cfg.input_shape.size()));
+    graph = import_onnx_graph(cfg.onnx_path, cfg.input_shape);
+    for (const auto& n : graph.notes) std::cerr << "cimsim: " << cfg.onnx_path << ": " << n << "\n";
+  }
   load_data();
   build();
   resume();
@@ -358,10 +431,30 @@ void SearchRun::load_data() {
 
 void SearchRun::build() {
   torch::manual_seed(cfg.seed);
-  net = SearchNet(cfg.net, train.c, train.h, train.w, train.classes, cfg.candidates, cfg.adc_bits);
-  Dtr = to_tensors(wtrain, net->input_scale);
-  Dte = to_tensors(test, net->input_scale);
-  if (val.n > 0) Dval = to_tensors(val, net->input_scale);
+  if (cfg.onnx_path.empty()) {
+    net = SearchNet(cfg.net, train.c, train.h, train.w, train.classes, cfg.candidates, cfg.adc_bits);
+  } else {
+    // The data must fit the network: image shape and at most as many classes as it has logits.
+    const ModelTensor& in = graph.tensors.at(0);
+    const std::string data_file = cfg.dataset == "fashion-mnist"
+                                      ? (cfg.data_path.empty() ? data::fashion_mnist_dir() : cfg.data_path)
+                                      : cfg.data_path;
+    const std::string shape = std::to_string(in.c) + "x" + std::to_string(in.h) + "x" + std::to_string(in.w);
+    for (const data::ImageSet* s : {&train, &test})
+      if (s->c != in.c || s->h != in.h || s->w != in.w)
+        throw ConfigError((s == &test && !cfg.test_path.empty() ? cfg.test_path : data_file) + ": " + s->name +
+                          " images are " + std::to_string(s->c) + "x" + std::to_string(s->h) + "x" +
+                          std::to_string(s->w) + " but the input '" + in.name + "' of " + cfg.onnx_path + " is " +
+                          shape + " (C x H x W; --input-shape sets a dynamic input's shape)");
+    const int64_t logits = graph.tensors.at(static_cast<size_t>(graph.output)).elems();
+    if (train.classes > logits)
+      throw ConfigError(data_file + ": the data set has " + std::to_string(train.classes) + " classes but " +
+                        cfg.onnx_path + " has " + std::to_string(logits) + " logits");
+    net = SearchNet(graph, cfg.candidates, cfg.adc_bits, cfg.onnx_path);
+  }
+  Dtr = to_tensors(wtrain, *net);
+  Dte = to_tensors(test, *net);
+  if (val.n > 0) Dval = to_tensors(val, *net);
   net->set_energies(arr, table);
   if (!cfg.assignment.empty()) net->assign(cfg.assignment, cfg.assignment_file);
   for (auto& L : net->layers) L->train_noise_lsb = cfg.train_noise_lsb;
@@ -453,8 +546,37 @@ void SearchRun::resume() {
     }
     c10::IValue key, hist;
     ar.read("resume_key", key);
-    if (nlohmann::json::parse(key.toStringRef()) != resume_key(cfg))
-      throw ConfigError("checkpoint '" + ckpt + "' was written by a different configuration; use another --out-dir");
+    nlohmann::json old = nlohmann::json::parse(key.toStringRef());
+    // The hardware first, by name: a search resumed on other hardware would mix two energy models.
+    const nlohmann::json now_hw = hw.key();
+    const nlohmann::json old_hw =  // a checkpoint of an earlier cimsim: the default hardware
+        old.contains("hardware") ? old["hardware"]
+                                 : nlohmann::json{{"arch", "built-in defaults"},
+                                                  {"arch_fingerprint", array_fingerprint(accel::ArrayConfig{})},
+                                                  {"tech", "the default table"},
+                                                  {"tech_fingerprint", EnergyTable::load_default().fingerprint()}};
+    auto hw_field = [&](const char* k) { return old_hw.contains(k) ? old_hw[k] : nlohmann::json("built-in defaults"); };
+    if (old_hw.value("arch_fingerprint", nlohmann::json()) != now_hw["arch_fingerprint"])
+      throw ConfigError("checkpoint '" + ckpt + "' was made for another architecture (--arch): " +
+                        hw_field("arch").dump() + " (fingerprint " + hw_field("arch_fingerprint").dump() +
+                        "), this run uses " + now_hw["arch"].dump() + " (fingerprint " +
+                        now_hw["arch_fingerprint"].dump() + "); use the same --arch or another --out-dir");
+    if (old_hw.value("tech_fingerprint", nlohmann::json()) != now_hw["tech_fingerprint"])
+      throw ConfigError("checkpoint '" + ckpt + "' was made for another energy table (--tech): " +
+                        hw_field("tech").dump() + " (fingerprint " + hw_field("tech_fingerprint").dump() +
+                        "), this run uses " + now_hw["tech"].dump() + " (fingerprint " +
+                        now_hw["tech_fingerprint"].dump() + "); use the same --tech or another --out-dir");
+    old.erase("hardware");
+    const nlohmann::json want = resume_key(cfg);
+    if (old != want) {
+      std::string diff;
+      for (const auto& [k, v] : want.items())
+        if (!old.contains(k) || old[k] != v) diff += (diff.empty() ? "" : ", ") + k;
+      for (const auto& [k, v] : old.items())
+        if (!want.contains(k)) diff += (diff.empty() ? "" : ", ") + k;
+      throw ConfigError("checkpoint '" + ckpt + "' was written by a different configuration (differs in: " + diff +
+                        "); use another --out-dir");
+    }
     net->load(ar);
     torch::serialize::InputArchive aw, aa, ad;
     ar.read("opt_w", aw);
@@ -518,7 +640,9 @@ void SearchRun::save_ckpt(int epochs_done) {
   ar.write("grad_defined_d", grad_mask(*opt_d));
   ar.write("supernet", c10::IValue(supernet_j.dump()));
   ar.write("sensitivity", c10::IValue(sensitivity_j.dump()));
-  ar.write("resume_key", c10::IValue(resume_key(cfg).dump()));
+  nlohmann::json key = resume_key(cfg);
+  key["hardware"] = hw.key();
+  ar.write("resume_key", c10::IValue(key.dump()));
   ar.write("history", c10::IValue(nlohmann::json(history).dump()));
   const std::string tmp = ckpt + ".tmp";
   ar.save_to(tmp);
@@ -982,6 +1106,7 @@ SearchResult SearchRun::finish() {
   SearchResult r;
   double exported_total_pj = 0;
   r.config = cfg;
+  r.hardware = hw.key();
   r.candidates = cfg.candidates;
   net->eval();
   {
@@ -1042,6 +1167,11 @@ SearchResult SearchRun::finish() {
                      {"ref_energy_pj", Eref},
                      {"energy_table", table.origin()},
                      {"energy_table_fingerprint", table.fingerprint()}};
+  if (!cfg.arch_path.empty()) {  // only then: default exports keep their bytes (`array` is the full hardware)
+    r.exported.meta["arch"] = hw.key()["arch"];
+    r.exported.meta["arch_name"] = hw.arch_name;
+    r.exported.meta["arch_fingerprint"] = hw.arch_fingerprint();
+  }
   if (write) {
     save_export(cfg.out_dir + "/network.enos.json", r.exported);
     nlohmann::json rep = r.report();
@@ -1193,7 +1323,8 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sc, const ProgressFn& progr
   }
   if (!sc.out_dir.empty())
     write_pareto(pts, sc.out_dir + "/pareto.csv", sc.out_dir + "/pareto.png",
-                 "ENOS " + sc.base.net + " (" + sc.base.mode + "), " + sc.base.dataset);
+                 "ENOS " + (sc.base.onnx_path.empty() ? sc.base.net : sc.base.onnx_path) + " (" + sc.base.mode + "), " + sc.base.dataset +
+                     (sc.base.arch_path.empty() ? std::string() : ", arch " + sc.base.arch_path));
   return pts;
 }
 

@@ -48,7 +48,14 @@ accel::CimParams cim_params_for(accel::Op op, int adc_bits);
 accel::CimParams cim_params_for(accel::Op op, int adc_bits, int64_t reduction);
 
 struct SearchConfig {
-  std::string net = "squeezenet";        ///< squeezenet | shufflenet
+  std::string net = "squeezenet";        ///< squeezenet | shufflenet (ignored when onnx_path is set)
+  std::string onnx_path;                 ///< build the supernet from this ONNX model (cimsim::onnx::import_model)
+  std::vector<int> input_shape;          ///< ONNX: C,H,W of one image when the model's input is dynamic
+  /// The hardware every energy of the search is priced on: an architecture file (data/arch/*.yaml, the loader
+  /// of `cimsim run --arch`) and an energy table. Empty arch: the built-in defaults (ArrayConfig{}). Empty tech:
+  /// the architecture's `tech:`, else $CIMSIM_TECH, else data/tech/45nm.json.
+  std::string arch_path;
+  std::string tech_path;
   std::string dataset = "fashion-mnist"; ///< fashion-mnist | cifar10 | cifar100
   std::string data_path;                 ///< FMNIST directory or CIFAR train file; empty = default FMNIST dir
   std::string test_path;                 ///< CIFAR test file (CIFAR only)
@@ -136,6 +143,9 @@ struct SearchResult {
   int64_t peak_rss_bytes = 0;
   std::vector<nlohmann::json> history;   ///< per epoch: phase, epoch, loss, train_acc, expected_energy, sec
   NetworkExport exported;
+  /// The hardware the energies were priced on: arch (path or "built-in defaults"), arch_name, arch_fingerprint,
+  /// tech (the energy table's origin), tech_fingerprint.
+  nlohmann::json hardware;
   nlohmann::json report() const;
 };
 

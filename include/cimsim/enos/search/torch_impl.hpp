@@ -11,15 +11,19 @@
 #include "cimsim/accel/cost_model.hpp"
 #include "cimsim/core/energy_table.hpp"
 #include "cimsim/enos/export.hpp"
+#include "cimsim/enos/model_graph.hpp"
 #include "cimsim/enos/search/search.hpp"
 
 namespace cimsim::enos::search {
 
-/// Running estimate of a tensor's max |value| (EMA, momentum 0.9); scale = value / 127.
+/// Running estimate of a tensor's max |value| (EMA, momentum 0.9); scale = value / 127. A fixed observer
+/// (ReLU6 / Clip outputs: value = the clip maximum, so the int8 clamp at 127 is the clip) never moves.
 struct Observer {
   double value = 0;
   bool init = false;
+  bool fixed = false;
   void update(double m) {
+    if (fixed) return;
     value = init ? 0.9 * value + 0.1 * m : m;
     init = true;
   }
@@ -100,6 +104,8 @@ struct GNode {
   std::vector<int> in;
   int out = -1;
   int kernel = 0, stride = 1, pad = 0, groups = 1, begin = 0, end = 0;
+  std::shared_ptr<Observer> obs;  ///< Add: its output scale (requantizes every input)
+  bool relu = false;              ///< Add: ReLU (or Clip, with a fixed observer) after the sum
 };
 struct GTensor {
   std::string name;
@@ -108,9 +114,17 @@ struct GTensor {
 
 class SearchNetImpl : public torch::nn::Module {
  public:
-  /// net: "squeezenet" | "shufflenet"; input c x h x w; `classes` outputs.
+  /// A built-in network (builtin_graph: "squeezenet" | "shufflenet"); input c x h x w; `classes` outputs.
   SearchNetImpl(const std::string& net, int c, int h, int w, int classes, const std::vector<Candidate>& cands,
                 int adc_bits);
+  /// The supernet of a float network graph: one searchable layer per Conv node, the other nodes as host/vector
+  /// ops. Scales: every tensor joined by a Concat (and the scale-keeping ops around it: pools, shuffle, split,
+  /// flatten) shares one observer, so that concatenation is the identity; an Add has its own output scale and
+  /// rescales its inputs (the export's in_mult/in_shift); a Clip (ReLU6) output's scale is fixed to
+  /// clip_max / 127 (the int8 clamp is the clip, as post-training quantisation does). The graph's float weights,
+  /// when present, initialise the layers (docs/enos.md, "Search on your network"). Throws ConfigError prefixed
+  /// with `origin` (the file) naming the node for a graph the search cannot represent.
+  SearchNetImpl(const ModelGraph& g, const std::vector<Candidate>& cands, int adc_bits, const std::string& origin = "");
   /// x: int8 input codes [N, C, H, W] (float). Returns logits (int8 codes, float). With `mixed_layer` >= 0 that
   /// layer combines by `Combine::Gates` and every other is Fixed (sequential mode).
   torch::Tensor forward(const torch::Tensor& x, Combine how, double tau = 1.0, int mixed_layer = -1);
@@ -141,13 +155,12 @@ class SearchNetImpl : public torch::nn::Module {
   std::vector<std::shared_ptr<Observer>> observers;  ///< all distinct observers (checkpointed)
   int classes = 10;
   double input_scale = 1.0 / 127.0;
+  std::vector<double> input_mean, input_std;  ///< per input channel (empty: 0 and 1), as in the export
+  int out_tensor = -1;                        ///< the logits tensor
 
  private:
-  int add_tensor(const std::string& name, int c, int h, int w);
-  int conv(const std::string& name, int in, int cout, int k, int stride, int pad, int groups, bool relu,
-           std::shared_ptr<Observer> obs = nullptr);
-  int host(NodeKind kind, const std::string& name, std::vector<int> in, int c, int h, int w, int kernel = 0,
-           int stride = 1, int pad = 0, int groups = 1, int begin = 0, int end = 0);
+  void build(const ModelGraph& g, const std::string& origin);
+  void conv(const ModelNode& m, int out, const std::shared_ptr<Observer>& obs);
   std::vector<Candidate> cands_;
   int adc_bits_;
   std::vector<double> ref_pj_;
@@ -172,7 +185,9 @@ torch::Tensor int_layer_acc(const accel::LayerParams& p, const torch::Tensor& x)
 /// Integer evaluation of a whole export on a batch of int8 input codes; returns logits (float64 codes).
 torch::Tensor int_network_forward(const NetworkExport& e, const torch::Tensor& x);
 /// Quantized input codes for uint8 images (N x c x h x w), as the runtime quantizes them.
-torch::Tensor quantize_images(const uint8_t* pixels, int64_t n, int c, int h, int w, double scale);
+/// With per-channel `mean` / `stdv` (empty: 0 / 1) as the export's input normalisation (enos::quantize_pixel).
+torch::Tensor quantize_images(const uint8_t* pixels, int64_t n, int c, int h, int w, double scale,
+                              const std::vector<double>& mean = {}, const std::vector<double>& stdv = {});
 /// Channel shuffle of an NCHW tensor with `groups` groups (the host op, shared by the float and integer paths).
 inline torch::Tensor shuffle_channels(const torch::Tensor& a, int64_t groups) {
   const int64_t N = a.size(0), C = a.size(1), H = a.size(2), W = a.size(3);
