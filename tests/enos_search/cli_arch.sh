@@ -55,5 +55,16 @@ if [ $rc -eq 2 ] && grep -q "made for another architecture (--arch)" "$dir/resum
 else
   echo "FAIL: resume on other hardware: exit $rc"; cat "$dir/resume.log"; fail=1
 fi
+# ... nor with another energy table (mac8 at 0.4 pJ instead of 0.3).
+python3 -c "import json,sys; j=json.load(open(sys.argv[1])); j['energy_pj']['accel']['digital']['mac8']=0.4
+json.dump(j, open(sys.argv[2], 'w'))" "$src/data/tech/45nm.json" "$dir/45nm-mac8.json"
+# shellcheck disable=SC2086
+"$cimsim" search $common --arch "$arch" --tech "$dir/45nm-mac8.json" --out-dir "$dir/edge" --resume > "$dir/resume.log" 2>&1
+rc=$?
+if [ $rc -eq 2 ] && grep -q "made for another energy table (--tech)" "$dir/resume.log"; then
+  echo "ok: resume with another table -> exit 2: $(grep cimsim: "$dir/resume.log" | head -c 300)"
+else
+  echo "FAIL: resume with another table: exit $rc"; cat "$dir/resume.log"; fail=1
+fi
 [ $fail -eq 0 ] && echo "search --arch: all checks passed"
 exit $fail
