@@ -41,6 +41,11 @@ uint64_t const_region(uint64_t mem_size, uint64_t const_bytes) {
   return const_bytes;
 }
 uint64_t up64(uint64_t v) { return (v + 63) / 64 * 64; }
+// Forgets the content hashes of a program's layers when its descriptors are built (the pointers may be reused).
+struct HintGuard {
+  std::map<const LayerParams*, uint64_t>& hints;
+  ~HintGuard() { hints.clear(); }
+};
 }  // namespace
 
 AcceleratorDriver::AcceleratorDriver(HostInitiator& host, uint64_t csr_base, uint64_t mem_base, uint64_t mem_size,
@@ -58,6 +63,7 @@ uint64_t AcceleratorDriver::constant_upload_bytes(const LayerParams& p) {
 
 void AcceleratorDriver::prepare_constants(const std::vector<const LayerParams*>& layers,
                                           const std::vector<std::string>& names) {
+  hash_hint_.clear();
   std::map<uint64_t, uint64_t> fresh, all;  // content hash -> bytes
   std::vector<uint64_t> hashes(layers.size(), 0);
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -67,6 +73,7 @@ void AcceleratorDriver::prepare_constants(const std::vector<const LayerParams*>&
       throw ConfigError("accelerator driver: node '" + (i < names.size() ? names[i] : "layer " + std::to_string(i)) +
                         "': " + why);
     hashes[i] = constants_hash(p);
+    hash_hint_[&p] = hashes[i];
     const uint64_t b = constant_upload_bytes(p);
     all[hashes[i]] = b;
     if (cache_.find(hashes[i]) == cache_.end()) fresh[hashes[i]] = b;
@@ -120,14 +127,24 @@ uint64_t AcceleratorDriver::constants_hash(const LayerParams& p) {
   return h;
 }
 
+uint64_t AcceleratorDriver::hash_of(const LayerParams& p) const {
+  const auto it = hash_hint_.find(&p);
+  return it != hash_hint_.end() ? it->second : constants_hash(p);
+}
+
 UploadedLayer AcceleratorDriver::upload_constants(const LayerParams& p) {
-  const std::string why = p.check();
-  if (!why.empty()) throw ConfigError("accelerator driver: " + why);
   const int64_t K = p.shape.reduction();
-  const std::vector<uint8_t> packed = pack_weights(p.op, p.weights, p.shape.cout, K);
   const size_t co = static_cast<size_t>(p.shape.cout);
-  const uint64_t h = constants_hash(p);
-  if (auto it = cache_.find(h); it != cache_.end() && it->second.weight_bytes == packed.size()) return it->second;
+  const auto hint = hash_hint_.find(&p);
+  if (hint == hash_hint_.end()) {  // (prepare_constants checked the layers it hashed)
+    const std::string why = p.check();
+    if (!why.empty()) throw ConfigError("accelerator driver: " + why);
+  }
+  const uint64_t h = hint != hash_hint_.end() ? hint->second : constants_hash(p);
+  if (auto it = cache_.find(h);
+      it != cache_.end() && it->second.weight_bytes == packed_row_bytes(p.op, K) * static_cast<uint64_t>(co))
+    return it->second;
+  const std::vector<uint8_t> packed = pack_weights(p.op, p.weights, p.shape.cout, K);
   UploadedLayer u;
   if (constant_upload_bytes(p) > const_.size() - const_.used())  // never evict: a program may still use them
     throw ConfigError("accelerator driver: out of constant memory: " + std::to_string(constant_upload_bytes(p)) +
@@ -250,6 +267,7 @@ NetworkResult AcceleratorDriver::run_network(const std::vector<LayerParams>& lay
     for (const auto& l : layers) ps.push_back(&l);
     prepare_constants(ps, {});
   }
+  const HintGuard guard{hash_hint_};
   scratch_.reset();
   std::vector<uint64_t> act(layers.size() + 1);
   act[0] = scratch_.alloc(input.size());
@@ -271,6 +289,7 @@ NetworkResult AcceleratorDriver::run_layers(const std::vector<LayerParams>& laye
     for (const auto& l : layers) ps.push_back(&l);
     prepare_constants(ps, {});
   }
+  const HintGuard guard{hash_hint_};
   scratch_.reset();
   std::vector<Descriptor> descs;
   std::vector<uint64_t> outs;
@@ -306,6 +325,7 @@ GraphResult AcceleratorDriver::run_graph(const Graph& g, const std::vector<int8_
     }
     prepare_constants(ps, names);
   }
+  const HintGuard guard{hash_hint_};
   scratch_.reset();
   // DRAM storage for every owning tensor that is not resident.
   std::map<int, uint64_t> dram;
@@ -339,7 +359,7 @@ GraphResult AcceleratorDriver::run_graph(const Graph& g, const std::vector<int8_
     } else {
       d = make_descriptor(p, 0, 0);
       if (np.pinned) {
-        const uint64_t h = constants_hash(p);
+        const uint64_t h = hash_of(p);
         auto it = pinned_.find(np.wbuf_off);
         if (it != pinned_.end() && it->second == h) {
           d.w_resident = true;

@@ -256,8 +256,13 @@ TEST(Topology, ShippedStandardNetworks) {
   int depthwise = 0;
   for (const auto& l : m.layers) depthwise += l.shape.groups == l.shape.cin && l.shape.groups > 1;
   EXPECT_EQ(depthwise, 13);
+  // ResNet-50 (v1.5: stride on the 3x3) at 224x224: 53 convolutions + FC, 4.09 G MACs as published.
+  const Topology r50 = load_topology(kTopoDir + "resnet50.csv");
+  EXPECT_EQ(r50.layers.size(), 54u);
+  EXPECT_EQ(topology_macs(r50), 4089184256);
+  EXPECT_TRUE(r50.warnings.empty());
   // Every shipped file loads.
-  EXPECT_GE(expect_all_load(kTopoDir, ".csv", [](const std::string& p) { load_topology(p); }), 6);
+  EXPECT_GE(expect_all_load(kTopoDir, ".csv", [](const std::string& p) { load_topology(p); }), 7);
 }
 
 TEST(Assignment, ReadsAndApplies) {

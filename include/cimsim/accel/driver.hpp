@@ -147,6 +147,9 @@ class AcceleratorDriver {
   ArrayConfig hw_;
   bool have_hw_ = false;
   static uint64_t constants_hash(const LayerParams& p);
+  uint64_t hash_of(const LayerParams& p) const;  ///< hash_hint_'s, else constants_hash
+  /// Content hashes of the layers of the program being built (set by prepare_constants, cleared after it).
+  std::map<const LayerParams*, uint64_t> hash_hint_;
 };
 
 }  // namespace cimsim::accel
