@@ -1,6 +1,7 @@
 // Data set loaders: gzip IDX (Fashion-MNIST) and CIFAR binary records. See include/cimsim/data/datasets.hpp.
 #include "cimsim/data/datasets.hpp"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -219,6 +220,61 @@ Split split(const ImageSet& s, double val_fraction, uint64_t seed) {
   out.val.name = s.name + "/val";
   out.train.name = s.name + "/train-split";
   return out;
+}
+
+}  // namespace cimsim::data
+
+namespace cimsim::data {
+
+ImageSet load_image_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw IoError("cannot open data set file '" + path + "'");
+  if (!S_ISREG(st.st_mode)) throw ConfigError("data set file '" + path + "' is not a regular file");
+  if (st.st_size > kMaxImageFileBytes)
+    throw ConfigError("data set file '" + path + "' has " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                      std::to_string(kMaxImageFileBytes));
+  const std::vector<uint8_t> b = read_gz_file(path);
+  if (b.size() >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0x08) {
+    const IdxArray a = parse_idx(b, path);
+    if (a.dims.size() != 3 && a.dims.size() != 4)
+      throw ConfigError("IDX file '" + path + "' has " + std::to_string(a.dims.size()) +
+                        " dimensions; an image file has 3 (n,h,w) or 4 (n,c,h,w)");
+    ImageSet s;
+    s.n = a.dims[0];
+    s.c = a.dims.size() == 4 ? a.dims[1] : 1;
+    s.h = a.dims[a.dims.size() - 2];
+    s.w = a.dims.back();
+    s.pixels = a.data;
+    s.name = path;
+    std::string lp = path;
+    const auto k = lp.find("images-idx3");
+    bool have_labels = false;
+    if (k != std::string::npos) {
+      lp.replace(k, 11, "labels-idx1");
+      struct stat ls {};
+      have_labels = ::stat(lp.c_str(), &ls) == 0 && S_ISREG(ls.st_mode);
+    }
+    if (have_labels) {
+      const IdxArray l = parse_idx(read_gz_file(lp), lp);
+      if (l.dims.size() != 1 || l.dims[0] != s.n)
+        throw ConfigError("labels file '" + lp + "' does not hold one label per image of '" + path + "'");
+      int mx = 0;
+      for (uint8_t v : l.data) mx = std::max(mx, static_cast<int>(v));
+      s.labels.assign(l.data.begin(), l.data.end());
+      s.classes = mx + 1;
+    } else {
+      s.labels.assign(static_cast<size_t>(s.n), 0);
+      s.classes = 1;
+      s.labeled = false;
+    }
+    if (std::string e = s.check(); !e.empty()) throw ConfigError("data set file '" + path + "': " + e);
+    return s;
+  }
+  const bool c10 = !b.empty() && b.size() % 3073 == 0, c100 = !b.empty() && b.size() % 3074 == 0;
+  if (c10 == c100)
+    throw ConfigError("data set file '" + path + "' is neither an IDX image file (magic 00 00 08) nor a CIFAR binary file " +
+                      "(records of 3073 or 3074 bytes; this file has " + std::to_string(b.size()) + " bytes)");
+  return load_cifar(path, c100);
 }
 
 }  // namespace cimsim::data

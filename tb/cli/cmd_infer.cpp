@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.hpp"
+#include "cli/onnx_options.hpp"
 #include "cimsim/accel/arch.hpp"
 #include "cimsim/enos/graph.hpp"
 #include "cimsim/accel/soc.hpp"
@@ -43,6 +44,7 @@ struct Options {
   bool vcd_on = false;
   std::string tech;
   std::string arch;
+  cimsim::cli::OnnxCli onnx;  // --onnx and its options
 };
 
 data::ImageSet load_test_images(const enos::NetworkExport& e, const Options& o) {
@@ -81,13 +83,31 @@ int do_infer(const Options& o) {
   else if (o.level == "cycle") level = Cycle;
   else throw ConfigError("infer: --level must be lt, cycle or host, got '" + o.level + "'");
   if (o.images < 1) throw ConfigError("infer: --images must be >= 1");
-  if (o.export_path.empty() == (o.synthetic_seed < 0))
-    throw ConfigError("infer: give exactly one of --export FILE or --synthetic SEED");
+  if (!o.export_path.empty() + (o.synthetic_seed >= 0) + !o.onnx.run.path.empty() != 1)
+    throw ConfigError("infer: give exactly one of --export FILE, --synthetic SEED or --onnx FILE");
   const EnergyTable table = o.tech.empty() ? EnergyTable::load_default() : EnergyTable::load(o.tech);
-  const enos::NetworkExport e = o.export_path.empty()
-                                    ? enos::make_synthetic_export(static_cast<uint64_t>(o.synthetic_seed), table)
-                                    : enos::load_export(o.export_path);
-  const data::ImageSet set = load_test_images(e, o);
+  data::ImageSet onnx_set;
+  if (!o.onnx.test_data.empty()) {  // checked before the import
+    onnx_set = data::load_image_file(o.onnx.test_data);
+    if (!onnx_set.labeled) throw ConfigError("infer: --data '" + o.onnx.test_data + "' has no labels file beside it");
+  }
+  const enos::NetworkExport e = [&] {
+    if (o.onnx.run.path.empty())
+      return o.export_path.empty() ? enos::make_synthetic_export(static_cast<uint64_t>(o.synthetic_seed), table)
+                                   : enos::load_export(o.export_path);
+    cimsim::cli::OnnxCli oc = o.onnx;
+    cimsim::cli::set_choice(oc.run, oc.op, oc.mode, oc.adc_bits, oc.cim_rows);
+    oc.run.assignment = oc.assignment;
+    if (!o.arch.empty()) oc.run.array = accel::load_architecture(o.arch).array;
+    return cimsim::cli::build_onnx(oc).exp;
+  }();
+  const data::ImageSet set = o.onnx.test_data.empty() ? load_test_images(e, o) : [&] {
+    if (onnx_set.c != e.input.c || onnx_set.h != e.input.h || onnx_set.w != e.input.w)
+      throw ConfigError("infer: --data '" + o.onnx.test_data + "' images are " + std::to_string(onnx_set.c) + "x" +
+                        std::to_string(onnx_set.h) + "x" + std::to_string(onnx_set.w) + " but the network's input is " +
+                        std::to_string(e.input.c) + "x" + std::to_string(e.input.h) + "x" + std::to_string(e.input.w));
+    return data::take(onnx_set, o.images);
+  }();
   std::vector<std::vector<int8_t>> imgs;
   for (int i = 0; i < set.n; ++i) imgs.push_back(enos::quantize_image(e, set.image(i)));
 
@@ -116,7 +136,8 @@ int do_infer(const Options& o) {
 
   json report;
   report["tool"] = "cimsim infer";
-  report["export"] = o.export_path.empty() ? "synthetic:" + std::to_string(o.synthetic_seed) : o.export_path;
+  report["export"] = !o.onnx.run.path.empty() ? "onnx:" + o.onnx.run.path
+                     : o.export_path.empty() ? "synthetic:" + std::to_string(o.synthetic_seed) : o.export_path;
   report["network"] = e.network;
   report["dataset"] = set.name;
   report["images"] = set.n;
@@ -233,6 +254,8 @@ cimsim::cli::Registrar reg("infer", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_option("--vcd", o->vcd, "VCD trace path stem (cycle level; default traces/enos-infer.vcd)")->expected(0, 1);
   sub->add_option("--tech", o->tech, "Energy table (default: $CIMSIM_TECH or data/tech/45nm.json)");
   sub->add_option("--arch", o->arch, "Run on this architecture (YAML) instead of the export's");
+  cimsim::cli::add_onnx_options(sub, o->onnx);
+  cimsim::cli::add_onnx_infer_options(sub, o->onnx);
   return [sub, o] {
     if (!sub->parsed()) return -1;
     o->vcd_on = sub->count("--vcd") > 0;

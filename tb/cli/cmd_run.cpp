@@ -13,6 +13,7 @@
 
 #include "cli/command_registry.hpp"
 #include "cimsim/accel/analytic.hpp"
+#include "cli/onnx_options.hpp"
 #include "cimsim/accel/arch.hpp"
 #include "cimsim/accel/layer_report.hpp"
 #include "cimsim/accel/random_network.hpp"
@@ -47,6 +48,7 @@ struct Options {
   std::string double_buffer;  // "", "on", "off"
   std::string memory;         // "": sized from the workload (or the architecture's memory.bytes)
   bool gemm = false;          // --topology is SCALE-Sim's GEMM format (M, N, K) whatever its header
+  cimsim::cli::OnnxCli onnx;  // --onnx and its options
 };
 
 std::string shape_str(const LayerShape& s) {
@@ -114,9 +116,20 @@ int do_run(const Options& o) {
   // ---- the workload ----
   std::string workload;
   std::vector<Segment> segs;
-  if (!o.export_path.empty()) {
-    const enos::NetworkExport e = enos::load_export(o.export_path);
-    workload = "export " + o.export_path;
+  if (!o.export_path.empty() || !o.onnx.run.path.empty()) {
+    enos::NetworkExport e;
+    if (!o.onnx.run.path.empty()) {  // ONNX: import + quantise, then as an export (docs/onnx.md)
+      cimsim::cli::OnnxCli oc = o.onnx;
+      oc.run.array = cfg.array;
+      oc.run.seed = o.seed;
+      oc.run.assignment = o.assignment;
+      cimsim::cli::set_choice(oc.run, o.op, o.mode, o.adc_bits, o.cim_rows);
+      e = cimsim::cli::build_onnx(oc).exp;
+      workload = "onnx " + o.onnx.run.path;
+    } else {
+      e = enos::load_export(o.export_path);
+      workload = "export " + o.export_path;
+    }
     Segment s;
     s.graph = enos::to_graph(e).graph;
     s.input = random_tensor(e.input.elems(), o.seed);
@@ -374,14 +387,14 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_option("--array", o->array, "MAC-core array size RxC (overrides the architecture file)");
   sub->add_option("--tech", o->tech, "Energy table (default: the architecture's, $CIMSIM_TECH or data/tech/45nm.json)");
   sub->add_option("--topology", o->topology, "SCALE-Sim topology CSV (default: the built-in demo network)");
-  sub->add_option("--op", o->op, "Operator of every topology layer (mac8, mac4, bwn, xnor, mf, deepshift, adder)")
+  sub->add_option("--op", o->op, "Operator of every topology layer or ONNX conv/fc node (mac8, mac4, bwn, xnor, mf, deepshift, adder)")
       ->capture_default_str();
-  sub->add_option("--mode", o->mode, "Computing mode of every topology layer: digital or cim")->capture_default_str();
+  sub->add_option("--mode", o->mode, "Computing mode of every topology layer or ONNX conv/fc node: digital or cim")->capture_default_str();
   sub->add_option("--adc-bits", o->adc_bits, "CIM ADC bits (topology layers in CIM mode)")->capture_default_str()
       ->check(CLI::Range(1, 16));
   sub->add_option("--cim-rows", o->cim_rows, "CIM rows per conversion (topology layers in CIM mode)")
       ->capture_default_str()->check(CLI::Range(1, 4096));
-  sub->add_option("--assignment", o->assignment, "Per-layer operator/mode file for the topology");
+  sub->add_option("--assignment", o->assignment, "Per-layer operator/mode file for the topology or ONNX model (node names)");
   sub->add_option("--export", o->export_path, "Run an ENOS export (.enos.json) on a seeded random image");
   sub->add_flag("--no-residency", o->no_residency, "Every tensor in DRAM (no on-chip residency; per-layer checks)");
   sub->add_option("--memory", o->memory,
@@ -394,11 +407,12 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_option("--report-csv", o->report_csv, "Write the per-layer CSV to this path (atomically)");
   sub->add_option("--plot", o->plot, "Per-layer stacked energy plot (PNG, gnuplot)");
   sub->add_option("--seed", o->seed, "Seed of the weights and input")->capture_default_str();
+  cimsim::cli::add_onnx_options(sub, o->onnx);
   return [sub, o] {
     if (!sub->parsed()) return -1;
     o->vcd_on = sub->count("--vcd") > 0;
-    if (!o->topology.empty() + !o->export_path.empty() > 1)
-      throw cimsim::ConfigError("run: give at most one of --topology and --export");
+    if (!o->topology.empty() + !o->export_path.empty() + !o->onnx.run.path.empty() > 1)
+      throw cimsim::ConfigError("run: give at most one of --topology, --export and --onnx");
     return do_run(*o);
   };
 });

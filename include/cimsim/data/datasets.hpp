@@ -16,6 +16,7 @@ struct ImageSet {
   std::vector<int> labels;      ///< n, each in [0, classes)
   int classes = 0;
   std::string name;             ///< e.g. "fashion-mnist/train"
+  bool labeled = true;          ///< false: an image file without labels (every label 0, classes 1)
 
   int64_t image_elems() const { return static_cast<int64_t>(c) * h * w; }
   const uint8_t* image(int i) const { return pixels.data() + static_cast<int64_t>(i) * image_elems(); }
@@ -46,6 +47,16 @@ ImageSet load_idx_pair(const std::string& images_path, const std::string& labels
 /// Loads a CIFAR binary file: CIFAR-10 records are 1 label byte + 3072 pixel bytes (3x32x32, channel-major);
 /// CIFAR-100 records are coarse label + fine label + 3072 bytes (the fine label, 100 classes, is used).
 ImageSet load_cifar(const std::string& path, bool cifar100);
+
+/// Largest data set file load_image_file accepts (checked before reading).
+constexpr int64_t kMaxImageFileBytes = int64_t{1} << 31;
+
+/// Loads images from one file the user names, by content: an IDX image file (gzip or plain; dims n,h,w or
+/// n,c,h,w), with its labels when a sibling labels file exists (the name with "images-idx3" replaced by
+/// "labels-idx1", e.g. Fashion-MNIST's), else unlabeled; or a CIFAR-10 / CIFAR-100 binary file (record size
+/// 3073 / 3074 bytes). Checks a regular file within kMaxImageFileBytes first. Throws IoError / ConfigError
+/// naming the file.
+ImageSet load_image_file(const std::string& path);
 
 /// First `count` images (or all if count <= 0 or >= n).
 ImageSet take(const ImageSet& s, int count);
