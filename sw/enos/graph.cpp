@@ -1,8 +1,10 @@
 // ENOS export -> accelerator program graph (include/cimsim/enos/graph.hpp).
 #include "cimsim/enos/graph.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <type_traits>
 
 #include "cimsim/core/error.hpp"
 
@@ -74,9 +76,42 @@ ExportGraph to_graph(const NetworkExport& e) {
     const Node& n = e.nodes[i];
     const TensorInfo* in = e.find_tensor(n.inputs[0]);
     switch (n.kind) {
-      case NodeKind::Accel:
-        add(n.name, n.layer, {tensor(n.inputs[0])}, tensor(n.output), i);
+      case NodeKind::Accel: {
+        // A grouped (e.g. depthwise) convolution whose one output row needs more than a quarter of the
+        // activation buffer (all channels of kernel rows) runs as slices of whole groups: groups are
+        // independent, so the slices compute exactly the same outputs.
+        const LayerShape& s = n.layer.shape;
+        const int G = s.groups, cpg = s.cin / std::max(G, 1), opg = s.cout / std::max(G, 1);
+        const int64_t row_need = static_cast<int64_t>(cpg) * s.kh * (s.w + 2 * s.pad) + static_cast<int64_t>(opg) * s.out_w();
+        const int64_t budget = e.array.act_buffer_bytes / 4;
+        const int gs = row_need > 0 ? static_cast<int>(std::max<int64_t>(1, budget / row_need)) : G;
+        if (G <= 1 || s.kind != LayerKind::Conv2d || gs >= G) {
+          add(n.name, n.layer, {tensor(n.inputs[0])}, tensor(n.output), i);
+          break;
+        }
+        const int src = tensor(n.inputs[0]), dst = tensor(n.output);
+        const int64_t wpg = static_cast<int64_t>(opg) * cpg * s.kh * s.kw;  // weights per group
+        for (int g0 = 0; g0 < G; g0 += gs) {
+          const int gn = std::min(gs, G - g0);
+          LayerParams p = n.layer;
+          p.shape.cin = gn * cpg;
+          p.shape.cout = gn * opg;
+          p.shape.groups = gn;
+          p.weights.assign(n.layer.weights.begin() + g0 * wpg, n.layer.weights.begin() + (g0 + gn) * wpg);
+          auto slice = [&](const auto& v) {
+            using V = std::decay_t<decltype(v)>;
+            return v.size() == static_cast<size_t>(s.cout) ? V(v.begin() + g0 * opg, v.begin() + (g0 + gn) * opg) : v;
+          };
+          p.rq.mult = slice(n.layer.rq.mult);
+          p.rq.shift = slice(n.layer.rq.shift);
+          p.rq.bias = slice(n.layer.rq.bias);
+          const std::string sfx = "[g" + std::to_string(g0) + ":" + std::to_string(g0 + gn) + "]";
+          const int sv = g.add_view(n.inputs[0] + sfx, src, g0 * cpg, gn * cpg, s.h, s.w);
+          const int dv = g.add_view(n.output + sfx, dst, g0 * opg, gn * opg, s.out_h(), s.out_w());
+          add(n.name + sfx, std::move(p), {sv}, dv, i);
+        }
         break;
+      }
       case NodeKind::MaxPool:
         add(n.name, vector_params(LayerShape::vector(LayerKind::MaxPool, 1, in->c, in->h, in->w, n.kernel, n.stride, n.pad)),
             {tensor(n.inputs[0])}, tensor(n.output), i);
@@ -85,10 +120,27 @@ ExportGraph to_graph(const NetworkExport& e) {
         add(n.name, vector_params(LayerShape::vector(LayerKind::AvgPool, 1, in->c, in->h, in->w, n.kernel, n.stride, 0)),
             {tensor(n.inputs[0])}, tensor(n.output), i);
         break;
-      case NodeKind::GlobalAvgPool:
-        add(n.name, vector_params(LayerShape::vector(LayerKind::GlobalAvgPool, 1, in->c, in->h, in->w)),
-            {tensor(n.inputs[0])}, tensor(n.output), i);
+      case NodeKind::GlobalAvgPool: {
+        // A GAP stages its whole input map per output row; a large one (e.g. SqueezeNet's 1000x13x13) runs as
+        // channel slices of at most a quarter of the activation buffer each (results are per channel).
+        const int64_t per_c = static_cast<int64_t>(in->h) * in->w + 1;
+        const int64_t budget = std::max<int64_t>(e.array.act_buffer_bytes / 4, per_c);
+        const int cc = static_cast<int>(std::min<int64_t>(in->c, budget / per_c));
+        if (cc >= in->c) {
+          add(n.name, vector_params(LayerShape::vector(LayerKind::GlobalAvgPool, 1, in->c, in->h, in->w)),
+              {tensor(n.inputs[0])}, tensor(n.output), i);
+          break;
+        }
+        const int src = tensor(n.inputs[0]), dst = tensor(n.output);
+        for (int c0 = 0; c0 < in->c; c0 += cc) {
+          const int c = std::min(cc, in->c - c0);
+          const std::string sfx = "[" + std::to_string(c0) + ":" + std::to_string(c0 + c) + "]";
+          const int sv = g.add_view(n.inputs[0] + sfx, src, c0, c, in->h, in->w);
+          const int dv = g.add_view(n.output + sfx, dst, c0, c, 1, 1);
+          add(n.name + sfx, vector_params(LayerShape::vector(LayerKind::GlobalAvgPool, 1, c, in->h, in->w)), {sv}, dv, i);
+        }
         break;
+      }
       case NodeKind::ChannelShuffle:
         add(n.name,
             vector_params(LayerShape::vector(LayerKind::ChannelShuffle, 1, in->c, in->h, in->w, 1, 1, 0, n.groups)),
