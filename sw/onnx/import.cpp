@@ -30,7 +30,7 @@ using namespace detail;
 const char* supported_ops() {
   return "Conv, Gemm, MatMul (constant weight), BatchNormalization (after Conv/Gemm), Relu, Clip (min 0), "
          "MaxPool, AveragePool, GlobalAveragePool, ReduceMean (over H,W), Add, Concat, Flatten, Reshape, "
-         "Transpose (channel shuffle), Split, Slice (channels), Identity, Dropout, QuantizeLinear, "
+         "Transpose (channel shuffle), Split, Slice (channels), Pad (all zero), Identity, Dropout, QuantizeLinear, "
          "DequantizeLinear, Constant, Shape, and on constants: Gather, Unsqueeze, Squeeze, Sub, Mul, Div, Cast";
 }
 
@@ -767,6 +767,13 @@ void Importer::node(const ::onnx::NodeProto& n) {
   if (op == "QuantizeLinear") return qdq(true);
   if (op == "DequantizeLinear") return qdq(false);
   if (op == "Identity") return alias(in(0));
+  if (op == "Pad") {  // torch emits a zero Pad before AveragePool
+    const Value& x = act(0, 0);
+    const std::vector<int64_t> pads = has_in(1) ? as_ints(cin(1, "pads"), "pads") : attr_ints(n, "pads");
+    if (std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p != 0; }))
+      fail("a Pad with non-zero pads is not supported (pad inside the Conv/MaxPool that follows instead)");
+    return alias(x);
+  }
   if (op == "Dropout") {
     if (n.output_size() > 1 && !n.output(1).empty() && uses_[n.output(1)] > 0) fail("the mask output of Dropout is not supported");
     return alias(in(0));
