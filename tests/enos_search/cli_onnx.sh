@@ -2,7 +2,8 @@
 # `cimsim search --onnx`: a tiny ONNX model (data/tiny_residual.onnx: BN-folded convs, ReLU6, residual Add,
 # AveragePool, GlobalAveragePool, Flatten + Gemm; made by data/make_tiny_onnx.py) searched for one short epoch on a
 # Fashion-MNIST subset for data/arch/edge-small.yaml; its export runs on that architecture at LT and cycle level
-# with logits identical to the host reference and every layer's simulated energy equal to the prediction.
+# with logits identical to the host reference and every layer's simulated energy equal to the prediction; the
+# float weights initialise the MAC8 path (untrained, the integer network keeps the float accuracy).
 # Bad input: a data set that does not fit the model's input, a file that is not ONNX: exit 2, nothing written.
 # Usage: cli_onnx.sh <cimsim> <source dir> <scratch dir>
 set -u
@@ -38,6 +39,19 @@ for level in lt cycle; do
   python3 "$src/tests/enos_search/check_infer.py" "$dir/out/network.enos.json" "$dir/infer-$level.json" \
     "imported network, $level on edge-small" || fail=1
 done
+# The float weights initialise the MAC8 path: with a negligible learning rate the exported integer network keeps
+# the float model's accuracy (PyTorch's, written by make_tiny_onnx.py) within 1 point on the same 1000 test images.
+"$cimsim" search --onnx "$models/tiny_residual.onnx" --mode fixed --candidates mac8 --epochs 1 --warmup-epochs 0 \
+  --finetune-epochs 0 --train-subset 512 --test-subset 1000 --lr 1e-12 --no-progress --out-dir "$dir/init" \
+  > "$dir/init.log" 2>&1 || { echo "FAIL: search --onnx (init)"; cat "$dir/init.log"; fail=1; }
+python3 - "$models/tiny_residual.json" "$dir/init/report.json" <<'PY' || fail=1
+import json, sys
+ref, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ok = abs(r["test_acc_int"] - ref["float_top1"]) <= 0.01
+print(("ok" if ok else "FAIL") + ": initialised from the ONNX weights, untrained: integer accuracy %.1f %% vs float "
+      "(PyTorch) %.1f %% on %d test images" % (100 * r["test_acc_int"], 100 * ref["float_top1"], ref["test_images"]))
+sys.exit(0 if ok else 1)
+PY
 expect2() {  # <needle> <args...>: exit 2, the needle in the message, no output directory
   needle=$1
   shift

@@ -159,6 +159,16 @@ TEST(GraphNet, GraphWeightsInitialiseTheMac8Path) {
   const torch::Tensor bias = torch::from_blob(const_cast<float*>(g.nodes[0].bias.data()), {8}).clone();
   const torch::Tensor want = torch::conv2d(x * net->input_scale, w, bias, 1, 1);
   EXPECT_LT((got - want).abs().max().item<double>(), 0.02 * want.abs().max().item<double>());
+  // after calibrate_from_weights, the MAC8 path computes the float layer in training mode too (batch statistics),
+  // and the other correlation-family candidates share its BatchNorm
+  net->calibrate_from_weights(x, std::vector<int>(net->layers.size(), 0));
+  net->train();
+  const torch::Tensor got_train = L->candidate_out(0, x, net->input_scale);
+  EXPECT_LT((got_train - want).abs().max().item<double>(), 0.02 * want.abs().max().item<double>());
+  EXPECT_TRUE(L->out_obs->init);
+  for (size_t k = 1; k < L->cands.size(); ++k)
+    if (family_of(L->cands[k].op) == Family::Correlation)
+      EXPECT_TRUE(torch::equal(L->bns[k]->weight, L->bns[0]->weight)) << candidate_name(L->cands[k]);
 }
 
 TEST(GraphNet, UnrepresentableGraphsAreClearErrors) {

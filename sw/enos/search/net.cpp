@@ -103,6 +103,8 @@ void SearchNetImpl::conv(const ModelNode& m, int out, const std::shared_ptr<Obse
       bn->running_mean.zero_();
       bn->running_var.fill_(1.0 - bn->options.eps());
     }
+    L->from_weights = true;
+    L->init_bias = m.bias;
   }
   layers.push_back(L);
   GNode n;
@@ -405,6 +407,38 @@ void SearchNetImpl::set_observer_values(const std::vector<double>& v) {
   for (size_t i = 0; i < observers.size(); ++i) {
     observers[i]->value = v[2 * i];
     observers[i]->init = v[2 * i + 1] != 0.0;
+  }
+}
+
+void SearchNetImpl::calibrate_from_weights(const Tensor& x, const std::vector<int>& path) {
+  bool any = false;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    layers[l]->path = path.at(l);
+    layers[l]->bn_calibrate = layers[l]->from_weights;
+    any = any || layers[l]->from_weights;
+  }
+  if (!any) return;
+  const bool was_training = is_training();
+  train();
+  {
+    torch::NoGradGuard ng;
+    forward(x, Combine::Path);
+  }
+  train(was_training);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto& L = layers[l];
+    L->bn_calibrate = false;
+    if (!L->from_weights) continue;
+    torch::NoGradGuard ng;
+    const auto& src = L->bns[static_cast<size_t>(path[l])];
+    for (size_t k = 0; k < L->cands.size(); ++k) {
+      if (static_cast<int>(k) == path[l] || family_of(L->cands[k].op) != Family::Correlation) continue;
+      auto& bn = L->bns[k];
+      bn->weight.copy_(src->weight);
+      bn->bias.copy_(src->bias);
+      bn->running_mean.copy_(src->running_mean);
+      bn->running_var.copy_(src->running_var);
+    }
   }
 }
 

@@ -613,7 +613,19 @@ std::pair<Tensor, Tensor> SearchLayerImpl::candidate_acc(int k, const Tensor& q,
 
 torch::Tensor SearchLayerImpl::candidate_out(int k, const Tensor& q, double s_in) {
   auto [acc, d] = candidate_acc(k, q, s_in);
-  return bns[static_cast<size_t>(k)](acc * d.view({1, -1, 1, 1}));
+  const Tensor x = acc * d.view({1, -1, 1, 1});
+  auto& bn = bns[static_cast<size_t>(k)];
+  if (bn_calibrate && family_of(cands[static_cast<size_t>(k)].op) == Family::Correlation) {
+    torch::NoGradGuard ng;
+    const Tensor mean = x.mean({0, 2, 3}), var = x.var({0, 2, 3}, false);
+    bn->weight.copy_(torch::sqrt(var + bn->options.eps()));
+    bn->bias.copy_(mean);
+    if (!init_bias.empty())
+      bn->bias.add_(torch::from_blob(init_bias.data(), {static_cast<int64_t>(init_bias.size())}, torch::kFloat32));
+    bn->running_mean.copy_(mean);
+    bn->running_var.copy_(var);
+  }
+  return bn(x);
 }
 
 torch::Tensor SearchLayerImpl::forward(const Tensor& q, double s_in, Combine how, double tau) {

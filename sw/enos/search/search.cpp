@@ -494,6 +494,10 @@ void SearchRun::build() {
       if (L->cands[static_cast<size_t>(k)].op == accel::Op::MAC8 && L->cands[static_cast<size_t>(k)].mode == accel::Mode::Digital)
         big[static_cast<size_t>(l)] = k;
   }
+  // An imported network's float weights: its MAC8 path starts as the float network on the first training images
+  // (BatchNorms from their batch statistics, observers from its activation ranges; docs/enos.md).
+  if (!cfg.onnx_path.empty() && graph.has_weights())
+    net->calibrate_from_weights(Dtr.x.slice(0, 0, std::min<int64_t>(Dtr.n(), 256)), big);
 }
 
 void SearchRun::step_w() {

@@ -4,11 +4,13 @@
 Conv 3x3/8 + BN + ReLU, MaxPool 2, Conv 3x3/8 + BN + ReLU6 (Clip), residual Add + ReLU, AveragePool 2,
 Conv 1x1/16 + ReLU, GlobalAveragePool, Flatten, Gemm 16 -> 10. Trained briefly (three passes over 6000 training
 images, seed 1) so that its float weights are worth initialising from; pixels scaled to [0, 1], no mean/std.
-Also tiny_residual_rgb32.onnx: the same for 3 x 32 x 32 inputs, untrained (a model the data set does not fit).
+Writes tiny_residual.json: its float top-1 on the first 1000 Fashion-MNIST test images (PyTorch), the reference
+of the weight-initialisation check. Also tiny_residual_rgb32.onnx: the same for 3 x 32 x 32 inputs, untrained (a model the data set does not fit).
 
 Usage: /usr/bin/python3 make_tiny_onnx.py [FASHION_MNIST_DIR] [OUT]   (Debian python3-torch, python3-onnx)
 """
 import gzip
+import json
 import os
 import sys
 
@@ -67,6 +69,9 @@ def main():
     torch.onnx.export(m, torch.zeros(1, 1, 28, 28), out, opset_version=13, input_names=["image"],
                       output_names=["logits"])
     print("wrote %s (float top-1 on the first 1000 test images: %.1f %%)" % (out, 100 * acc))
+    with open(os.path.splitext(out)[0] + ".json", "w") as f:  # the float reference of the init check (cli_onnx.sh)
+        json.dump({"model": os.path.basename(out), "test_images": 1000, "float_top1": round(acc, 4)}, f)
+        f.write("\n")
     # The same network for 3 x 32 x 32 images, untrained: the data-shape mismatch test's model.
     rgb = os.path.join(os.path.dirname(out), "tiny_residual_rgb32.onnx")
     torch.onnx.export(Tiny(3).eval(), torch.zeros(1, 3, 32, 32), rgb, opset_version=13, input_names=["image"],

@@ -82,6 +82,12 @@ class SearchLayerImpl : public torch::nn::Module {
   int path = 0;                       ///< Combine::Path
   int pair[2] = {0, 0};               ///< Combine::TwoPath
   double train_noise_lsb = 0;
+  /// Initialised from a graph's float weights (SearchNetImpl::calibrate_from_weights sets the BatchNorms).
+  bool from_weights = false;
+  std::vector<float> init_bias;       ///< the graph's bias (empty: zero)
+  /// During calibrate_from_weights: the next candidate_out of a correlation-family candidate sets that
+  /// candidate's BatchNorm from its batch statistics so that it outputs pre-BN value + bias on this batch.
+  bool bn_calibrate = false;
 };
 TORCH_MODULE(SearchLayer);
 
@@ -147,6 +153,13 @@ class SearchNetImpl : public torch::nn::Module {
   NetworkExport export_network(const std::string& dataset, const accel::ArrayConfig& cfg, bool skeleton = false);
   std::vector<double> observer_values() const;
   void set_observer_values(const std::vector<double>& v);
+  /// For a graph with float weights: one no-gradient training-mode forward of `x` along `path` (per layer the
+  /// candidate index; the MAC8 path) in which every layer initialised from weights sets the path candidate's
+  /// BatchNorm to gamma = sqrt(var + eps), beta = bias + mean and running statistics (mean, var) of its batch, so
+  /// that in training and in eval mode it outputs the float layer (pre-BN value + bias) on this data; the
+  /// observers learn the imported network's activation ranges. The layer's other correlation-family candidates
+  /// (which approximate the same convolution) copy that BatchNorm. Layers without weights are untouched.
+  void calibrate_from_weights(const torch::Tensor& x, const std::vector<int>& path);
 
   std::string net;
   std::vector<SearchLayer> layers;
