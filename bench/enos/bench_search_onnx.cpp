@@ -2,8 +2,11 @@
 // Each round runs, on the same images with one torch thread, one search epoch (mode --mode, all 11 candidates)
 // of the built-in SqueezeNet and one of bench/enos/data/squeezenet_fmnist.onnx (the same network exported from
 // PyTorch by make_squeezenet_onnx.py and read by the ONNX importer), and reports the ratio of their process CPU
-// seconds per step, side by side (the machine is shared: only ratios taken in one process mean anything).
-//   bench_search_onnx [--onnx FILE] [--net squeezenet] [--mode sampling] [--images 2048] [--rounds 3] [--json out]
+// seconds per step, side by side (the machine is shared: only ratios taken in one process mean anything), the
+// order alternating between rounds. Both runs use the same seed; the sampled paths differ (other weights), so a
+// search mode's ratio also carries which candidates were drawn: --mode fixed (one MAC8 training epoch) isolates
+// the graph path's own cost.
+//   bench_search_onnx [--onnx FILE] [--net squeezenet] [--mode sampling|fixed|...] [--images 2048] [--rounds 4] [--json out]
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -28,7 +31,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   CLI::App app{"ENOS search epoch cost: an imported ONNX network vs the same network built in-tree"};
   std::string onnx = CIMSIM_BENCH_ONNX, net = "squeezenet", mode = "sampling", json_path;
-  int images = 2048, rounds = 3;
+  int images = 2048, rounds = 4;
   app.add_option("--onnx", onnx, "the imported network")->capture_default_str();
   app.add_option("--net", net, "the built-in network it equals")->capture_default_str();
   app.add_option("--mode", mode, "search mode")->capture_default_str();
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
   base.lambda = 1.0;
   base.warmup_epochs = base.finetune_epochs = base.pretrain_epochs = 0;
   base.epochs = 1;
+  if (mode == "fixed") base.candidates = parse_candidates("mac8");
   auto per_step = [&](const SearchResult& r) {
     const double steps = std::max(1.0, static_cast<double>(images) / base.batch);
     double cpu = 0;
@@ -61,8 +65,15 @@ int main(int argc, char** argv) {
     a.net = net;
     b.onnx_path = onnx;
     a.seed = b.seed = static_cast<uint64_t>(r + 1);
-    const SearchResult ra = run_search(a);
-    const SearchResult rb = run_search(b);
+    // alternate which runs first (ABBA), so that warm caches and the allocator's state favour neither
+    SearchResult ra, rb;
+    if (r % 2 == 0) {
+      ra = run_search(a);
+      rb = run_search(b);
+    } else {
+      rb = run_search(b);
+      ra = run_search(a);
+    }
     layers_tree = ra.layers.size(), layers_onnx = rb.layers.size();
     const double ta = per_step(ra), tb = per_step(rb);
     t_tree.push_back(ta), t_onnx.push_back(tb), ratio.push_back(tb / ta);
