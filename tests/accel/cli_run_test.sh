@@ -67,4 +67,33 @@ expect2 "nope" --topology "$tmp/t.csv" --assignment "$tmp/unknown.csv"
 printf 'layer,op,mode\nc1,mac8,cim\n' > "$tmp/badcim.csv"
 expect2 "badcim.csv" --topology "$tmp/t.csv" --assignment "$tmp/badcim.csv"
 expect2 "--op" --topology "$tmp/t.csv" --op mac9
+# Issue 21: the analytic level (same per-layer numbers as LT, no data), memory sizes, SCALE-Sim .cfg and GEMM files.
+"$bin" run --level analytic --arch "$src/data/arch/edge-small.yaml" --topology "$tmp/t.csv" --assignment "$tmp/a.csv" \
+    --op mac8 --report "$tmp/an.json" > "$tmp/an.log" 2>&1 || { cat "$tmp/an.log"; fail "run analytic"; }
+grep -q "not run (analytic level" "$tmp/an.log" || fail "analytic: no 'not run'"
+grep -q "warning: .*'dw' produces 24x6x6, 'fc' reads 100x1x1" "$tmp/an.log" || { cat "$tmp/an.log"; fail "analytic: no chain-break warning"; }
+/usr/bin/python3 - "$tmp/an.json" "$tmp/lt.json" <<'PY' || fail "analytic and LT differ"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["config"]["level"] == "analytic" and a["check"] == "not run"
+assert len(a["layers"]) == len(b["layers"])
+for x, y in zip(a["layers"], b["layers"]):
+    for k in ("cycles", "macs", "dram_bytes", "energy_aj", "components_pj"):
+        assert x[k] == y[k], (k, x, y)
+PY
+expect2 "smaller than this workload needs" --topology "$tmp/t.csv" --memory 4K
+expect2 "run: --memory" --topology "$tmp/t.csv" --memory 12Q
+"$bin" run --topology "$tmp/t.csv" --memory 64M > "$tmp/m.log" 2>&1 || { cat "$tmp/m.log"; fail "--memory 64M"; }
+printf '[general]\nrun_name = mine\n\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 32\nFilterSramSzkB: 16\nOfmapSramSzkB: 32\nDataflow : ws\nBandwidth : 8\n' > "$tmp/ok.cfg"
+"$bin" run --arch "$tmp/ok.cfg" --topology "$tmp/t.csv" > "$tmp/cfg.log" 2>&1 || { cat "$tmp/cfg.log"; fail "run .cfg"; }
+grep -q "arch mine (.*ok.cfg): array 8x8" "$tmp/cfg.log" || { cat "$tmp/cfg.log"; fail ".cfg not read as the architecture"; }
+sed 's/Dataflow : ws/Dataflow : os/' "$tmp/ok.cfg" > "$tmp/os.cfg"
+expect2 "Dataflow" --arch "$tmp/os.cfg"
+printf '[architecture_presets]\nArrayHight: 8\n' > "$tmp/typo.cfg"
+expect2 "unknown key 'ArrayHight'" --arch "$tmp/typo.cfg"
+printf 'Layer, M, N, K,\nqk, 64, 32, 16,\nv, 64, 16, 32,\n' > "$tmp/g.csv"
+"$bin" run --topology "$tmp/g.csv" > "$tmp/g.log" 2>&1 || { cat "$tmp/g.log"; fail "GEMM"; }
+grep -q "PASS" "$tmp/g.log" || fail "GEMM: no PASS"
+printf 'Layer, M, N, K,\nqk, 64, 0, 16,\n' > "$tmp/g0.csv"
+expect2 "g0.csv: row 2, field 'N'" --topology "$tmp/g0.csv"
 echo "cli_run_test: OK"
