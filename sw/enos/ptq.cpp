@@ -58,8 +58,6 @@ void conv_forward(const ModelNode& n, const ModelTensor& it, const std::vector<f
   }
 }
 
-const char* op_str(Op op) { return accel::op_name(op); }
-
 }  // namespace
 
 std::vector<std::vector<float>> float_forward(const ModelGraph& g, const std::vector<uint8_t>& image) {
@@ -376,9 +374,7 @@ NetworkExport quantize(const ModelGraph& g, const PtqOptions& opt) {
           L.rq.shift[static_cast<size_t>(oc)] = s;
           L.rq.bias[static_cast<size_t>(oc)] = static_cast<int64_t>(bq);
         }
-        if (std::string why = L.check(); !why.empty())
-          throw ConfigError(lab + " (" + op_str(L.op) + ", " + accel::mode_name(L.mode) + "): " + why);
-        break;
+        break;  // e.check() below validates the layer (shape, weight codes, requant) naming the node
       }
       case ModelOp::MaxPool: x.kind = NodeKind::MaxPool; x.kernel = n.kernel; x.stride = n.stride; x.pad = n.pad; break;
       case ModelOp::AvgPool: x.kind = NodeKind::AvgPool; x.kernel = n.kernel; x.stride = n.stride; x.pad = 0; break;

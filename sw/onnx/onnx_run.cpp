@@ -85,10 +85,11 @@ OnnxBuild build_onnx_export(const OnnxRunOptions& o) {
     b.warnings.push_back("no --calib-data: activation scales calibrated on " + std::to_string(o.random_images) +
                          " random images; the network's accuracy is then meaningless (energy and cycles are not)");
   }
-  for (const auto& n : g.notes) b.warnings.push_back(n);
   t0 = std::chrono::steady_clock::now();
   b.exp = enos::quantize(g, p);
   b.quantize_s = seconds_since(t0);
+  if (b.exp.meta.contains("notes"))  // the importer's and the quantiser's remarks (scales not kept, ...)
+    for (const auto& n : b.exp.meta["notes"]) b.warnings.push_back(n.get<std::string>());
   b.exp.meta["onnx"] = o.path;
   if (!o.calib_data.empty()) b.exp.meta["calibration"] = o.calib_data;
   return b;
