@@ -62,6 +62,7 @@ class Importer {
   std::map<std::string, Value> vals_;
   std::map<std::string, int> uses_;
   std::vector<int> prod_;  // tensor -> node index (-1: the input)
+  std::map<int, std::set<std::string>> names_;  // tensor -> every ONNX value name it stands for
   const ::onnx::NodeProto* cur_ = nullptr;
   std::string cur_name_;
   std::set<std::string> node_names_;
@@ -125,6 +126,7 @@ const Value& Importer::act(int i, int rank) const {
 
 void Importer::set(int out_i, Value v) {
   if (out_i >= cur_->output_size() || cur_->output(out_i).empty()) return;
+  if (v.kind != VKind::Const) names_[v.t].insert(cur_->output(out_i));
   vals_[cur_->output(out_i)] = std::move(v);
 }
 
@@ -157,7 +159,10 @@ ModelNode* Importer::fusable(const Value& v, bool add_ok) {
   if (p < 0) return nullptr;
   ModelNode& n = g_.nodes[static_cast<size_t>(p)];
   if (n.op != ModelOp::Conv && !(add_ok && n.op == ModelOp::Add)) return nullptr;
-  if (uses_[cur_->input(0)] != 1) return nullptr;
+  int consumers = 0;  // over every name of the tensor (Identity/Dropout/QDQ aliases included)
+  for (const auto& name : names_[v.t]) consumers += uses_[name];
+  const int alias_links = static_cast<int>(names_[v.t].size()) - 1;  // each alias consumed its predecessor once
+  if (consumers - alias_links != 1) return nullptr;
   return &n;
 }
 
@@ -234,8 +239,9 @@ void Importer::setup_input() {
   g_.tensors.push_back({input->name(), chw[0], chw[1], chw[2]});
   prod_.push_back(-1);
   vals_[input->name()] = Value{VKind::Act, nullptr, 0, 4, 0, 0, {}};
-  for (const auto& n : gr.node())
-    for (const auto& x : n.input()) ++uses_[x];
+  for (const auto& n : gr.node())  // consumers of each value (a Shape reads only the shape: not a consumer)
+    if (n.op_type() != "Shape")
+      for (const auto& x : n.input()) ++uses_[x];
   ++uses_[gr.output(0).name()];
 }
 
