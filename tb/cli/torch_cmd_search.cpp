@@ -27,6 +27,11 @@ void add_common(CLI::App* sub, Common& o) {
                   "float weights initialise the layers; the data set (--dataset, --data) must match its input");
   sub->add_option("--input-shape", c.input_shape, "--onnx: C,H,W of one image when the model's input is dynamic")
       ->delimiter(',')->expected(3);
+  sub->add_option("--input-mean", c.input_mean,
+                  "--onnx: input mean per channel on pixels/255 the model was trained with (one value or C values)")
+      ->delimiter(',');
+  sub->add_option("--input-std", c.input_std, "--onnx: input standard deviation per channel on pixels/255")
+      ->delimiter(',');
   sub->add_option("--mode", c.mode,
                   "single | bilevel | sequential | sampling | knapsack (sensitivity control) | fixed (uni-operator "
                   "training)")->capture_default_str();
@@ -64,8 +69,10 @@ void add_common(CLI::App* sub, Common& o) {
   sub->add_option("--train-noise", c.train_noise_lsb, "CIM: ADC noise (LSB) injected in training")
       ->capture_default_str();
   sub->add_option("--dataset", c.dataset, "fashion-mnist | cifar10 | cifar100")->capture_default_str();
-  sub->add_option("--data", c.data_path, "Fashion-MNIST directory or CIFAR training file");
-  sub->add_option("--test-data", c.test_path, "CIFAR test file");
+  sub->add_option("--data", c.data_path,
+                  "training images: Fashion-MNIST directory, an IDX image file (labels file beside it), or a CIFAR "
+                  "training file");
+  sub->add_option("--test-data", c.test_path, "test images: the IDX image file or CIFAR test file");
   sub->add_option("--threads", c.threads, "torch threads")->capture_default_str();
   sub->add_option("--arch", c.arch_path,
                   "architecture file (YAML, data/arch/*.yaml, as for `cimsim run --arch`): every energy the search "

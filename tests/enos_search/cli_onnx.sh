@@ -41,7 +41,10 @@ for level in lt cycle; do
 done
 # The float weights initialise the MAC8 path: with a negligible learning rate the exported integer network keeps
 # the float model's accuracy (PyTorch's, written by make_tiny_onnx.py) within 1 point on the same 1000 test images.
-"$cimsim" search --onnx "$models/tiny_residual.onnx" --mode fixed --candidates mac8 --epochs 1 --warmup-epochs 0 \
+# The data are named as IDX files (labels beside them).
+fm=${CIMSIM_FMNIST:-/usr/share/datasets/fashion-mnist}
+"$cimsim" search --onnx "$models/tiny_residual.onnx" --data "$fm/train-images-idx3-ubyte.gz" \
+  --test-data "$fm/t10k-images-idx3-ubyte.gz" --mode fixed --candidates mac8 --epochs 1 --warmup-epochs 0 \
   --finetune-epochs 0 --train-subset 512 --test-subset 1000 --lr 1e-12 --no-progress --out-dir "$dir/init" \
   > "$dir/init.log" 2>&1 || { echo "FAIL: search --onnx (init)"; cat "$dir/init.log"; fail=1; }
 python3 - "$models/tiny_residual.json" "$dir/init/report.json" <<'PY' || fail=1
@@ -67,6 +70,10 @@ expect2 "images are 1x28x28 but the input 'image' of .*tiny_residual_rgb32.onnx 
   --onnx "$models/tiny_residual_rgb32.onnx"
 printf 'not an onnx model' > "$dir/junk.onnx"
 expect2 "junk.onnx" --onnx "$dir/junk.onnx"
+expect2 "input-mean: 2 values for the 1 channels of input 'image'" --onnx "$models/tiny_residual.onnx" \
+  --input-mean 0.1,0.2
+expect2 "they need --onnx" --input-std 0.3
+expect2 "name the test images with --test-data" --onnx "$models/tiny_residual.onnx" --data "$fm/train-images-idx3-ubyte.gz"
 expect2 "both name the network to search" --onnx "$models/tiny_residual.onnx" --net shufflenet
 [ $fail -eq 0 ] && echo "search --onnx: all checks passed"
 exit $fail

@@ -67,6 +67,8 @@ void validate(const SearchConfig& c) {
   for (const char* m : modes) ok = ok || c.mode == m;
   if (!ok)
     throw ConfigError("unknown search mode '" + c.mode + "' (single, bilevel, sequential, sampling, knapsack, fixed)");
+  if (c.onnx_path.empty() && (!c.input_shape.empty() || !c.input_mean.empty() || !c.input_std.empty()))
+    throw ConfigError("--input-shape, --input-mean and --input-std describe an ONNX model's input: they need --onnx");
   if (c.onnx_path.empty() && c.net != "squeezenet" && c.net != "shufflenet")
     throw ConfigError("unknown network '" + c.net + "' (squeezenet, shufflenet)");
   if (c.dataset != "fashion-mnist" && c.dataset != "cifar10" && c.dataset != "cifar100")
@@ -133,6 +135,8 @@ nlohmann::json config_json(const SearchConfig& c) {
     j["onnx"] = c.onnx_path;
     j.erase("net");
     if (!c.input_shape.empty()) j["input_shape"] = c.input_shape;
+    if (!c.input_mean.empty()) j["input_mean"] = c.input_mean;
+    if (!c.input_std.empty()) j["input_std"] = c.input_std;
   }
   if (!c.arch_path.empty()) j["arch"] = c.arch_path;
   if (!c.tech_path.empty()) j["tech"] = c.tech_path;
@@ -389,6 +393,19 @@ SearchRun::SearchRun(const SearchConfig& cfg_in, const ProgressFn& progress_in)
     if (!cfg.input_shape.empty() && cfg.input_shape.size() != 3)
       throw ConfigError("--input-shape takes C,H,W (3 numbers), got " + std::to_string(cfg.input_shape.size()));
     graph = import_onnx_graph(cfg.onnx_path, cfg.input_shape);
+    const ModelTensor& in = graph.tensors.at(0);
+    auto per_channel = [&](std::vector<double> v, const char* opt, bool positive) {
+      if (v.size() == 1) v.assign(static_cast<size_t>(in.c), v[0]);
+      if (static_cast<int>(v.size()) != in.c)
+        throw ConfigError(std::string(opt) + ": " + std::to_string(v.size()) + " values for the " +
+                          std::to_string(in.c) + " channels of input '" + in.name + "' of " + cfg.onnx_path);
+      for (double x : v)
+        if (!std::isfinite(x) || (positive && !(x > 0)))
+          throw ConfigError(std::string(opt) + ": values must be finite" + (positive ? " and > 0" : ""));
+      return v;
+    };
+    if (!cfg.input_mean.empty()) graph.input_mean = per_channel(cfg.input_mean, "--input-mean", false);
+    if (!cfg.input_std.empty()) graph.input_std = per_channel(cfg.input_std, "--input-std", true);
     for (const auto& n : graph.notes) std::cerr << "cimsim: " << cfg.onnx_path << ": " << n << "\n";
   }
   load_data();
@@ -397,7 +414,19 @@ SearchRun::SearchRun(const SearchConfig& cfg_in, const ProgressFn& progress_in)
 }
 
 void SearchRun::load_data() {
-  if (cfg.dataset == "fashion-mnist") {
+  std::error_code ec;
+  if (cfg.dataset == "fashion-mnist" && !cfg.data_path.empty() && fs::is_regular_file(cfg.data_path, ec)) {
+    // Data set files the user names: IDX image files with their labels beside them (or CIFAR binaries).
+    if (cfg.test_path.empty())
+      throw ConfigError("--data " + cfg.data_path + " is a file: name the test images with --test-data FILE");
+    train = data::load_image_file(cfg.data_path);
+    test = data::load_image_file(cfg.test_path);
+    for (const data::ImageSet* s : {&train, &test})
+      if (!s->labeled)
+        throw ConfigError("data set file '" + s->name + "' has no labels (an IDX image file needs its labels file " +
+                          "beside it: the name with images-idx3 replaced by labels-idx1)");
+    train.classes = test.classes = std::max(train.classes, test.classes);
+  } else if (cfg.dataset == "fashion-mnist") {
     const std::string dir = cfg.data_path.empty() ? data::fashion_mnist_dir() : cfg.data_path;
     train = data::load_fashion_mnist(dir, true);
     test = data::load_fashion_mnist(dir, false);

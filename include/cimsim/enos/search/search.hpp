@@ -51,14 +51,19 @@ struct SearchConfig {
   std::string net = "squeezenet";        ///< squeezenet | shufflenet (ignored when onnx_path is set)
   std::string onnx_path;                 ///< build the supernet from this ONNX model (cimsim::onnx::import_model)
   std::vector<int> input_shape;          ///< ONNX: C,H,W of one image when the model's input is dynamic
+  /// ONNX: the input normalisation the model was trained with, per channel on pixels / 255 (one value or C);
+  /// empty: mean 0, std 1. Recorded in the export (its input quantisation).
+  std::vector<double> input_mean, input_std;
   /// The hardware every energy of the search is priced on: an architecture file (data/arch/*.yaml, the loader
   /// of `cimsim run --arch`) and an energy table. Empty arch: the built-in defaults (ArrayConfig{}). Empty tech:
   /// the architecture's `tech:`, else $CIMSIM_TECH, else data/tech/45nm.json.
   std::string arch_path;
   std::string tech_path;
   std::string dataset = "fashion-mnist"; ///< fashion-mnist | cifar10 | cifar100
-  std::string data_path;                 ///< FMNIST directory or CIFAR train file; empty = default FMNIST dir
-  std::string test_path;                 ///< CIFAR test file (CIFAR only)
+  /// FMNIST directory, or CIFAR train file; empty = default FMNIST dir. With dataset fashion-mnist a regular
+  /// file is an IDX image file (labels beside it, data::load_image_file) and test_path the test file.
+  std::string data_path;
+  std::string test_path;                 ///< CIFAR test file, or IDX test image file
   /// single | bilevel | sequential | sampling | knapsack | fixed (no search: every layer uses candidates[0];
   /// the uni-operator baseline). knapsack: the per-layer sensitivity control (after the supernet warm-up, each
   /// layer's accuracy drop per candidate is measured on the supernet and a DP picks the assignment of least total
