@@ -211,11 +211,13 @@ void AcceleratorCycle::trace(sc_core::sc_trace_file* tf) {
   sc_core::sc_trace(tf, start, p + "start");
   sc_core::sc_trace(tf, busy, p + "busy");
   sc_core::sc_trace(tf, done, p + "done");
-  sc_core::sc_trace(tf, tr_state_, p + "state", 4);
+  // Widths hold every value as a signed int (a value that does not fit is drawn as x): state 0..10, op 0..6,
+  // mode 0..1 in 8 bits; layer and band indices in 16 (program limits). Names: traces/accel-*.txt filters.
+  sc_core::sc_trace(tf, tr_state_, p + "state", 8);
   sc_core::sc_trace(tf, tr_layer_, p + "layer", 16);
   sc_core::sc_trace(tf, tr_band_, p + "band", 16);
-  sc_core::sc_trace(tf, tr_op_, p + "op", 4);
-  sc_core::sc_trace(tf, tr_mode_, p + "mode", 1);
+  sc_core::sc_trace(tf, tr_op_, p + "op", 8);
+  sc_core::sc_trace(tf, tr_mode_, p + "mode", 8);
   sc_core::sc_trace(tf, tr_dma_, p + "dma_active");
   if (trace_detail_)
     for (int c = 0; c < MacCoreArray::kProbes; ++c)

@@ -72,13 +72,15 @@ Macro::Macro(sc_core::sc_module_name name, Level level, const EnergyTable& table
   if (tf_) {
     const std::string n = std::string(this->name()) + ".";
     sc_core::sc_trace(tf_, clk_, n + "clk");
-    sc_core::sc_trace(tf_, stage_tr_, n + "stage");
-    for (int j = 0; j < 2; ++j) sc_core::sc_trace(tf_, prop_tr_[j], n + "prop" + std::to_string(j));
-    sc_core::sc_trace(tf_, lse_prop_tr_, n + "logp_prop");
-    sc_core::sc_trace(tf_, lse_cur_tr_, n + "logp_cur");
-    sc_core::sc_trace(tf_, log_u_tr_, n + "log_u");
-    sc_core::sc_trace(tf_, accept_tr_, n + "accept");
-    sc_core::sc_trace(tf_, valid_tr_, n + "sample_valid");
+    sc_core::sc_trace(tf_, stage_tr_, n + "stage", 8);  // ST_IDLE..ST_FLUSH; names: traces/mc2ram-stage.txt
+    // The datapath values shown are those of chain (lane) 0: named so.
+    const std::string c = n + "chain0.";
+    for (int j = 0; j < 2; ++j) sc_core::sc_trace(tf_, prop_tr_[j], c + "prop" + std::to_string(j));
+    sc_core::sc_trace(tf_, lse_prop_tr_, c + "logp_prop");
+    sc_core::sc_trace(tf_, lse_cur_tr_, c + "logp_cur");
+    sc_core::sc_trace(tf_, log_u_tr_, c + "log_u");
+    sc_core::sc_trace(tf_, accept_tr_, c + "accept");
+    sc_core::sc_trace(tf_, valid_tr_, c + "sample_valid");
   }
 }
 

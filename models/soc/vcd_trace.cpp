@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -20,7 +21,10 @@ namespace fs = std::filesystem;
 VcdTrace::VcdTrace(const std::string& path, sc_core::sc_time_unit unit) {
   fs::path p(path);
   if (p.extension() == ".vcd") p.replace_extension();
-  if (p.is_relative() && !p.has_parent_path()) p = fs::path(traces_dir()) / p;
+  // Relative paths are relative to the working directory; a bare name goes under $CIMSIM_TRACES when that is
+  // set (the test suite's way of keeping traces out of the tree).
+  if (const char* env = std::getenv("CIMSIM_TRACES"); env && *env && p.is_relative() && !p.has_parent_path())
+    p = fs::path(env) / p;
   final_ = p.string() + ".vcd";
   auto fail = [&](const std::string& what, int err) {
     discard();
@@ -39,6 +43,11 @@ VcdTrace::VcdTrace(const std::string& path, sc_core::sc_time_unit unit) {
   out_fd_ = ::mkstemp(buf.data());
   if (out_fd_ < 0) fail("cannot create a temporary file", errno);
   tmp_path_ = buf.data();
+  {  // mkstemp creates 0600; a trace is an ordinary output file (0644 less the umask)
+    const mode_t um = ::umask(0);
+    ::umask(um);
+    if (::fchmod(out_fd_, 0644 & ~um) != 0) fail("cannot set the file mode", errno);
+  }
   // The FIFO SystemC writes into (SystemC appends ".vcd" to the stem it is given).
   fifo_stem_ = tmp_path_ + ".fifo";
   fifo_path_ = fifo_stem_ + ".vcd";

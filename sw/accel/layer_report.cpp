@@ -1,6 +1,7 @@
 // Per-layer reports: CSV table, gnuplot stacked energy plot, progress line. See layer_report.hpp and
 // docs/accelerator.md ("Reports").
 #include "cimsim/accel/layer_report.hpp"
+#include "cimsim/accel/headline.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -60,6 +61,17 @@ std::string gp_quote(const std::string& s) {
   return q + "'";
 }
 
+/// A gnuplot double-quoted string (line breaks kept as \n).
+std::string gp_dquote(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    if (c == '\n') q += "\\n";
+    else if (c != '\r') q += c;
+  }
+  return q + "\"";
+}
+
 double component(const LayerReportRow& r, const std::string& c) {
   const auto it = r.energy_pj.find(c);
   return it == r.energy_pj.end() ? 0.0 : it->second;
@@ -106,13 +118,32 @@ std::vector<std::string> report_components(const std::vector<LayerReportRow>& ro
   return out;
 }
 
-std::string layer_report_csv(const std::vector<LayerReportRow>& rows) {
+std::string component_colour(const std::string& component) {
+  // One colour per component, the same in every plot: a qualitative palette (no two alike).
+  static const std::pair<const char*, const char*> kFixed[] = {
+      {"compute", "#1f77b4"},   {"adc", "#ff7f0e"},        {"dac", "#2ca02c"},     {"requant", "#d62728"},
+      {"vector", "#9467bd"},    {"weight_buffer", "#8c564b"}, {"act_buffer", "#e377c2"}, {"cim_write", "#bcbd22"},
+      {"dma", "#17becf"},       {"dram", "#7f7f7f"},       {"descriptor", "#393b79"}, {"leakage", "#f7b6d2"},
+      {"rng", "#637939"},       {"array", "#843c39"},      {"logic", "#7b4173"}};
+  for (const auto& [k, c] : kFixed)
+    if (component == k) return c;
+  unsigned h = 2166136261u;
+  for (char ch : component) h = (h ^ static_cast<unsigned char>(ch)) * 16777619u;
+  char b[16];
+  std::snprintf(b, sizeof b, "#%06x", h & 0xffffff);
+  return b;
+}
+
+std::string layer_report_csv(const std::vector<LayerReportRow>& rows, double clock_hz) {
   const std::vector<std::string> comps = report_components(rows);
   std::ostringstream o;
   o << "layer,kind,op,mode,macs,cycles,utilisation,dram_bytes,weight_buffer_read_bytes,weight_buffer_write_bytes,"
        "act_buffer_read_bytes,act_buffer_write_bytes";
   for (const auto& c : comps) o << "," << c << "_pj";
-  o << ",system_pj,operator_pj\n";
+  o << ",system_pj,operator_pj";
+  if (clock_hz > 0)
+    for (const auto& c : Headline::csv_columns()) o << "," << c;
+  o << "\n";
 
   LayerReportRow total;
   total.name = "total";
@@ -123,7 +154,13 @@ std::string layer_report_csv(const std::vector<LayerReportRow>& rows) {
       << r.weight_buffer_read << "," << r.weight_buffer_write << "," << r.act_buffer_read << ","
       << r.act_buffer_write;
     for (const auto& c : comps) o << "," << num(component(r, c), "%.6f");
-    o << "," << num(r.system_pj, "%.6f") << "," << num(r.operator_pj, "%.6f") << "\n";
+    o << "," << num(r.system_pj, "%.6f") << "," << num(r.operator_pj, "%.6f");
+    if (clock_hz > 0) {
+      const Headline h = headline({static_cast<double>(r.macs), r.system_pj, r.operator_pj,
+                                   static_cast<double>(r.cycles), clock_hz});
+      for (double v : h.csv_values()) o << "," << (std::isfinite(v) ? num(v, "%.6g") : std::string());
+    }
+    o << "\n";
   };
   for (const auto& r : rows) {
     line(r);
@@ -145,8 +182,8 @@ std::string layer_report_csv(const std::vector<LayerReportRow>& rows) {
   return o.str();
 }
 
-void write_layer_report_csv(const std::string& path, const std::vector<LayerReportRow>& rows) {
-  atomic_write(path, layer_report_csv(rows));
+void write_layer_report_csv(const std::string& path, const std::vector<LayerReportRow>& rows, double clock_hz) {
+  atomic_write(path, layer_report_csv(rows, clock_hz));
 }
 
 void plot_layer_energy(const std::string& png_path, const std::vector<LayerReportRow>& rows,
@@ -184,8 +221,9 @@ void plot_layer_energy(const std::string& png_path, const std::vector<LayerRepor
   std::ostringstream g;
   g << "set terminal pngcairo size " << width << ",600 font 'sans,10'\n"
     << "set output " << gp_quote(png.string()) << "\n"
-    << "set title " << gp_quote(title) << " noenhanced\n"
-    << "set ylabel 'energy per layer (pJ)'\n"
+    << "set title " << gp_dquote(title) << " noenhanced\n"
+    << "set ylabel 'Energy per inference (pJ)'\n"
+    << "set xlabel 'Layer (execution order)'\n"
     << "set style data histograms\n"
     << "set style histogram rowstacked\n"
     << "set style fill solid 0.85 border -1\n"
@@ -194,8 +232,10 @@ void plot_layer_energy(const std::string& png_path, const std::vector<LayerRepor
     << "set xtics rotate by -60 noenhanced\n"
     << "set grid ytics\n"
     << "set yrange [0:*]\n"
-    << "plot " << gp_quote(data.string()) << " using 2:xtic(1) title columnheader(2)";
-  for (size_t i = 1; i < comps.size(); ++i) g << ", '' using " << i + 2 << " title columnheader(" << i + 2 << ")";
+    << "plot " << gp_quote(data.string()) << " using 2:xtic(1) title columnheader(2) lc rgb '"
+    << component_colour(comps[0]) << "'";
+  for (size_t i = 1; i < comps.size(); ++i)
+    g << ", '' using " << i + 2 << " title columnheader(" << i + 2 << ") lc rgb '" << component_colour(comps[i]) << "'";
   g << "\n";
   atomic_write(script.string(), g.str());
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <cmath>
@@ -777,7 +778,7 @@ nlohmann::json Summary::to_json() const {
   return j;
 }
 
-Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
+Summary summarize(const Draws& d, const Gmm& gmm, double acceptance, const SummaryProgress& progress) {
   check_draws(d, 0, "summarize");
   gmm.validate();
   check_same_dims(gmm, d, "summarize");
@@ -809,6 +810,20 @@ Summary summarize(const Draws& d, const Gmm& gmm, double acceptance) {
   });
   tasks.emplace_back([&] { s.mix = mixture_fit(d, gmm); });
   tasks.emplace_back([&] { s.mix_floor = mixture_fit(iid_draws(gmm, d.chains, d.draws, 0xF100Full), gmm); });
+  if (progress) {  // report each part as it finishes (serialised; the count says how far)
+    std::vector<std::string> what;
+    for (int k = 0; k < d.dims; ++k) what.push_back("x" + std::to_string(k) + ": R-hat, ESS, MCSE");
+    what.insert(what.end(), {"grid fit, component mass", "mixture fit", "iid floor of the mixture fit"});
+    auto mu = std::make_shared<std::mutex>();
+    auto done = std::make_shared<size_t>(0);
+    const size_t n = tasks.size();
+    for (size_t i = 0; i < n; ++i)
+      tasks[i] = [task = tasks[i], i, n, mu, done, &progress, w = what[i]] {
+        task();
+        const std::lock_guard<std::mutex> lock(*mu);
+        progress(std::to_string(++*done) + "/" + std::to_string(n) + " parts done (" + w + ")");
+      };
+  }
   run_tasks(tasks);
   s.mass_expected = gmm.weights;
   auto fmt = [](double v) {
@@ -973,6 +988,87 @@ int thin_step(long total, long cap) { return static_cast<int>(std::max<long>(1, 
 
 }  // namespace
 
+namespace {
+// Corner plot for D > 2 (at most the first 6 dimensions): the diagonal shows each dimension's histogram of the
+// draws against the exact marginal density; below it every pair (xj against xi) as draws coloured per chain.
+void plot_corner(const std::string& png_path, const Draws& d, const Gmm& gmm, const std::string& title) {
+  const int n = std::min(d.dims, 6);
+  const Eigen::VectorXd mu = gmm.mean();
+  const Eigen::MatrixXd cov = gmm.covariance();
+  auto lo = [&](int k) { return mu(k) - 4.0 * std::sqrt(cov(k, k)); };
+  auto hi = [&](int k) { return mu(k) + 4.0 * std::sqrt(cov(k, k)); };
+  TempDir td;
+  const int step = thin_step(static_cast<long>(d.draws) * d.chains, 6000);
+  std::string pts;  // one data set per chain: all n coordinates per row
+  for (int c = 0; c < d.chains; ++c) {
+    for (int t = 0; t < d.draws; t += step) {
+      for (int k = 0; k < n; ++k) pts += (k ? " " : "") + num(d.at(c, t, k));
+      pts += "\n";
+    }
+    pts += "\n\n";
+  }
+  write_file(td.path / "pts.dat", pts);
+  const int bins = 50;
+  for (int k = 0; k < n; ++k) {
+    const double x0 = lo(k), x1 = hi(k), w = (x1 - x0) / bins;
+    std::vector<double> cnt(bins, 0.0);
+    for (int c = 0; c < d.chains; ++c)
+      for (int t = 0; t < d.draws; ++t) {
+        const int i = cell_of(d.at(c, t, k), x0, w, bins);
+        if (i >= 0) cnt[i] += 1;
+      }
+    const double tot = static_cast<double>(d.chains) * d.draws;
+    std::string h, curve;
+    for (int i = 0; i < bins; ++i) h += num(x0 + (i + 0.5) * w) + " " + num(cnt[i] / (tot * w)) + "\n";
+    for (int i = 0; i <= 200; ++i) {  // exact marginal density of dimension k
+      const double x = x0 + (x1 - x0) * i / 200.0;
+      double v = 0;
+      for (int m = 0; m < gmm.k(); ++m) {
+        const double sd = std::sqrt(gmm.covs[m](k, k)), z = (x - gmm.means[m](k)) / sd;
+        v += gmm.weights[m] * std::exp(-0.5 * z * z) / (sd * 2.5066282746310002);
+      }
+      curve += num(x) + " " + num(v) + "\n";
+    }
+    write_file(td.path / ("hist" + std::to_string(k) + ".dat"), h);
+    write_file(td.path / ("curve" + std::to_string(k) + ".dat"), curve);
+  }
+  const int cell = n <= 3 ? 300 : 220;
+  std::ostringstream s;
+  s << terminal_lines(cell * n + 160, cell * n + 60) << "set output OUT\n"
+    << "set multiplot layout " << n << "," << n << " title " << gq(title + " (corner plot: every pair of "
+                                                                  "dimensions; one colour per chain)") << "\n"
+    << "set grid\nset style fill solid 0.4\n";
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      s << "set xrange [" << num(lo(j)) << ":" << num(hi(j)) << "]\n";
+      s << "set xlabel " << (i == n - 1 ? "'x" + std::to_string(j) + "'" : std::string("''")) << "\n";
+      if (j > i) {  // upper triangle: empty (the chain legend sits in the top-right cell)
+        if (i == 0 && j == n - 1) {
+          s << "unset border\nunset tics\nunset grid\nset key center center\nset yrange [0:1]\n"
+            << "plot for [c=0:" << d.chains - 1 << "] 'pts.dat' index c using 1:(NaN) with points pt 7 ps 1.5 "
+            << "title sprintf('chain %d', c), NaN with lines lw 2 lc rgb 'black' title 'exact marginal'\n"
+            << "set border\nset tics\nset grid\n";
+        } else {
+          s << "set multiplot next\n";
+        }
+        continue;
+      }
+      if (i == j) {
+        s << "set key off\nset yrange [0:*]\nset ylabel " << (j == 0 ? "'density'" : "''") << "\n"
+          << "plot 'hist" << j << ".dat' using 1:2:(" << num((hi(j) - lo(j)) / bins) << ") with boxes lc rgb "
+          << "'#4477aa', 'curve" << j << ".dat' using 1:2 with lines lw 2 lc rgb 'black'\n";
+      } else {
+        s << "set key off\nset yrange [" << num(lo(i)) << ":" << num(hi(i)) << "]\nset ylabel "
+          << (j == 0 ? "'x" + std::to_string(i) + "'" : std::string("''")) << "\n"
+          << "plot for [c=0:" << d.chains - 1 << "] 'pts.dat' index c using " << j + 1 << ":" << i + 1
+          << " with points pt 7 ps 0.2\n";
+      }
+    }
+  s << "unset multiplot\n";
+  render(png_path, td, s.str());
+}
+}  // namespace
+
 void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, const std::string& title) {
   check_draws(d, 0, "plot_samples");
   const GmmEvaluator ev(gmm);
@@ -1013,7 +1109,11 @@ void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, c
     return;
   }
 
-  // 2-D (first two dims otherwise): contours of the exact (marginal) density under the draws.
+  if (d.dims > 2) {
+    plot_corner(png_path, d, gmm, title);
+    return;
+  }
+  // 2-D: contours of the exact density under the draws.
   const int dx = 0, dy = 1;
   Gmm marg;
   marg.weights = gmm.weights;
@@ -1072,7 +1172,7 @@ void plot_samples(const std::string& png_path, const Draws& d, const Gmm& gmm, c
     << "set xrange [" << num(x0) << ":" << num(x1) << "]\nset yrange [" << num(y0) << ":" << num(y1) << "]\n"
     << "set key top left opaque\nset grid\n"
     << "plot for [c=0:" << d.chains - 1 << "] 'samples.dat' index c using 1:2 with points pt 7 ps 0.25 "
-    << "title (c == 0 ? 'draws (one colour per chain)' : ''), \\\n"
+    << "title sprintf('chain %d draws', c), \\\n"
     << "     'contours.dat' using 1:2 with lines lw 2 lc rgb 'black' title 'GMM 50/90/99% mass contours'\n";
   render(png_path, td, s.str());
 }
@@ -1105,8 +1205,11 @@ void plot_trace_acf(const std::string& png_path, const Draws& d, const std::stri
     << "set multiplot layout " << rows << ",2 title " << gq(title) << "\n"
     << "set grid\nset key off\n";
   for (int k = 0; k < rows; ++k) {
-    s << "set title 'x" << k << ": trace'\nset xlabel 'draw'\nset ylabel 'x" << k << "'\nset yrange [*:*]\n"
-      << "plot for [c=2:" << d.chains + 1 << "] 'trace" << k << ".dat' using 1:c with lines lw 1\n"
+    // The chain legend once, on the first trace panel.
+    s << (k == 0 ? "set key outside right top title 'chain'\n" : "set key off\n")
+      << "set title 'x" << k << ": trace'\nset xlabel 'draw'\nset ylabel 'x" << k << "'\nset yrange [*:*]\n"
+      << "plot for [c=2:" << d.chains + 1 << "] 'trace" << k << ".dat' using 1:c with lines lw 1 title sprintf('%d', c - 2)\n"
+      << "set key off\n"
       << "set title 'x" << k << ": autocorrelation per chain'\nset xlabel 'lag'\nset ylabel 'rho'\n"
       << "set yrange [-0.2:1.05]\n"
       << "plot for [c=2:" << d.chains + 1 << "] 'acf" << k << ".dat' using 1:c with lines lw 1.5, 0 lc rgb 'gray'\n";

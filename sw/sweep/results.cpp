@@ -1,6 +1,7 @@
 #include "cimsim/sweep/results.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -114,9 +115,50 @@ std::string column(const Spec& s, const Point& p, const PointStatus& st, const s
   return "";
 }
 
+// A human axis label with its unit for the columns the shipped specs use; otherwise the name with its unit
+// taken from the suffix (_pj, _uj, _ms, _s, _bytes, _hz).
+std::string human_label(const std::string& name) {
+  static const std::pair<const char*, const char*> kKnown[] = {
+      {"cycles", "Cycles per inference"},
+      {"energy_pj", "Energy per inference (pJ)"},
+      {"operator_energy_pj", "Operator-only energy per inference (pJ)"},
+      {"dram_bytes", "DRAM traffic per inference (bytes)"},
+      {"utilisation", "Array utilisation (fraction of peak)"},
+      {"macs", "MACs per inference"},
+      {"pj_per_mac", "Energy per MAC, system (pJ)"},
+      {"operator_pj_per_mac", "Energy per MAC, operator-only (pJ)"},
+      {"tops_per_w", "TOPS/W, system"},
+      {"latency_ms", "Latency per inference (ms)"},
+      {"inferences_per_s", "Inferences per second"},
+      {"edp_uj_ms", "Energy-delay product (uJ ms)"},
+      {"array", "MAC array (rows x columns)"},
+      {"arch", "Architecture file"},
+      {"topology", "Topology"},
+      {"accuracy", "Accuracy"},
+      {"rows", "Array rows"},
+      {"cols", "Array columns"}};
+  for (const auto& [k, v] : kKnown)
+    if (name == k) return v;
+  static const std::pair<const char*, const char*> kUnits[] = {
+      {"_pj", " (pJ)"}, {"_uj", " (uJ)"}, {"_ms", " (ms)"}, {"_s", " (s)"}, {"_bytes", " (bytes)"}, {"_hz", " (Hz)"}};
+  std::string base = name, unit;
+  for (const auto& [suf, u] : kUnits) {
+    const std::string sf = suf;
+    if (base.size() > sf.size() && base.compare(base.size() - sf.size(), sf.size(), sf) == 0) {
+      base.resize(base.size() - sf.size());
+      unit = u;
+      break;
+    }
+  }
+  for (char& c : base)
+    if (c == '_') c = ' ';
+  if (!base.empty()) base[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(base[0])));
+  return base + unit;
+}
+
 void draw_plot(const Spec& s, const std::vector<PointStatus>& st, const Plot& pl, const std::string& png) {
   struct Row {
-    std::string x, group;
+    std::string x, group, name;
     double xv = 0, y = 0;
   };
   std::vector<Row> rows;
@@ -127,6 +169,7 @@ void draw_plot(const Spec& s, const std::vector<PointStatus>& st, const Plot& pl
     r.x = column(s, s.points[i], st[i], pl.x);
     if (!as_number(column(s, s.points[i], st[i], pl.y), r.y) || r.x.empty()) continue;
     r.group = pl.group.empty() ? "" : column(s, s.points[i], st[i], pl.group);
+    r.name = s.points[i].name;
     numeric_x = numeric_x && as_number(r.x, r.xv);
     rows.push_back(r);
   }
@@ -141,45 +184,65 @@ void draw_plot(const Spec& s, const std::vector<PointStatus>& st, const Plot& pl
     if (std::find(groups.begin(), groups.end(), r.group) == groups.end()) groups.push_back(r.group);
   }
   if (pl.kind == "pareto" && !numeric_x) throw ConfigError("a pareto plot needs a numeric x column, '" + pl.x + "' is not");
+  // Categorical x (architecture files, array shapes): clustered bars, one colour per group, in first-seen order;
+  // numeric x: lines (sorted) or points. Non-negative y axes start at 0 unless logarithmic.
+  const bool bars = !numeric_x && pl.kind != "pareto";
+  bool nonneg = true;
+  for (const auto& r : rows) nonneg = nonneg && r.y >= 0;
+  const double bw = bars ? 0.8 / static_cast<double>(groups.size()) : 0.0;
   std::ostringstream data;
   data.precision(17);
-  for (const auto& g : groups) {
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    const auto& g = groups[gi];
     std::vector<const Row*> mine;
     for (const auto& r : rows)
       if (r.group == g) mine.push_back(&r);
     if (pl.kind == "line")
       std::stable_sort(mine.begin(), mine.end(), [](const Row* a, const Row* b) { return a->xv < b->xv; });
-    for (const Row* r : mine) data << r->xv << " " << r->y << "\n";
+    const double off = bars ? (static_cast<double>(gi) - 0.5 * static_cast<double>(groups.size() - 1)) * bw : 0.0;
+    for (const Row* r : mine) data << r->xv + off << " " << r->y << "\n";
     data << "\n\n";
   }
   std::vector<std::pair<std::string, std::string>> files = {{"data.dat", data.str()}};
   std::ostringstream sc;
   using diag::gnuplot_quote;
-  sc << diag::gnuplot_png_terminal(900, 600) << "set output OUT\nset title " << gnuplot_quote(pl.title) << "\n"
-     << "set xlabel " << gnuplot_quote(pl.x) << "\nset ylabel " << gnuplot_quote(pl.y) << "\nset grid\n"
-     << "set key outside right top\n";
+  const std::string xl = human_label(pl.x), yl = human_label(pl.y);
+  sc << diag::gnuplot_png_terminal(1000, 620) << "set output OUT\nset title " << gnuplot_quote(pl.title)
+     << " noenhanced\n"
+     << "set xlabel " << gnuplot_quote(xl) << " noenhanced\nset ylabel " << gnuplot_quote(yl)
+     << " noenhanced\nset grid ytics\n"
+     << "set key outside right top noenhanced\n";
   if (pl.logx) sc << "set logscale x\n";
   if (pl.logy) sc << "set logscale y\n";
+  else if (nonneg) sc << "set yrange [0:*]\n";
   if (!numeric_x) {
     sc << "set xtics (";
     for (size_t i = 0; i < cats.size(); ++i) sc << (i ? ", " : "") << gnuplot_quote(cats[i]) << " " << i;
-    sc << ") rotate by -30\nset xrange [-0.5:" << cats.size() - 0.5 << "]\n";
+    sc << ") rotate by -30 noenhanced\nset xrange [-0.5:" << cats.size() - 0.5 << "]\n";
   }
+  if (bars) sc << "set style fill solid 0.8 border -1\nset boxwidth " << bw * 0.95 << " absolute\n";
   sc << "plot ";
-  const std::string style = pl.kind == "line" ? "linespoints lw 1.5" : "points ps 1.2";
+  const std::string style = bars ? "boxes" : pl.kind == "line" ? "linespoints lw 1.5" : "points ps 1.2";
   static const int kPointTypes[] = {7, 5, 9, 13, 11};  // gnuplot repeats its 8 colours: vary the symbol too
-  for (size_t g = 0; g < groups.size(); ++g)
-    sc << (g ? ", \\\n     " : "") << "'data.dat' index " << g << " using 1:2 with " << style << " pt "
-       << kPointTypes[(g / 8) % 5] << " title "
-       << gnuplot_quote(pl.group.empty() ? pl.y : pl.group + "=" + groups[g]);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    sc << (g ? ", \\\n     " : "") << "'data.dat' index " << g << " using 1:2 with " << style;
+    if (!bars) sc << " pt " << kPointTypes[(g / 8) % 5];
+    sc << " title " << gnuplot_quote(pl.group.empty() ? yl : human_label(pl.group) + ": " + groups[g]);
+  }
   if (pl.kind == "pareto") {
     std::vector<std::pair<double, double>> xy;
     for (const auto& r : rows) xy.push_back({r.xv, r.y});
     std::ostringstream f;
     f.precision(17);
-    for (size_t i : pareto_front(xy, pl.x_min, pl.y_min)) f << xy[i].first << " " << xy[i].second << "\n";
+    for (size_t i : pareto_front(xy, pl.x_min, pl.y_min)) {
+      std::string label = rows[i].name;
+      for (char& c : label)
+        if (c == '"' || c == ' ') c = '_';
+      f << xy[i].first << " " << xy[i].second << " \"" << label << "\"\n";
+    }
     files.push_back({"front.dat", f.str()});
-    sc << ", \\\n     'front.dat' using 1:2 with linespoints lw 2 lc rgb 'black' pt 6 ps 2 title 'Pareto front'";
+    sc << ", \\\n     'front.dat' using 1:2 with linespoints lw 2 lc rgb 'black' pt 6 ps 2 title 'Pareto front'"
+       << ", \\\n     'front.dat' using 1:2:3 with labels offset char 1,1 left font ',8' noenhanced notitle";
   }
   sc << "\n";
   diag::render_gnuplot(png, files, sc.str());

@@ -15,6 +15,9 @@
 
 #include "cli/command_registry.hpp"
 #include "cli/onnx_options.hpp"
+#include "cli/common.hpp"
+#include "cli/common_reports.hpp"
+#include "cli/common_traces.hpp"
 #include "cimsim/accel/arch.hpp"
 #include "cimsim/enos/graph.hpp"
 #include "cimsim/accel/soc.hpp"
@@ -39,7 +42,7 @@ struct Options {
   std::string level = "lt";
   int images = 100;
   std::string data_dir;
-  std::string report;
+  std::string report, report_csv, plot, out_dir;
   std::string vcd;
   bool vcd_on = false;
   std::string tech;
@@ -177,8 +180,7 @@ int do_infer(const Options& o) {
       so.has_array = true;
       so.array = accel::load_architecture(o.arch).array;
     }
-    if (o.vcd_on) so.vcd = o.vcd.empty() ? std::string("enos-infer") : o.vcd;
-    if (o.vcd_on && level != Cycle) std::printf("note: --vcd traces the cycle-level model only; no trace at LT\n");
+    if (o.vcd_on) so.vcd = o.vcd;
     enos::SimRuntime sim(e, table, so);
     const enos::SimRunResult r = sim.run(imgs);
     const std::string vcd_path = sim.close_trace();
@@ -218,7 +220,35 @@ int do_infer(const Options& o) {
                 set.n, logits_equal, set.n);
     std::printf("simulated %.6f s of accelerator time; wall %.3f s (%.1f images/s)\n", r.sim_time_s, r.wall_s,
                 set.n / std::max(r.wall_s, 1e-9));
-    if (!vcd_path.empty()) std::printf("VCD trace: %s\n", vcd_path.c_str());
+    if (!vcd_path.empty())
+      cli::announce_trace(vcd_path, cli::write_accel_view(vcd_path, "cimsim infer: " + e.network + ", " +
+                                                                        std::to_string(set.n) + " images"));
+    {  // headline figures, per image in the steady state; per-layer CSV and plot
+      const auto rows = cli::infer_rows(r);
+      double macs = 0, op_pj = 0, cyc = 0;
+      std::map<std::string, double> comp_pj;
+      for (const auto& row : rows) {
+        macs += static_cast<double>(row.macs);
+        op_pj += row.operator_pj;
+        cyc += static_cast<double>(row.cycles);
+        for (const auto& [k, v] : row.energy_pj) comp_pj[k] += v;
+      }
+      const accel::ArrayConfig arr = so.has_array ? so.array : e.array;
+      const double clock_hz = arr.clock_hz > 0 ? arr.clock_hz : table.clock_hz();
+      const accel::Headline head = accel::headline({macs, per, op_pj, cyc, clock_hz});
+      cli::print_component_split(comp_pj);
+      cli::print_headline(head, clock_hz, r.first_run_extra_pj);
+      report["headline"] = cli::headline_json(head, clock_hz, r.first_run_extra_pj);
+      if (!o.report_csv.empty()) {
+        accel::write_layer_report_csv(o.report_csv, rows, clock_hz);
+        std::printf("per-layer CSV: %s\n", o.report_csv.c_str());
+      }
+      if (!o.plot.empty()) {
+        accel::plot_layer_energy(o.plot, rows, cli::run_plot_title("export " + e.network, rows, o.level,
+                                                                   o.arch.empty() ? "the export's" : o.arch));
+        std::printf("per-layer energy plot: %s\n", o.plot.c_str());
+      }
+    }
     report["accuracy_pct"] = acc;
     report["agreement_pct"] = agr;
     report["identical_logits"] = logits_equal;
@@ -250,8 +280,14 @@ cimsim::cli::Registrar reg("infer", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_option("--images", o->images, "Number of test images (the first N)")->capture_default_str();
   sub->add_option("--data-dir", o->data_dir,
                   "Data set directory (default $CIMSIM_FMNIST or /usr/share/datasets/fashion-mnist)");
-  sub->add_option("--report", o->report, "Write a JSON report to this path (atomically)");
-  sub->add_option("--vcd", o->vcd, "VCD trace path stem (cycle level; default traces/enos-infer.vcd)")->expected(0, 1);
+  sub->add_option("--out-dir", o->out_dir,
+                  "Write report.json, layers.csv, energy.png here (and enos-infer.vcd + .gtkw with --vcd)");
+  sub->add_option("--report", o->report, "JSON report path (default <out-dir>/report.json)");
+  sub->add_option("--report-csv", o->report_csv, "Per-layer CSV path, simulator levels (default <out-dir>/layers.csv)");
+  sub->add_option("--plot", o->plot, "Per-layer energy plot, PNG, simulator levels (default <out-dir>/energy.png)");
+  sub->add_option("--vcd", o->vcd,
+                  "VCD trace of the cycle-level model, path stem (no value: <out-dir>/enos-infer, else "
+                  "traces/enos-infer); a GTKWave view <stem>.gtkw is written beside it")->expected(0, 1);
   sub->add_option("--tech", o->tech, "Energy table (default: $CIMSIM_TECH or data/tech/45nm.json)");
   sub->add_option("--arch", o->arch, "Run on this architecture (YAML) instead of the export's");
   cimsim::cli::add_onnx_options(sub, o->onnx);
@@ -259,6 +295,17 @@ cimsim::cli::Registrar reg("infer", [](CLI::App& app) -> cimsim::cli::Runner {
   return [sub, o] {
     if (!sub->parsed()) return -1;
     o->vcd_on = sub->count("--vcd") > 0;
+    if (o->vcd_on && o->level != "cycle")
+      throw cimsim::ConfigError("infer: --vcd traces the signals of the cycle-level model; add --level cycle");
+    cimsim::cli::refuse_options(*sub, {"--report-csv", "--plot"}, o->level != "host",
+                                "needs a simulator level (--level lt or cycle): --level host runs no layers", "infer");
+    cimsim::cli::make_out_dir(o->out_dir, "infer");
+    o->report = cimsim::cli::output_path(o->report, o->out_dir, "report.json");
+    if (o->level != "host") {
+      o->report_csv = cimsim::cli::output_path(o->report_csv, o->out_dir, "layers.csv");
+      o->plot = cimsim::cli::output_path(o->plot, o->out_dir, "energy.png");
+    }
+    if (o->vcd_on && o->vcd.empty()) o->vcd = cimsim::cli::default_trace_stem(o->out_dir, "enos-infer");
     return do_infer(*o);
   };
 });

@@ -14,6 +14,9 @@
 #include "cli/command_registry.hpp"
 #include "cimsim/accel/analytic.hpp"
 #include "cli/onnx_options.hpp"
+#include "cli/common.hpp"
+#include "cli/common_reports.hpp"
+#include "cli/common_traces.hpp"
 #include "cimsim/accel/arch.hpp"
 #include "cimsim/accel/layer_report.hpp"
 #include "cimsim/accel/random_network.hpp"
@@ -36,7 +39,7 @@ struct Options {
   std::string vcd;  // empty: no trace
   bool vcd_on = false;
   bool vcd_detail = false;
-  std::string report, report_csv, plot;
+  std::string report, report_csv, plot, out_dir;
   uint64_t seed = 1;
   std::string array;
   std::string arch;
@@ -225,8 +228,9 @@ int do_run(const Options& o) {
               acfg.cim_cols, static_cast<long long>(acfg.weight_buffer_bytes / 1024),
               static_cast<long long>(acfg.act_buffer_bytes / 1024), acfg.dma_bytes_per_cycle,
               acfg.double_buffer ? ", double buffering" : "", popt.residency ? "" : ", residency off");
+  if (first_run_extra_pj != 0) std::printf("per layer, steady state (constants resident; first run below):\n");
   std::printf("%-18s %-9s %-7s %-36s %11s %10s %6s %9s %12s %11s\n", "layer", "op", "mode", "shape", "MACs", "cycles",
-              "util%", "DRAM B", "system pJ", "operator pJ");
+              "util%", "DRAM B", "system E", "operator E");
   std::vector<LayerReportRow> rows;
   nlohmann::json jrows = nlohmann::json::array();
   LayerReportRow tot;
@@ -260,10 +264,10 @@ int do_run(const Options& o) {
         if (is_operator_component(groups[k])) row.operator_pj += pj;
       }
       row.system_pj = s.energy_pj();
-      std::printf("%-18s %-9s %-7s %-36s %11lld %10lld %6.1f %9lld %12.1f %11.1f\n", row.name.c_str(), row.op.c_str(),
+      std::printf("%-18s %-9s %-7s %-36s %11lld %10lld %6.1f %9lld %12s %11s\n", row.name.c_str(), row.op.c_str(),
                   row.mode.c_str(), shape_str(p.shape).c_str(), static_cast<long long>(row.macs),
                   static_cast<long long>(row.cycles), 100.0 * row.utilisation, static_cast<long long>(row.dram_bytes),
-                  row.system_pj, row.operator_pj);
+                  accel::eng(row.system_pj * 1e-12, "J").c_str(), accel::eng(row.operator_pj * 1e-12, "J").c_str());
       jrows.push_back({{"layer", row.name},
                        {"segment", si},
                        {"kind", row.kind},
@@ -300,40 +304,41 @@ int do_run(const Options& o) {
   double util_cycles = 0;
   for (const auto& r : rows) util_cycles += r.utilisation * static_cast<double>(r.cycles);
   const double util = tot.cycles > 0 ? util_cycles / static_cast<double>(tot.cycles) : 0.0;
-  std::printf("%-18s %-9s %-7s %-36s %11lld %10lld %6.1f %9lld %12.1f %11.1f\n", "total", "", "", "",
+  std::printf("%-18s %-9s %-7s %-36s %11lld %10lld %6.1f %9lld %12s %11s\n", "total", "", "", "",
               static_cast<long long>(tot.macs), static_cast<long long>(tot.cycles), 100.0 * util,
-              static_cast<long long>(tot.dram_bytes), tot.system_pj, tot.operator_pj);
-  std::ostringstream comp;
-  for (const auto& [k, v] : tot.energy_pj) comp << k << " " << 100.0 * v / tot.system_pj << "%  ";
-  std::printf("energy by component: %s\n", comp.str().c_str());
-  if (first_run_extra_pj != 0)
-    std::printf("steady state shown (constants pinned in the weight buffer); the first run also loaded them: +%.1f pJ "
-                "once\n", first_run_extra_pj);
+              static_cast<long long>(tot.dram_bytes), accel::eng(tot.system_pj * 1e-12, "J").c_str(),
+              accel::eng(tot.operator_pj * 1e-12, "J").c_str());
+  const double clock_hz = acfg.clock_hz > 0 ? acfg.clock_hz : table.clock_hz();
+  const accel::Headline head = accel::headline(
+      {static_cast<double>(tot.macs), tot.system_pj, tot.operator_pj, static_cast<double>(tot.cycles), clock_hz});
+  cli::print_component_split(tot.energy_pj);
+  cli::print_headline(head, clock_hz, first_run_extra_pj);
   sc_core::sc_time sim = sc_core::SC_ZERO_TIME;
   for (const auto& r : results) sim += r.sim_time;
-  std::printf("simulated %s; wall %.3f s\n", sim.to_string().c_str(), wall);
+  std::printf("simulated %s%s; wall %.3f s\n", sim.to_string().c_str(),
+              first_run_extra_pj != 0 ? " (first run + steady-state run)" : "", wall);
   uint64_t edges = 0;
   if (auto* cyc = soc_ptr ? soc_ptr->cycle_model() : nullptr) {
     edges = cyc->clock_edges();
-    std::printf("%s; array utilisation %.1f%%\n", cycles_per_second_report(edges, wall).c_str(),
+    std::printf("%s%s; array utilisation over the whole simulation %.1f%%\n",
+                cycles_per_second_report(edges, wall).c_str(), first_run_extra_pj != 0 ? " (both runs)" : "",
                 100.0 * cyc->utilisation());
   } else {
     std::printf("%s (%s)\n", cycles_per_second_report(static_cast<uint64_t>(tot.cycles), wall).c_str(),
                 analytic ? "analytic: counted cycles, nothing simulated" : "LT: annotated cycles");
   }
-  if (!vcd_path.empty())
-    std::printf("VCD trace: %s (GTKWave: gtkwave %s traces/accel.gtkw)\n", vcd_path.c_str(), vcd_path.c_str());
+  if (!vcd_path.empty()) cli::announce_trace(vcd_path, cli::write_accel_view(vcd_path, "cimsim run: " + workload));
   if (analytic)
     std::printf("check against the datapath: not run (analytic level: no data is computed)\n");
   else
     std::printf("check against the datapath (run_layer chained): %s\n", pass ? "PASS" : "FAIL");
 
   if (!o.report_csv.empty()) {
-    write_layer_report_csv(o.report_csv, rows);
+    write_layer_report_csv(o.report_csv, rows, clock_hz);
     std::printf("per-layer CSV: %s\n", o.report_csv.c_str());
   }
   if (!o.plot.empty()) {
-    plot_layer_energy(o.plot, rows, workload);
+    plot_layer_energy(o.plot, rows, cli::run_plot_title(workload, rows, level_name(cfg.level), arch_name));
     std::printf("per-layer energy plot: %s\n", o.plot.c_str());
   }
   if (!o.report.empty()) {
@@ -367,6 +372,7 @@ int do_run(const Options& o) {
                    {"operator_energy_pj", tot.operator_pj},
                    {"first_run_extra_pj", first_run_extra_pj},
                    {"components_pj", tc}};
+    j["headline"] = cli::headline_json(head, clock_hz, first_run_extra_pj);
     j["sim_time_ps"] = sim.value();
     j["wall_s"] = wall;
     if (edges) j["clock_edges"] = edges;
@@ -382,7 +388,8 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
   auto* sub = app.add_subcommand("run", "Accelerator SoC testbench: a workload on the LT or cycle-level model");
   auto o = std::make_shared<Options>();
   sub->add_option("--level", o->level,
-                  "Abstraction level: analytic (cost model only, no data), lt or cycle")->capture_default_str();
+                  "Abstraction level: analytic (cost model only, no data), lt or cycle")->capture_default_str()
+      ->check(CLI::IsMember({"analytic", "lt", "cycle"}));
   sub->add_option("--arch", o->arch, "Architecture file (YAML, e.g. data/arch/default.yaml)");
   sub->add_option("--array", o->array, "MAC-core array size RxC (overrides the architecture file)");
   sub->add_option("--tech", o->tech, "Energy table (default: the architecture's, $CIMSIM_TECH or data/tech/45nm.json)");
@@ -401,11 +408,15 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
                   "System memory (bytes, or with K/M/G: 512M); default: sized from the workload");
   sub->add_flag("--gemm", o->gemm, "Read --topology as SCALE-Sim's GEMM format (Layer, M, N, K) by position");
   sub->add_option("--double-buffer", o->double_buffer, "on/off: override the architecture's double buffering");
-  sub->add_option("--vcd", o->vcd, "Write a VCD trace (default traces/accel.vcd; cycle level)")->expected(0, 1);
+  sub->add_option("--out-dir", o->out_dir,
+                  "Write report.json, layers.csv, energy.png here (and accel.vcd + accel.gtkw with --vcd)");
+  sub->add_option("--vcd", o->vcd,
+                  "VCD trace of the cycle-level model, path stem (no value: <out-dir>/accel, else traces/accel); "
+                  "a GTKWave view <stem>.gtkw is written beside it")->expected(0, 1);
   sub->add_flag("--vcd-detail", o->vcd_detail, "With --vcd: also the clock and accumulator probes, every edge");
-  sub->add_option("--report", o->report, "Write a JSON report to this path (atomically)");
-  sub->add_option("--report-csv", o->report_csv, "Write the per-layer CSV to this path (atomically)");
-  sub->add_option("--plot", o->plot, "Per-layer stacked energy plot (PNG, gnuplot)");
+  sub->add_option("--report", o->report, "JSON report path (default <out-dir>/report.json)");
+  sub->add_option("--report-csv", o->report_csv, "Per-layer CSV path (default <out-dir>/layers.csv)");
+  sub->add_option("--plot", o->plot, "Per-layer stacked energy plot, PNG (default <out-dir>/energy.png)");
   sub->add_option("--seed", o->seed, "Seed of the weights and input")->capture_default_str();
   cimsim::cli::add_onnx_options(sub, o->onnx);
   return [sub, o] {
@@ -413,6 +424,13 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
     o->vcd_on = sub->count("--vcd") > 0;
     if (!o->topology.empty() + !o->export_path.empty() + !o->onnx.run.path.empty() > 1)
       throw cimsim::ConfigError("run: give at most one of --topology, --export and --onnx");
+    const bool per_layer_workload = !o->topology.empty() || !o->onnx.run.path.empty();
+    cimsim::cli::check_run_options(*sub, per_layer_workload ? "--topology" : "", o->level, o->vcd_on);
+    cimsim::cli::make_out_dir(o->out_dir, "run");
+    o->report = cimsim::cli::output_path(o->report, o->out_dir, "report.json");
+    o->report_csv = cimsim::cli::output_path(o->report_csv, o->out_dir, "layers.csv");
+    o->plot = cimsim::cli::output_path(o->plot, o->out_dir, "energy.png");
+    if (o->vcd_on && o->vcd.empty()) o->vcd = cimsim::cli::default_trace_stem(o->out_dir, "accel");
     return do_run(*o);
   };
 });

@@ -1,6 +1,8 @@
 // `cimsim sample`: Metropolis-Hastings sampling of a GMM on the MC2RAM macro (LT or cycle level), with
 // diagnostics, draws CSV, JSON report, PNG plots and an optional VCD trace.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,11 +11,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cimsim/accel/headline.hpp"
 #include "cimsim/core/energy_ledger.hpp"
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
 #include "cimsim/diag/diagnostics.hpp"
 #include "cli/command_registry.hpp"
+#include "cli/common.hpp"
+#include "cli/common_traces.hpp"
 #include "mc2ram/system.hpp"
 
 namespace {
@@ -36,6 +41,7 @@ struct Options {
   int weight_bits = 8;
   bool fifo = false;
   bool no_plots = false;
+  bool no_draws = false;
   Knobs knobs;
 };
 
@@ -93,7 +99,7 @@ int do_sample(const Options& o) {
   progress("simulating " + std::to_string(job.chains) + " x " + std::to_string(job.samples) + " draws (" + o.level +
            " level)");
   std::string vcd = o.vcd;
-  if (o.vcd_flag && vcd.empty()) vcd = o.out_dir.empty() ? "mc2ram" : (o.out_dir + "/mc2ram");
+  if (o.vcd_flag && vcd.empty()) vcd = cli::default_trace_stem(o.out_dir, "mc2ram");
 
   const SystemRun run = run_system(job, level, vcd);
   if (!run.error.empty()) throw std::runtime_error(run.error);
@@ -106,16 +112,36 @@ int do_sample(const Options& o) {
   const double power_uw = e_total_pj / (static_cast<double>(r.cycles) * period_ns) * 1e3;  // all lanes
   const double power_lane_uw = power_uw / job.chains;
   progress("simulated in " + std::to_string(run.wall_s) + " s; diagnostics");
-  const diag::Summary sum = diag::summarize(r.draws, job.gmm, r.acceptance);
+  const auto td0 = std::chrono::steady_clock::now();
+  const diag::Summary sum = diag::summarize(r.draws, job.gmm, r.acceptance, progress.on ? diag::SummaryProgress(
+      [&progress](const std::string& what) { progress("diagnostics: " + what); }) : diag::SummaryProgress{});
+  const double diag_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - td0).count();
   progress("diagnostics done");
+  double min_ess = 0;
+  for (size_t i = 0; i < sum.ess_bulk.size(); ++i)
+    if (std::isfinite(sum.ess_bulk[i])) min_ess = i == 0 ? sum.ess_bulk[i] : std::min(min_ess, sum.ess_bulk[i]);
+  accel::SamplerHeadlineInput hin;
+  hin.energy_pj = e_total_pj;
+  hin.cycles = static_cast<double>(r.cycles);
+  hin.chains = job.chains;
+  hin.samples_per_chain = job.samples;
+  hin.clock_hz = EnergyTable::load_default().clock_hz();
+  hin.min_ess_bulk = min_ess;
+  const accel::SamplerHeadline head = accel::sampler_headline(hin);
 
   std::ostringstream os;
   os.setf(std::ios::fixed);
   os.precision(3);
   os << "MC2RAM sampling (" << to_string(level) << " level): " << job.chains << " chains x " << job.samples
      << " samples, D=" << job.gmm.d() << ", K=" << job.gmm.k() << ", seed " << job.seed << "\n";
+  os << "  headline: " << accel::eng(head.pj_per_sample * 1e-12, "J") << " and "
+     << accel::eng(head.ns_per_sample * 1e-9, "s") << " per sample (all chains; "
+     << accel::eng(head.ns_per_sample_per_chain * 1e-9, "s") << " per step of one chain), "
+     << accel::eng(head.uj_total * 1e-6, "J") << " in all, " << accel::eng(head.ess_per_uj, "") << " effective samples per uJ"
+     << " (smallest bulk ESS / energy)\n";
   os << "  cycles                     " << r.cycles << " (" << run.wall_s << " s wall, "
-     << static_cast<double>(r.cycles) / std::max(1e-9, run.wall_s) / 1e6 << " M cycles/s)\n";
+     << static_cast<double>(r.cycles) / std::max(1e-9, run.wall_s) / 1e6 << " M cycles/s; diagnostics "
+     << diag_s << " s)\n";
   os << "                             cimsim        paper\n";
   os << "  cycles per sample per chain " << cyc_per_iter << "        " << kPaperCyclesPerSample << "\n";
   os << "  power per chain (uW)        " << power_lane_uw << "       " << kPaperPowerUw << "\n";
@@ -146,7 +172,11 @@ int do_sample(const Options& o) {
   for (const auto& w : r.compiled.warnings) os << "  WARNING: " << w << "\n";
   for (const auto& w : sum.warnings) os << "  WARNING: " << w << "\n";
   std::cout << os.str();
-  if (!run.vcd_file.empty()) std::cout << "  VCD: " << run.vcd_file << "\n";
+  if (!run.vcd_file.empty()) {
+    std::cout.flush();
+    cli::announce_trace(run.vcd_file, cli::write_mc2ram_view(run.vcd_file, "cimsim sample: " + std::to_string(job.chains) +
+                                                                               " chains x " + std::to_string(job.samples) + " samples"));
+  }
 
   if (!o.out_dir.empty()) {
     nlohmann::json rep;
@@ -158,6 +188,8 @@ int do_sample(const Options& o) {
     rep["power_uw_per_chain"] = power_lane_uw;
     rep["power_uw_total"] = power_uw;
     rep["energy_per_sample_pj"] = pj_per_sample;
+    rep["headline"] = head.to_json();
+    rep["diagnostics_wall_s"] = diag_s;
     nlohmann::json parts;
     for (const auto& [k, v] : r.energy_aj) parts[k] = {{"aj", v}, {"pj_per_sample", aj_to_pj(v) / n_total}};
     rep["energy"] = parts;
@@ -177,15 +209,17 @@ int do_sample(const Options& o) {
     rep["energy_table_fingerprint"] = EnergyTable::load_default().fingerprint();
     if (!run.vcd_file.empty()) rep["vcd"] = run.vcd_file;
     atomic_write_json(o.out_dir + "/report.json", rep);
-    progress("writing draws.csv");
-    diag::write_draws_csv(o.out_dir + "/draws.csv", r.draws);
-    progress("draws.csv written");
+    if (!o.no_draws) {
+      progress("writing draws.csv");
+      diag::write_draws_csv(o.out_dir + "/draws.csv", r.draws);
+      progress("draws.csv written");
+    }
     if (!o.no_plots) {
       diag::plot_samples(o.out_dir + "/samples.png", r.draws, job.gmm, "MC2RAM samples (" + o.level + ")");
       diag::plot_trace_acf(o.out_dir + "/trace_acf.png", r.draws, "MC2RAM chains (" + o.level + ")");
     }
-    std::cout << "  wrote " << o.out_dir << "/{report.json,draws.csv" << (o.no_plots ? "" : ",samples.png,trace_acf.png")
-              << "}\n";
+    std::cout << "  wrote " << o.out_dir << "/{report.json" << (o.no_draws ? "" : ",draws.csv")
+              << (o.no_plots ? "" : ",samples.png,trace_acf.png") << "}\n";
   }
   return 0;
 }
@@ -198,13 +232,16 @@ cimsim::cli::Registrar reg("sample", [](CLI::App& app) -> cimsim::cli::Runner {
   sub->add_option("--chains", o->chains, "parallel chains 1..8");
   sub->add_option("--samples", o->samples, "samples per chain");
   sub->add_option("--seed", o->seed, "seed of every random source");
-  auto* v = sub->add_option("--vcd", o->vcd, "write a VCD trace (optional path without .vcd)");
+  auto* v = sub->add_option("--vcd", o->vcd,
+                            "VCD trace of the cycle-level macro, path stem (no value: <out-dir>/mc2ram, else "
+                            "traces/mc2ram); a GTKWave view <stem>.gtkw is written beside it");
   v->expected(0, 1);
   sub->add_option("--out-dir", o->out_dir, "write report.json, draws.csv and PNG plots here");
+  sub->add_flag("--no-draws", o->no_draws, "with --out-dir: do not write draws.csv (8 M draws: ~0.5 GB)");
   sub->add_option("--step", o->steps,
                   "proposal sd in user units: one value, or one per dimension (comma-separated); default "
                   "2.38/sqrt(D) x each dimension's within-component marginal sd")
-      ->delimiter(',');
+      ->delimiter(',')->default_str("auto");
   sub->add_option("--weight-bits", o->weight_bits, "bit-cells per stored weight");
   sub->add_option("--tolerance", o->tolerance, "refuse GMMs whose compiled TV error bound exceeds this (0..1]");
   sub->add_flag("--allow-approx", o->allow_approx, "sample GMMs beyond --tolerance anyway (with a warning)");
@@ -225,6 +262,9 @@ cimsim::cli::Registrar reg("sample", [](CLI::App& app) -> cimsim::cli::Runner {
   return [sub, o, v] {
     if (!sub->parsed()) return -1;
     o->vcd_flag = v->count() > 0;
+    if (o->vcd_flag && o->level != "cycle")
+      throw cimsim::ConfigError("sample: --vcd traces the signals of the cycle-level macro; add --level cycle");
+    cimsim::cli::refuse_options(*sub, {"--no-draws"}, !o->out_dir.empty(), "needs --out-dir", "sample");
     return do_sample(*o);
   };
 });

@@ -139,8 +139,10 @@ cimsim::cli::Registrar reg("sweep", [](CLI::App& app) -> cimsim::cli::Runner {
                                  "resumable; merged CSV/JSON/plots (docs/sweeps.md)");
   auto o = std::make_shared<Options>();
   sub->add_option("spec", o->spec, "sweep spec (YAML), e.g. data/sweeps/accel-dse.yaml")->required();
-  sub->add_option("--out", o->out, "output root (default: the spec's out:, else sweeps/<name>)");
-  sub->add_option("--jobs,-j", o->jobs, "local: points run in parallel (default: number of CPUs)")
+  sub->add_option("--out-dir,--out", o->out,
+                  "output root (default: the spec's out:, else sweeps/<name>; relative to the working directory; "
+                  "--out is the older name)");
+  sub->add_option("--jobs,-j", o->jobs, "local: points run in parallel (0: number of CPUs)")
       ->check(CLI::Range(1, 4096));
   auto* slurm = sub->add_flag("--slurm", o->slurm, "write an sbatch job-array script and submit it");
   sub->add_flag("--dry-run", o->dry_run, "validate and list the points (with --slurm: write the script only)");

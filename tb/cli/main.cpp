@@ -1,7 +1,11 @@
-// cimsim: one command line for the accelerator testbench, the ENOS search and MC2RAM sampling.
+// cimsim: one command line for the accelerator testbench, the ENOS search and MC2RAM sampling. Conventions
+// shared by the subcommands (exit codes, "did you mean", --out-dir, defaults in --help): cli/common.hpp,
+// docs/cli.md.
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <string>
+#include <vector>
 #include <filesystem>
 #include <new>
 #include <iostream>
@@ -10,10 +14,28 @@
 #include <systemc>
 
 #include "cli/command_registry.hpp"
+#include "cli/common.hpp"
 #include "cimsim/core/error.hpp"
 
+// Our own entry point (it replaces libsystemc's main): SystemC prints its copyright banner when its simulation
+// context starts, so the switch must be set before SystemC is initialised. The banner is silenced unless
+// CIMSIM_SYSTEMC_BANNER=1; a user's own SYSTEMC_DISABLE_COPYRIGHT_MESSAGE is respected.
+int main(int argc, char* argv[]) {
+  const char* show = std::getenv("CIMSIM_SYSTEMC_BANNER");
+  if (show && std::string(show) == "1")
+    ::unsetenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE");
+  else
+    ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}
+
 int sc_main(int argc, char* argv[]) {
-  CLI::App app{"cimsim: SystemC/TLM-2.0 models of the ENOS accelerator and the MC2RAM sampler"};
+  CLI::App app{"cimsim: SystemC/TLM-2.0 models of the ENOS accelerator and the MC2RAM sampler.\n"
+               "Usage errors exit 2, configuration errors 2, I/O errors 3 (docs/cli.md). Outputs: --out-dir DIR in "
+               "every subcommand; relative paths are relative to the working directory.\n"
+               "Environment: CIMSIM_SYSTEMC_BANNER=1 shows SystemC's banner; CIMSIM_DATA, CIMSIM_TECH, "
+               "CIMSIM_TRACES, CIMSIM_PROGRESS (docs/build.md)."};
+  cimsim::cli::apply_conventions(app);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("cimsim 0.1.0"));
   auto& reg = cimsim::cli::registry();
@@ -23,7 +45,8 @@ int sc_main(int argc, char* argv[]) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cimsim::cli::handle_parse_error(app, e, std::vector<std::string>(argv + 1, argv + argc), std::cout,
+                                           std::cerr);
   }
   try {
     for (auto& r : runners) {
@@ -32,7 +55,7 @@ int sc_main(int argc, char* argv[]) {
     }
   } catch (const cimsim::ConfigError& e) {
     std::cerr << "cimsim: configuration error: " << e.what() << "\n";
-    return 2;
+    return cimsim::cli::kUsageError;
   } catch (const cimsim::IoError& e) {
     std::cerr << "cimsim: I/O error: " << e.what() << "\n";
     return 3;

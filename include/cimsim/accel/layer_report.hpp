@@ -25,12 +25,19 @@ struct LayerReportRow {
 std::vector<std::string> report_components(const std::vector<LayerReportRow>& rows);
 /// CSV text: header + one row per layer + a "total" row (sums; its utilisation is the cycle-weighted mean).
 /// Integers printed exactly; utilisation and pJ with %.6f (pJ to the attojoule). Names quoted per RFC 4180
-/// where they contain a comma or quote.
-std::string layer_report_csv(const std::vector<LayerReportRow>& rows);
+/// where they contain a comma or quote. With clock_hz > 0 the headline columns (cimsim/accel/headline.hpp:
+/// pj_per_mac_system, pj_per_mac_operator, tops_per_w_system, tops_per_w_operator, uj_per_inference,
+/// latency_ms, inferences_per_s, edp_uj_ms) follow, each row for its own MACs, energy and cycles (the total row:
+/// one inference, steady state); empty where undefined (no MACs).
+std::string layer_report_csv(const std::vector<LayerReportRow>& rows, double clock_hz = 0);
 /// Writes the CSV atomically. Throws IoError naming the path.
-void write_layer_report_csv(const std::string& path, const std::vector<LayerReportRow>& rows);
-/// Per-layer stacked energy breakdown (pJ per component per layer) as PNG with gnuplot; atomic. Throws IoError
-/// if gnuplot is missing or fails (message says so).
+void write_layer_report_csv(const std::string& path, const std::vector<LayerReportRow>& rows, double clock_hz = 0);
+/// The fixed colour (#rrggbb) of an energy component in every plot (compute, adc, dac, ... leakage: all
+/// different); components without a fixed colour get one from their name's hash.
+std::string component_colour(const std::string& component);
+/// Per-layer stacked energy breakdown (pJ per component per layer) as PNG with gnuplot; atomic; one fixed
+/// colour per component (component_colour); `title` may hold a line break. Throws IoError if gnuplot is
+/// missing or fails (message says so).
 void plot_layer_energy(const std::string& png_path, const std::vector<LayerReportRow>& rows,
                        const std::string& title);
 

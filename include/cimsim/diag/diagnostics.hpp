@@ -2,6 +2,7 @@
 // MCMC sampling diagnostics, in plain C++ (Eigen + Boost.Math). Definitions follow Vehtari, Gelman,
 // Simpson, Carpenter, Buerkner (2021), "Rank-normalization, folding, and localization: an improved R-hat".
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 #include <utility>
@@ -79,8 +80,11 @@ struct Summary {
   std::vector<std::string> warnings;  ///< R-hat / ESS beyond Stan's thresholds, non-finite values
   nlohmann::json to_json() const;
 };
+/// Progress of summarize(): called (from worker threads, one call at a time) as each part finishes, with a
+/// text such as "3/5 parts done (x1: R-hat, ESS, MCSE)".
+using SummaryProgress = std::function<void(const std::string&)>;
 /// All of the above. R-hat/ESS/MCSE per dimension; the mixture fit and its iid floor; warnings.
-Summary summarize(const Draws& d, const Gmm& gmm, double acceptance);
+Summary summarize(const Draws& d, const Gmm& gmm, double acceptance, const SummaryProgress& progress = {});
 
 /// Raw draws as CSV: header "chain,draw,x0,x1,...", one row per (chain, draw). Written atomically, streamed
 /// through a fixed buffer (linear time, O(1) extra memory).

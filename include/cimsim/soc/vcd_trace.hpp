@@ -18,8 +18,9 @@ namespace cimsim {
 
 class VcdTrace {
  public:
-  /// `path` without the .vcd extension; relative paths are taken under traces_dir(). Throws IoError if the
-  /// trace cannot be created there.
+  /// `path` without the .vcd extension, relative to the working directory (a bare name goes under
+  /// $CIMSIM_TRACES when that is set). The file is created 0644 (less the umask). Throws IoError if the trace
+  /// cannot be created there.
   explicit VcdTrace(const std::string& path, sc_core::sc_time_unit unit = sc_core::SC_PS);
   /// Abandons a trace that was not closed: the temporary is removed, nothing is published.
   ~VcdTrace();
