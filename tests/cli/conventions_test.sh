@@ -50,7 +50,7 @@ case $case_name in
       run $s --help
       [[ $rc -eq 0 ]] || fail "$s --help exit $rc"
       case $s in
-        run) want=("--level TEXT:{lt,cycle}=lt" "--seed UINT=1" "--op TEXT=mac8" "--adc-bits INT:INT in [1 - 16]=5") ;;
+        run) want=("--level TEXT:{analytic,lt,cycle}=lt" "--seed UINT=1" "--op TEXT=mac8" "--adc-bits INT:INT in [1 - 16]=5") ;;
         infer) want=("--level TEXT=lt" "--images INT=100") ;;
         sample) want=("--chains INT=4" "--samples UINT=500" "--seed UINT=1" "--level TEXT:{lt,cycle}=cycle" "--step FLOAT=auto") ;;
         sweep) want=("--out-dir,--out") ;;
