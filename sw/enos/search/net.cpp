@@ -291,28 +291,45 @@ void SearchNetImpl::set_energies(const accel::ArrayConfig& cfg, const EnergyTabl
   const ExportGraph eg = to_graph(skel);
   const accel::ArrayConfig hw = accel::ArrayConfig::with_table(cfg, table);
   const accel::ProgramPlan plan = accel::plan_program(eg.graph, hw);
+  // A layer may run as several program nodes (a large grouped convolution as slices of whole groups): its
+  // energy is the sum over its nodes, each with its own shape and placement.
+  std::vector<std::vector<size_t>> parts(layers.size());
   std::vector<accel::Placement> place(layers.size());
   vector_pj_ = 0;
   for (size_t j = 0; j < eg.graph.nodes.size(); ++j) {
     const GNode& n = nodes[static_cast<size_t>(eg.export_node[j])];
-    if (accel::is_vector_kind(eg.graph.nodes[j].params.shape.kind))
+    if (accel::is_vector_kind(eg.graph.nodes[j].params.shape.kind)) {
       vector_pj_ += aj_to_pj(plan.nodes[j].cost.total_aj(table));
-    else if (n.kind == NodeKind::Accel)
+    } else if (n.kind == NodeKind::Accel) {
       place[static_cast<size_t>(n.layer)] = plan.nodes[j].place;
+      parts[static_cast<size_t>(n.layer)].push_back(j);
+    }
   }
   layer_place = place;
+  auto shape_of = [&](size_t l, size_t j) {
+    return parts[l].size() == 1 ? layers[l]->shape : eg.graph.nodes[j].params.shape;  // one node: the layer's own
+  };
   for (size_t l = 0; l < layers.size(); ++l) {
     auto& L = layers[l];
-    for (size_t k = 0; k < L->cands.size(); ++k)
-      L->energy_pj[k] =
-          accel::layer_energy_pj(hw, table, L->shape, L->cands[k].op, L->cands[k].mode, L->cim[k], place[l]);
+    for (size_t k = 0; k < L->cands.size(); ++k) {
+      double e = 0;
+      for (size_t j : parts[l])
+        e += accel::layer_energy_pj(hw, table, shape_of(l, j), L->cands[k].op, L->cands[k].mode, L->cim[k],
+                                    plan.nodes[j].place);
+      L->energy_pj[k] = e;
+    }
   }
   ref_pj_.clear();
   ref_op_pj_ = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
-    const accel::LayerCost c = accel::layer_cost(hw, layers[l]->shape, accel::Op::MAC8, accel::Mode::Digital, {}, place[l]);
-    ref_pj_.push_back(aj_to_pj(c.total_aj(table)));
-    ref_op_pj_ += aj_to_pj(c.operator_aj(table));
+    double e = 0;
+    for (size_t j : parts[l]) {
+      const accel::LayerCost c =
+          accel::layer_cost(hw, shape_of(l, j), accel::Op::MAC8, accel::Mode::Digital, {}, plan.nodes[j].place);
+      e += aj_to_pj(c.total_aj(table));
+      ref_op_pj_ += aj_to_pj(c.operator_aj(table));
+    }
+    ref_pj_.push_back(e);
   }
 }
 
