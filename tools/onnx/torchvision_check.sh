@@ -25,8 +25,8 @@ done
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 md="$out/torchvision_check.md"
 {
-  echo "| network | architecture | level | check | energy (uJ/image) | cycles | wall (s) |"
-  echo "|---|---|---|---|---:|---:|---:|"
+  echo "| network | architecture | level | check | energy (uJ/image) | cycles | import + quantise (s) | simulation (s) | whole command (s) |"
+  echo "|---|---|---|---|---:|---:|---:|---:|---:|"
 } > "$md"
 fails=0
 for a in data/arch/*.yaml; do
@@ -49,8 +49,12 @@ for a in data/arch/*.yaml; do
         fails=$((fails + 1))
       fi
       uj=$( [ -n "$pj" ] && echo "scale=3; $pj / 1000000" | bc || echo "-")
-      printf "%-20s %-12s %-6s %-6s %10s uJ %10s cycles %7.2f s\n" "$n" "$(basename "$a" .yaml)" "$lvl" "$check" "$uj" "${cyc:--}" "$wall"
-      echo "| $n | $(basename "$a" .yaml) | $lvl | $check | $uj | ${cyc:--} | $(printf %.2f "$wall") |" >> "$md"
+      iq=$(echo "$log" | sed -n 's/^onnx: .* imported in \([0-9.]*\) s .* quantised in \([0-9.]*\) s.*/\1 + \2/p')
+      iq=$( [ -n "$iq" ] && echo "scale=2; $iq" | bc || echo "-")
+      sw=$(echo "$log" | sed -n 's/^simulated .*; wall \([0-9.]*\) s$/\1/p')
+      printf "%-20s %-12s %-6s %-6s %10s uJ %10s cycles  import+quantise %5s s  simulation %6s s  command %7.2f s\n" \
+        "$n" "$(basename "$a" .yaml)" "$lvl" "$check" "$uj" "${cyc:--}" "$iq" "${sw:--}" "$wall"
+      echo "| $n | $(basename "$a" .yaml) | $lvl | $check | $uj | ${cyc:--} | $iq | ${sw:--} | $(printf %.2f "$wall") |" >> "$md"
     done
   done
 done
