@@ -200,6 +200,14 @@ NetworkExport quantize(const ModelGraph& g, const PtqOptions& opt) {
     }
   }
   std::vector<double> maxabs(g.tensors.size(), 0.0), sumabs(g.tensors.size(), 0.0), cnt(g.tensors.size(), 0.0);
+  // A QDQ source that gives every layer/add output scale needs no calibration (XNOR still needs mean |x|).
+  bool need_calib = false;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ModelNode& n = g.nodes[i];
+    if ((n.op == ModelOp::Conv || n.op == ModelOp::Add) && n.out_scale == 0) need_calib = true;
+    if (n.op == ModelOp::Conv && choice[i].op == Op::XNOR) need_calib = true;
+  }
+  if (!need_calib) imgs.clear();
   for (const auto& im : imgs) {
     if (static_cast<int64_t>(im.size()) != in.elems())
       throw ConfigError("quantize: a calibration image has " + std::to_string(im.size()) + " pixels, the input '" + in.name +
@@ -398,7 +406,7 @@ NetworkExport quantize(const ModelGraph& g, const PtqOptions& opt) {
   e.classes = static_cast<int>(g.tensors[static_cast<size_t>(g.output)].elems());
   e.meta = nlohmann::json::object();
   e.meta["source"] = "ptq";
-  e.meta["calibration"] = opt.calib_images.empty() ? "random" : "images";
+  e.meta["calibration"] = !need_calib ? "none (every scale from the source)" : opt.calib_images.empty() ? "random" : "images";
   e.meta["calibration_images"] = imgs.size();
   for (const auto& s : g.notes) notes.push_back(s);
   if (!notes.empty()) e.meta["notes"] = notes;

@@ -81,13 +81,13 @@ OnnxBuild build_onnx_export(const OnnxRunOptions& o) {
                         "x" + std::to_string(calib.w) + " but the network's input '" + in.name + "' is " + std::to_string(in.c) + "x" +
                         std::to_string(in.h) + "x" + std::to_string(in.w));
     for (int i = 0; i < calib.n; ++i) p.calib_images.emplace_back(calib.image(i), calib.image(i) + calib.image_elems());
-  } else {
-    b.warnings.push_back("no --calib-data: activation scales calibrated on " + std::to_string(o.random_images) +
-                         " random images; the network's accuracy is then meaningless (energy and cycles are not)");
   }
   t0 = std::chrono::steady_clock::now();
   b.exp = enos::quantize(g, p);
   b.quantize_s = seconds_since(t0);
+  if (b.exp.meta.value("calibration", "") == "random")
+    b.warnings.push_back("no --calib-data: activation scales calibrated on " + std::to_string(o.random_images) +
+                         " random images; the network's accuracy is then meaningless (energy and cycles are not)");
   if (b.exp.meta.contains("notes"))  // the importer's and the quantiser's remarks (scales not kept, ...)
     for (const auto& n : b.exp.meta["notes"]) b.warnings.push_back(n.get<std::string>());
   b.exp.meta["onnx"] = o.path;

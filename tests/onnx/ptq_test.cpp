@@ -49,6 +49,12 @@ TEST(OnnxPtq, QdqScalesAndWeightCodesAreKept) {
   for (size_t k = 0; k < w.size(); ++k)
     EXPECT_NEAR(L.weights[k] * g.nodes[0].weight_scale[k / 9], w[k], 1e-6) << k;
   EXPECT_TRUE(L.rq.relu);
+  EXPECT_EQ(e.meta["calibration"], "random");  // the FC output has no QDQ scale: calibrated
+  auto g2 = g;
+  g2.nodes.back().out_scale = 0.1;  // now every scale comes from the source: no forward pass is needed
+  const auto e2 = enos::quantize(g2);
+  EXPECT_EQ(e2.meta["calibration"], "none (every scale from the source)");
+  EXPECT_DOUBLE_EQ(e2.find_tensor(e2.output)->scale, 0.1);
 }
 
 TEST(OnnxPtq, Relu6OutputScaleMakesCode127TheClip) {
