@@ -31,25 +31,28 @@ float act_fn(const ModelNode& n, float v) {
 void conv_forward(const ModelNode& n, const ModelTensor& it, const std::vector<float>& x, const ModelTensor& ot,
                   std::vector<float>& y) {
   const int G = n.groups, cpg = it.c / G, opg = n.cout / G, k = n.kernel;
-  const int P = ot.h * ot.w, K = cpg * k * k;
-  Mat col(K, P);
+  const int64_t P = static_cast<int64_t>(ot.h) * ot.w, K = static_cast<int64_t>(cpg) * k * k;
+  // im2col in blocks of output positions, at most ~16 M floats of columns at a time.
+  const int64_t PB = std::max<int64_t>(1, std::min<int64_t>(P, (int64_t{1} << 24) / std::max<int64_t>(K, 1)));
+  Mat col(K, PB);
   for (int g = 0; g < G; ++g) {
-    for (int ci = 0; ci < cpg; ++ci)
-      for (int ky = 0; ky < k; ++ky)
-        for (int kx = 0; kx < k; ++kx) {
-          float* row = col.data() + static_cast<int64_t>((ci * k + ky) * k + kx) * P;
-          const float* src = x.data() + static_cast<int64_t>(g * cpg + ci) * it.h * it.w;
-          for (int oy = 0; oy < ot.h; ++oy) {
-            const int iy = oy * n.stride + ky - n.pad;
-            for (int ox = 0; ox < ot.w; ++ox) {
-              const int ix = ox * n.stride + kx - n.pad;
-              row[oy * ot.w + ox] = (iy < 0 || iy >= it.h || ix < 0 || ix >= it.w) ? 0.0f : src[iy * it.w + ix];
-            }
-          }
-        }
     Eigen::Map<const Mat> w(n.weight.data() + static_cast<int64_t>(g) * opg * K, opg, K);
     Eigen::Map<Mat> out(y.data() + static_cast<int64_t>(g) * opg * P, opg, P);
-    out.noalias() = w * col;
+    for (int64_t p0 = 0; p0 < P; p0 += PB) {
+      const int64_t pn = std::min(PB, P - p0);
+      for (int ci = 0; ci < cpg; ++ci)
+        for (int ky = 0; ky < k; ++ky)
+          for (int kx = 0; kx < k; ++kx) {
+            float* row = col.data() + ((ci * k + ky) * k + kx) * PB;
+            const float* src = x.data() + static_cast<int64_t>(g * cpg + ci) * it.h * it.w;
+            for (int64_t p = 0; p < pn; ++p) {
+              const int oy = static_cast<int>((p0 + p) / ot.w), ox = static_cast<int>((p0 + p) % ot.w);
+              const int iy = oy * n.stride + ky - n.pad, ix = ox * n.stride + kx - n.pad;
+              row[p] = (iy < 0 || iy >= it.h || ix < 0 || ix >= it.w) ? 0.0f : src[iy * it.w + ix];
+            }
+          }
+      out.middleCols(p0, pn).noalias() = w * col.leftCols(pn);
+    }
   }
   for (int o = 0; o < n.cout; ++o) {
     const float b = n.bias.empty() ? 0.0f : n.bias[static_cast<size_t>(o)];

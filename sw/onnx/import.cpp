@@ -36,6 +36,8 @@ const char* supported_ops() {
 
 namespace {
 
+constexpr int64_t kMaxActivationElems = int64_t{1} << 27;  // per tensor and image (float: 512 MiB)
+
 enum class VKind { Const, Act, Shuffle5, ShuffleT, Quant };
 
 struct Value {
@@ -133,6 +135,8 @@ void Importer::set(int out_i, Value v) {
 int Importer::add(ModelNode n, int c, int h, int w, int out_i) {
   const std::string tname = out_i < cur_->output_size() ? cur_->output(out_i) : cur_name_;
   if (c < 1 || h < 1 || w < 1) fail("produces an empty tensor " + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w));
+  if (static_cast<int64_t>(c) * h * w > kMaxActivationElems)
+    fail("produces a " + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w) + " tensor, more than cimsim's limit of 2^27 values per tensor");
   g_.tensors.push_back({tname, c, h, w});
   const int t = static_cast<int>(g_.tensors.size()) - 1;
   n.output = t;
