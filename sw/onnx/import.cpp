@@ -550,15 +550,15 @@ void Importer::reshape() {
     if (sh[i] == -1) {
       if (neg >= 0) fail("two -1 dimensions");
       neg = static_cast<int>(i);
-    } else if (sh[i] < 1) {
-      fail("target dimension " + std::to_string(sh[i]) + " is not supported");
+    } else if (sh[i] < 1 || sh[i] > total) {
+      fail("target dimension " + std::to_string(sh[i]) + " is not possible for " + std::to_string(total) + " values");
     } else {
-      known *= sh[i];
+      known = std::min(known * sh[i], total + 1);  // both factors <= total + 1 < 2^28: no overflow
     }
   }
   if (neg >= 0) sh[static_cast<size_t>(neg)] = total / known;
   int64_t prod = 1;
-  for (int64_t d : sh) prod *= d;
+  for (int64_t d : sh) prod = std::min(prod * std::max<int64_t>(d, 0), total + 1);
   if (prod != total || sh.empty() || sh[0] != 1) fail("target shape does not hold the " + std::to_string(total) + " values of one image with batch 1");
   auto is = [&](std::vector<int64_t> want) { return sh == want; };
   if (x.kind == VKind::ShuffleT) {

@@ -351,7 +351,8 @@ std::vector<Const> fold(const ::onnx::NodeProto& n, const std::vector<const Cons
       } else if (sh[i] < 0) {
         fail("Reshape to a negative dimension");
       } else {
-        known *= sh[i];
+        if (sh[i] > kMaxConstElems) fail("Reshape to a dimension of " + std::to_string(sh[i]));
+        known = std::min(known * sh[i], kMaxConstElems + 1);  // both factors <= 2^28 + 1: no overflow
       }
     }
     if (neg >= 0) sh[static_cast<size_t>(neg)] = known ? o.numel() / known : 0;
