@@ -45,12 +45,12 @@ for a in data/arch/*.yaml; do
       if [ $rc -eq 0 ] && echo "$log" | grep -q "check against the datapath (run_layer chained): PASS"; then
         check=PASS
       else
-        check="FAIL (exit $rc: $(echo "$log" | grep -m1 -iE 'error|fail' | cut -c1-120))"
+        check="FAIL (exit $rc: $(echo "$log" | grep -m1 -iE 'error|fail' | cut -c1-120 || true))"
         fails=$((fails + 1))
       fi
       uj=$( [ -n "$pj" ] && echo "scale=3; $pj / 1000000" | bc || echo "-")
       iq=$(echo "$log" | sed -n 's/^onnx: .* imported in \([0-9.]*\) s .* quantised in \([0-9.]*\) s.*/\1 + \2/p')
-      iq=$( [ -n "$iq" ] && echo "scale=2; $iq" | bc || echo "-")
+      iq=$( [ -n "$iq" ] && printf %.2f "$(echo "$iq" | bc)" || echo "-")
       sw=$(echo "$log" | sed -n 's/^simulated .*; wall \([0-9.]*\) s$/\1/p')
       printf "%-20s %-12s %-6s %-6s %10s uJ %10s cycles  import+quantise %5s s  simulation %6s s  command %7.2f s\n" \
         "$n" "$(basename "$a" .yaml)" "$lvl" "$check" "$uj" "${cyc:--}" "$iq" "${sw:--}" "$wall"
