@@ -369,7 +369,7 @@ void AcceleratorCycle::begin_band() {
 void AcceleratorCycle::start_compute() {
   tr_band_ = static_cast<int>(b_);
   const Band& band = plan_.bands[b_];
-  Pb_ = (band.row1 - band.row0) * OW_;
+  Pb_ = (band.row1 - band.row0) * (band.col1 - band.col0);
   g_ = ct_ = rt_ = 0;
   if (vec_) return enter(State::Vector, band.compute_cycles);
   next_tile();
@@ -467,8 +467,8 @@ void AcceleratorCycle::compute_step() {
   }
   if (cim_ && ++sub_ < conv_) return;
   sub_ = 0;
-  if (++ox_ == OW_) {
-    ox_ = 0;
+  if (++ox_ == x_end_) {  // the band's strip of columns (the whole width unless the layer is split)
+    ox_ = x_begin_;
     if (++oy_ == OH_) {
       oy_ = 0;
       ++n_;
@@ -551,7 +551,9 @@ void AcceleratorCycle::tick() {
       const int64_t row0 = plan_.bands[b_].row0;
       n_ = row0 / OH_;
       oy_ = row0 % OH_;
-      ox_ = 0;
+      x_begin_ = plan_.bands[b_].col0;
+      x_end_ = plan_.bands[b_].col1;
+      ox_ = x_begin_;
       sub_ = 0;
       return enter(State::Compute, cim_ ? Pb_ * conv_ : Pb_);
     }

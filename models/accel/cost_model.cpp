@@ -32,13 +32,22 @@ int64_t input_rows(const LayerShape& s, int64_t a, int64_t b) {
   return std::max<int64_t>(0, hi - lo);
 }
 
-// Input bytes that output rows [r0, r1) (r = n * OH + oy) read, over the images they span.
-int64_t band_input_bytes(const LayerShape& s, int64_t r0, int64_t r1) {
+// Input columns that output columns [a, b) read (kernel, stride, padding; clipped), like input_rows.
+int64_t input_cols(const LayerShape& s, int64_t a, int64_t b) {
+  const int64_t lo = std::max<int64_t>(0, a * s.stride - s.pad);
+  const int64_t hi = std::min<int64_t>(s.w, (b - 1) * s.stride - s.pad + s.kw);
+  return std::max<int64_t>(0, hi - lo);
+}
+
+// Input bytes that output rows [r0, r1) (r = n * OH + oy), columns [x0, x1), read over the images they span.
+// Without column strips (`strips` false) a band stages whole input rows (all w columns).
+int64_t band_input_bytes(const LayerShape& s, int64_t r0, int64_t r1, int64_t x0, int64_t x1, bool strips) {
   const int64_t OH = s.out_h();
+  const int64_t cols = strips ? input_cols(s, x0, x1) : s.w;
   int64_t bytes = 0;
   for (int64_t n = r0 / OH; n * OH < r1; ++n) {
     const int64_t a = std::max(r0, n * OH) - n * OH, b = std::min(r1, (n + 1) * OH) - n * OH;
-    bytes += static_cast<int64_t>(s.cin) * s.w * input_rows(s, a, b);
+    bytes += static_cast<int64_t>(s.cin) * cols * input_rows(s, a, b);
   }
   return bytes;
 }
@@ -47,13 +56,34 @@ struct BandNeed {
   int64_t in = 0, in2 = 0, out = 0;
 };
 
-BandNeed band_need(const LayerShape& s, const Placement& p, int64_t r0, int64_t r1) {
+BandNeed band_need(const LayerShape& s, const Placement& p, int64_t r0, int64_t r1, int64_t x0, int64_t x1,
+                   bool strips) {
   BandNeed b;
-  const int64_t in = band_input_bytes(s, r0, r1);
+  const int64_t in = band_input_bytes(s, r0, r1, x0, x1, strips);
   if (p.in_dram) b.in = in;
   if (s.kind == LayerKind::Add && p.in2_dram) b.in2 = in;
-  if (p.out_dram) b.out = static_cast<int64_t>(s.cout) * s.out_w() * (r1 - r0);
+  if (p.out_dram) b.out = static_cast<int64_t>(s.cout) * (x1 - x0) * (r1 - r0);
   return b;
+}
+BandNeed band_need(const LayerShape& s, const Placement& p, int64_t r0, int64_t r1) {
+  return band_need(s, p, r0, r1, 0, s.out_w(), false);
+}
+
+// Largest staging need over the bands of one output row and strips of `width` columns (doubled with double
+// buffering): the most input rows any output row reads, times the widest strip's input columns.
+int64_t max_strip_need(const ArrayConfig& cfg, const LayerShape& s, const Placement& p, int64_t width) {
+  const int64_t OH = s.out_h(), OW = s.out_w();
+  int64_t rows = 0;
+  for (int64_t oy = 0; oy < OH; ++oy) rows = std::max(rows, input_rows(s, oy, oy + 1));
+  const int64_t in_each = (p.in_dram ? 1 : 0) + (s.kind == LayerKind::Add && p.in2_dram ? 1 : 0);
+  int64_t worst = 0;
+  for (int64_t x0 = 0; x0 < OW; x0 += width) {
+    const int64_t x1 = std::min(OW, x0 + width);
+    const int64_t need = in_each * static_cast<int64_t>(s.cin) * rows * input_cols(s, x0, x1) +
+                         (p.out_dram ? static_cast<int64_t>(s.cout) * (x1 - x0) : 0);
+    worst = std::max(worst, need);
+  }
+  return cfg.double_buffer ? 2 * worst : worst;
 }
 
 int64_t stage_of(const ArrayConfig& cfg, const Placement& p) {
@@ -328,13 +358,25 @@ LayerCost layer_cost(const ArrayConfig& cfg, const LayerShape& s, Op op, Mode mo
 
   // ---- row bands: the largest band whose DRAM operands fit the staging space ----
   const int64_t stage = stage_of(cfg, place);
-  int64_t rows_per_band = R;
-  if (max_need(cfg, s, c.place, R) > stage) {
-    if (max_need(cfg, s, c.place, 1) > stage)
-      throw BufferOverflowError("layer cost: one output row of this " + std::string(kind_name(s.kind)) +
-                                " layer needs " + std::to_string(max_need(cfg, s, c.place, 1)) +
+  int64_t rows_per_band = R, strip = OW;
+  if (max_need(cfg, s, c.place, R) > stage && max_need(cfg, s, c.place, 1) > stage) {
+    // Not even one output row fits: bands of one output row x a strip of output columns, the widest strip
+    // whose worst band fits (the need grows with the width).
+    if (max_strip_need(cfg, s, c.place, 1) > stage)
+      throw BufferOverflowError("layer cost: one output pixel of this " + std::string(kind_name(s.kind)) +
+                                " layer (its input window and outputs) needs " +
+                                std::to_string(max_strip_need(cfg, s, c.place, 1)) +
                                 " bytes of activation-buffer staging, only " + std::to_string(stage) +
                                 " are available");
+    int64_t lo = 1, hi = OW;  // lo fits, hi does not
+    while (hi - lo > 1) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      (max_strip_need(cfg, s, c.place, mid) <= stage ? lo : hi) = mid;
+    }
+    rows_per_band = 1;
+    strip = lo;
+    c.column_split = true;
+  } else if (max_need(cfg, s, c.place, R) > stage) {
     int64_t lo = 1, hi = R;  // lo fits, hi does not
     while (hi - lo > 1) {
       const int64_t mid = lo + (hi - lo) / 2;
@@ -361,16 +403,19 @@ LayerCost layer_cost(const ArrayConfig& cfg, const LayerShape& s, Op op, Mode mo
     conv = static_cast<int64_t>(cim.adc_bits) * cfg.adc_cycles_per_bit;
   }
   int64_t vec_reads = 0, staged = 0, dram = 0, wbuf_writes = 0;
-  for (int64_t r0 = 0; r0 < R; r0 += rows_per_band) {
+  for (int64_t r0 = 0; r0 < R; r0 += rows_per_band)
+  for (int64_t x0 = 0; x0 < OW; x0 += strip) {
     Band b;
     b.row0 = r0;
     b.row1 = std::min(R, r0 + rows_per_band);
-    const BandNeed nd = band_need(s, c.place, b.row0, b.row1);
+    b.col0 = x0;
+    b.col1 = std::min(OW, x0 + strip);
+    const BandNeed nd = band_need(s, c.place, b.row0, b.row1, b.col0, b.col1, c.column_split);
     b.in_bytes = nd.in;
     b.in2_bytes = nd.in2;
     b.out_bytes = nd.out;
-    if (!vec && !place.weights_resident && (c.weights_streamed || r0 == 0)) b.w_bytes = const_bytes;
-    const int64_t Pb = (b.row1 - b.row0) * OW;
+    if (!vec && !place.weights_resident && (c.weights_streamed || c.bands.empty())) b.w_bytes = const_bytes;
+    const int64_t Pb = (b.row1 - b.row0) * (b.col1 - b.col0);
     if (vec) {
       const int64_t reads = static_cast<int64_t>(s.cin) * Pb * s.kh * s.kw * (s.kind == LayerKind::Add ? 2 : 1);
       vec_reads += reads;

@@ -164,3 +164,41 @@ TEST(Memory, SizesAndBadSizes) {
     EXPECT_NE(m.find("1500"), std::string::npos) << m;
   }
 }
+
+namespace {
+// Layers whose one output row does not fit a 32 KiB activation buffer: they run in column strips (one row x a
+// strip of output columns per band). Outputs bit-exact, counters equal to the analytic level's.
+void column_strips_at(Level level) {
+  Topology t;
+  t.name = t.origin = "wide";
+  t.layers.push_back({"wide", LayerShape::conv(1, 64, 6, 200, 24, 3, 1, 1), 2});
+  t.layers.push_back({"next", LayerShape::conv(1, 24, 6, 200, 8, 3, 2, 1), 3});
+  t.layers.push_back({"dw", LayerShape::conv(1, 8, 3, 100, 8, 3, 1, 1, 8), 4});
+  t.layers.push_back({"solo", LayerShape::conv(1, 96, 3, 160, 12, 3, 1, 0), 5});  // its own segment, all in DRAM
+  std::vector<LayerChoice> ch = uniform(t);
+  ch[1].op = Op::MF;
+  ch[1].mode = Mode::Cim;
+  ch[1].cim.adc_bits = 6;
+  ch[1].cim.adc_range = 32;
+  ch[3].op = Op::ADDER;
+  const auto segs = random_topology_segments(t, ch, 4);
+  ArrayConfig array;
+  array.rows = array.cols = 8;
+  array.cim_cols = 8;
+  array.act_buffer_bytes = 32 * 1024;
+  array.weight_buffer_bytes = 16 * 1024;
+  SocConfig cfg = sized({segs}, array);
+  cfg.level = level;
+  AcceleratorSoc soc("soc", cfg, table());
+  int split = 0;
+  for (const auto& s : segs) {
+    const GraphResult a = analytic_run_graph(s.graph, soc.accelerator().config(), table());
+    for (const NodePlan& np : a.plan.nodes) split += np.cost.column_split;
+  }
+  EXPECT_GE(split, 2);
+  expect_analytic_equals(soc, segs, std::string("column strips at ") + level_name(level));
+}
+}  // namespace
+
+TEST(ColumnStrips, LtEqualsAnalyticAndTheDatapath) { column_strips_at(Level::Lt); }
+TEST(ColumnStrips, CycleLevelEqualsAnalyticAndTheDatapath) { column_strips_at(Level::Cycle); }

@@ -89,10 +89,12 @@ std::string diff(const LayerCost& m, const RefCost& r, Op op, Mode mode, int adc
     for (size_t i = 0; i < m.bands.size(); ++i) {
       const Band& a = m.bands[i];
       const RefBand& b = r.bands[i];
-      if (a.row0 != b.row0 || a.row1 != b.row1 || a.in_bytes != b.in || a.in2_bytes != b.in2 ||
+      if (a.row0 != b.row0 || a.row1 != b.row1 || a.col0 != b.col0 || a.col1 != b.col1 || a.in_bytes != b.in ||
+          a.in2_bytes != b.in2 ||
           a.w_bytes != b.w || a.out_bytes != b.out || a.load_cycles != b.load || a.compute_cycles != b.compute ||
           a.store_cycles != b.store) {
-        o << " band " << i << ": model [" << a.row0 << "," << a.row1 << ") in" << a.in_bytes << " in2"
+        o << " band " << i << ": model [" << a.row0 << "," << a.row1 << ") cols [" << a.col0 << "," << a.col1
+          << ") ref cols [" << b.col0 << "," << b.col1 << ") in" << a.in_bytes << " in2"
           << a.in2_bytes << " w" << a.w_bytes << " out" << a.out_bytes << " load" << a.load_cycles << " compute"
           << a.compute_cycles << " store" << a.store_cycles << " ref [" << b.row0 << "," << b.row1 << ") in" << b.in
           << " in2" << b.in2 << " w" << b.w << " out" << b.out << " load" << b.load << " compute" << b.compute
@@ -141,6 +143,7 @@ std::string diff(const LayerCost& m, const RefCost& r, Op op, Mode mode, int adc
 struct Coverage {
   int cases = 0, ok = 0, overflow = 0, config_error = 0, multi_band = 0, streamed = 0, double_buffered = 0;
   int resident_io = 0, weights_resident = 0, halo = 0, cim = 0, non_monotone = 0, bisect_below_scan = 0;
+  int column_split = 0;
   std::vector<std::string> failures;
 };
 
@@ -172,6 +175,8 @@ void check_case(const ArrayConfig& cfg, const LayerShape& s, Op op, Mode mode, c
     if (min_stage_bytes(cfg, s, p) != min_stage)
       fail(" min_stage_bytes: model " + std::to_string(min_stage_bytes(cfg, s, p)) + " ref " + std::to_string(min_stage));
     if (r.bands.size() > 1) ++cov.multi_band;
+    if (r.column_split) ++cov.column_split;
+    if (m.column_split != r.column_split) fail(" column_split flag differs from the reference's");
     if (r.streamed) ++cov.streamed;
     if (cfg.double_buffer && r.bands.size() > 1) ++cov.double_buffered;
     if (!p.in_dram || !p.out_dram) ++cov.resident_io;
@@ -206,6 +211,7 @@ void check_case(const ArrayConfig& cfg, const LayerShape& s, Op op, Mode mode, c
 
 void report(const Coverage& cov, const char* name) {
   for (const std::string& f : cov.failures) ADD_FAILURE() << f;
+  std::printf("%s: %d column-split\n", name, cov.column_split);
   std::printf("%s: %d cases, %d costed, %d overflow, %d config errors, %d multi-band, %d halo, %d streamed, "
               "%d double-buffered multi-band, %d resident in/out, %d weights resident, %d CIM, %d non-monotone fit, "
               "%d bisection below the largest fitting height\n",
@@ -376,7 +382,7 @@ void run_random(uint64_t seed, int cases, LayerShape (*gen)(SplitMix64&), const 
   report(cov, name);
   // The run must exercise what it claims to check.
   EXPECT_GT(cov.ok, cases / 3);
-  EXPECT_GT(cov.overflow, cases / 50);
+  EXPECT_GT(cov.overflow + cov.column_split, cases / 50);  // (one row does not fit: strips, or not one pixel)
   EXPECT_GE(cov.multi_band, min_multi_band);
   EXPECT_GE(cov.double_buffered, min_multi_band / 4);
   EXPECT_GT(cov.resident_io, cases / 10);
@@ -543,7 +549,27 @@ TEST(AccelCostReference, GoldenDoubleBuffered) {
   cfg.dma_bytes_per_cycle = 4;
   cfg.double_buffer = true;
   Placement p;
+  // Stage 80: one row (96) does not fit: column strips. A strip of width w needs 2 * (4 w + 8 w) = 24 w <= 80:
+  // w = 3, strips [0,3) (in 4*3 = 12, out 8*3 = 24) and [3,4) (in 4, out 8), 8 rows x 2 strips = 16 bands.
   p.stage_bytes = 80;
+  {
+    const LayerCost cs = layer_cost(cfg, s, Op::BWN, Mode::Digital, CimParams{}, p);
+    const RefCost rs = ref_layer_cost(to_ref(cfg), s, Op::BWN, Mode::Digital, CimParams{}, to_ref(p));
+    EXPECT_TRUE(cs.column_split);
+    ASSERT_EQ(cs.bands.size(), 16u);
+    ASSERT_EQ(rs.bands.size(), 16u);
+    EXPECT_EQ(cs.bands[0].col1, 3);
+    EXPECT_EQ(cs.bands[0].in_bytes, 12);
+    EXPECT_EQ(cs.bands[0].out_bytes, 24);
+    EXPECT_EQ(cs.bands[1].col0, 3);
+    EXPECT_EQ(cs.bands[1].in_bytes, 4);
+    EXPECT_EQ(cs.bands[1].out_bytes, 8);
+    EXPECT_EQ(rs.bands[1].in, 4);
+    EXPECT_EQ(cs.bands[15].row0, 7);
+    expect_both(cfg, s, Op::BWN, Mode::Digital, CimParams{}, p);
+  }
+  // Stage 20: not even one output pixel (2 * (4 + 8) = 24) fits: the only BufferOverflow left.
+  p.stage_bytes = 20;
   EXPECT_THROW(layer_cost(cfg, s, Op::BWN, Mode::Digital, CimParams{}, p), BufferOverflowError);
   EXPECT_EQ(ref_layer_cost(to_ref(cfg), s, Op::BWN, Mode::Digital, CimParams{}, to_ref(p)).status, RefStatus::Overflow);
   p.stage_bytes = 200;

@@ -190,6 +190,7 @@ class AcceleratorCycle : public AcceleratorBase {
   int64_t load_row_ = 0;                ///< next weight row to load
   int64_t sub_ = 0;                     ///< conversion sub-cycle (CIM)
   int64_t n_ = 0, oy_ = 0, ox_ = 0;     ///< pixel coordinates
+  int64_t x_begin_ = 0, x_end_ = 0;     ///< output columns of the band [x_begin_, x_end_)
   std::vector<int32_t> acc_;            ///< accumulators over the layer (the accumulator SRAM), by pixel:
                                         ///< [(n * OH + oy) * OW + ox][oc] (NHWC: one step's columns adjacent)
   std::vector<int32_t> rci_, rky_, rkx_;  ///< per tile row: input channel (absolute), ky, kx

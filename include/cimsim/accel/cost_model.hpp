@@ -61,6 +61,7 @@ struct Placement {
 /// traffic and cycles it implies (docs/accelerator-numerics.md, "Tiling and the cycle formula").
 struct Band {
   int64_t row0 = 0, row1 = 0;                  ///< output rows [row0, row1)
+  int64_t col0 = 0, col1 = 0;                  ///< output columns [col0, col1) (the whole width unless split)
   int64_t in_bytes = 0, in2_bytes = 0;         ///< DRAM -> activation buffer (0 when resident)
   int64_t w_bytes = 0;                         ///< DRAM -> weight buffer (constants; streamed or first band)
   int64_t out_bytes = 0;                       ///< activation buffer -> DRAM (0 when resident)
@@ -116,6 +117,7 @@ struct LayerCost {
   int64_t stall_cycles = 0;       ///< cycles - descriptor - compute: time the compute engine waits for DMA
   int64_t tiles = 0;              ///< weight tiles loaded into the array/macro (all bands)
   bool weights_streamed = false;  ///< constants do not fit the weight buffer: streamed once per band
+  bool column_split = false;      ///< one output row did not fit the staging space: bands of one row x a strip
   std::vector<Band> bands;
 
   /// Event counts, keyed by event name: compute, adc, dac, requant, weight_buffer_read, weight_buffer_write,
@@ -147,8 +149,10 @@ std::vector<std::string> cost_model_entries();
 /// table.require(cost_model_entries()) plus the SRAM curve's shape (at least one point per direction).
 void require_cost_entries(const EnergyTable& table);
 
-/// Minimum staging bytes (activation buffer) a layer needs under `place`: one output row band (double with
-/// double buffering). The layer cannot run (BufferOverflow) when the staging space is smaller.
+/// Staging bytes (activation buffer) a layer needs under `place` to run in bands of whole output rows: one
+/// output row band (double with double buffering). With less, the layer runs in column strips (bands of one
+/// output row x a strip of output columns); it cannot run (BufferOverflow) only when one output pixel's band
+/// (its input window and output channels) does not fit.
 int64_t min_stage_bytes(const ArrayConfig& cfg, const LayerShape& shape, const Placement& place);
 
 /// Counts, bands and cycles for a layer (any kind) given its shape, operator, mode, CIM parameters and

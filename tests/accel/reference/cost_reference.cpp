@@ -59,6 +59,33 @@ Dram band_dram(const LayerShape& s, const RefPlacement& pl, int64_t r0, int64_t 
   return d;
 }
 
+// Input bytes one output row r (over the batch) reads for output columns [x0, x1) ("Column strips").
+int64_t strip_in_bytes(const LayerShape& s, int64_t r, int64_t x0, int64_t x1) {
+  const int64_t oy = r % s.out_h();
+  const int64_t top = std::max<int64_t>(0, oy * s.stride - s.pad);
+  const int64_t bot = std::min<int64_t>(s.h, oy * s.stride - s.pad + s.kh);
+  const int64_t left = std::max<int64_t>(0, x0 * s.stride - s.pad);
+  const int64_t right = std::min<int64_t>(s.w, (x1 - 1) * s.stride - s.pad + s.kw);
+  return int64_t{s.cin} * std::max<int64_t>(0, bot - top) * std::max<int64_t>(0, right - left);
+}
+Dram strip_dram(const LayerShape& s, const RefPlacement& pl, int64_t r, int64_t x0, int64_t x1) {
+  Dram d{0, 0, 0};
+  if (pl.in_dram) d.in = strip_in_bytes(s, r, x0, x1);
+  if (s.kind == LayerKind::Add && pl.in2_dram) d.in2 = strip_in_bytes(s, r, x0, x1);
+  if (pl.out_dram) d.out = int64_t{s.cout} * (x1 - x0);
+  return d;
+}
+// Worst staging need over every band of one output row and a strip of width `wd`.
+int64_t worst_strip_need(const RefConfig& cfg, const LayerShape& s, const RefPlacement& pl, int64_t nrows, int64_t wd) {
+  int64_t worst = 0;
+  for (int64_t r = 0; r < nrows; ++r)
+    for (int64_t x0 = 0; x0 < s.out_w(); x0 += wd) {
+      const Dram d = strip_dram(s, pl, r, x0, std::min<int64_t>(s.out_w(), x0 + wd));
+      worst = std::max(worst, (d.in + d.in2 + d.out) * (cfg.double_buffer ? 2 : 1));
+    }
+  return worst;
+}
+
 // Worst staging need over the uniform bands of height `ht`.
 int64_t worst_need(const RefConfig& cfg, const LayerShape& s, const RefPlacement& pl, int64_t nrows, int64_t ht) {
   int64_t worst = 0;
@@ -181,13 +208,25 @@ RefCost ref_layer_cost(const RefConfig& cfg, const LayerShape& s, Op op, Mode mo
       }
     }
   }
-  int64_t height;
+  int64_t height, width = OW;
   if (ref_band_need(cfg, s, pl, 0, nrows) <= stage) {
     height = nrows;
   } else if (worst_need(cfg, s, pl, nrows, 1) > stage) {
-    c.status = RefStatus::Overflow;
-    c.why = "one output row does not fit the staging space";
-    return c;
+    // Column strips: one output row per band, the widest strip (bisection over [1, OW]) whose worst band fits.
+    if (worst_strip_need(cfg, s, pl, nrows, 1) > stage) {
+      c.status = RefStatus::Overflow;
+      c.why = "one output pixel does not fit the staging space";
+      return c;
+    }
+    int64_t lo = 1, hi = OW;  // width lo fits; hi does not (one row, the whole width, does not)
+    while (hi - lo > 1) {
+      const int64_t mid = (lo + hi) / 2;
+      if (worst_strip_need(cfg, s, pl, nrows, mid) <= stage) lo = mid;
+      else hi = mid;
+    }
+    height = 1;
+    width = lo;
+    c.column_split = true;
   } else {
     int64_t lo = 1, hi = nrows - 1;  // fits(lo) holds; nrows itself does not fit
     while (lo < hi) {
@@ -202,18 +241,21 @@ RefCost ref_layer_cost(const RefConfig& cfg, const LayerShape& s, Op op, Mode mo
   const int64_t col_tiles = is_vec ? 0 : cdiv(cog, is_cim ? cfg.cim_cols : cfg.cols);
   const int64_t row_tiles = is_vec ? 0 : cdiv(K, is_cim ? cim.rows : cfg.rows);
   int64_t reads_total = 0;
-  for (int64_t r0 = 0; r0 < nrows; r0 += height) {
+  for (int64_t r0 = 0; r0 < nrows; r0 += height)
+  for (int64_t x0 = 0; x0 < OW; x0 += width) {
     RefBand b;
     b.row0 = r0;
     b.row1 = std::min(nrows, r0 + height);
-    const Dram d = band_dram(s, pl, b.row0, b.row1);
+    b.col0 = x0;
+    b.col1 = std::min(OW, x0 + width);
+    const Dram d = c.column_split ? strip_dram(s, pl, r0, b.col0, b.col1) : band_dram(s, pl, b.row0, b.row1);
     b.in = d.in;
     b.in2 = d.in2;
     b.out = d.out;
-    if (!pl.weights_resident && (c.streamed || r0 == 0)) b.w = cnst;
+    if (!pl.weights_resident && (c.streamed || c.bands.empty())) b.w = cnst;
     b.load = cdiv(b.in + b.in2 + b.w, B);
     b.store = cdiv(b.out, B);
-    const int64_t P = (b.row1 - b.row0) * OW;
+    const int64_t P = (b.row1 - b.row0) * (b.col1 - b.col0);
     if (is_vec) {
       const int64_t reads = int64_t{s.cout} * P * s.kh * s.kw * (s.kind == LayerKind::Add ? 2 : 1);
       reads_total += reads;

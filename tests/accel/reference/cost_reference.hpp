@@ -37,6 +37,7 @@ struct RefPlacement {
 
 struct RefBand {
   int64_t row0 = 0, row1 = 0;
+  int64_t col0 = 0, col1 = 0;  ///< output columns (the whole width unless the layer runs in column strips)
   int64_t in = 0, in2 = 0, w = 0, out = 0;
   int64_t load = 0, compute = 0, store = 0;
 };
@@ -55,6 +56,7 @@ struct RefCost {
   /// by scanning every height, and whether "worst band fits" is monotone in the height for this layer.
   int64_t scan_height = 0;
   bool fit_monotone = true;
+  bool column_split = false;  ///< one output row did not fit: bands of one row x a strip ("Column strips")
 };
 
 /// Per-event energies in aJ (each table entry rounded once; SRAM interpolated; leakage clock-scaled).
