@@ -2,6 +2,7 @@
 #include "cimsim/accel/analytic.hpp"
 
 #include "cimsim/accel/regmap.hpp"
+#include "cimsim/core/error.hpp"
 
 namespace cimsim::accel {
 
@@ -21,6 +22,16 @@ LayerStats analytic_layer_stats(const LayerCost& cost, const EnergyTable& table)
 GraphResult analytic_run_graph(const Graph& g, const ArrayConfig& hw, const EnergyTable& table,
                                const ProgramOptions& opt) {
   GraphResult r;
+  // What the hardware refuses without looking at weights is refused here too (the simulators' LayerParams::check
+  // and descriptor validation: an int32 accumulator must hold K x the operator's largest term).
+  for (const GraphNode& n : g.nodes) {
+    const LayerParams& p = n.params;
+    if (is_vector_kind(p.shape.kind)) continue;
+    if (p.shape.reduction() * max_abs_term(p.op) > INT32_MAX)
+      throw ConfigError("node '" + n.name + "': reduction K = " + std::to_string(p.shape.reduction()) +
+                        " times the largest " + op_name(p.op) + " term " + std::to_string(max_abs_term(p.op)) +
+                        " overflows a 32-bit accumulator (an operator with smaller terms fits: bwn 128, xnor 1)");
+  }
   r.plan = plan_program(g, hw, opt);
   r.stats.total.group_aj.assign(energy_register_groups().size(), 0);
   for (const NodePlan& np : r.plan.nodes) {

@@ -202,3 +202,25 @@ void column_strips_at(Level level) {
 
 TEST(ColumnStrips, LtEqualsAnalyticAndTheDatapath) { column_strips_at(Level::Lt); }
 TEST(ColumnStrips, CycleLevelEqualsAnalyticAndTheDatapath) { column_strips_at(Level::Cycle); }
+
+TEST(Analytic, RefusesWhatTheHardwareRefusesNamingTheNode) {
+  // K x the largest MAC8 term overflows the int32 accumulator: LT refuses the layer (LayerParams::check), so
+  // does the analytic level; BWN's terms fit.
+  Topology t;
+  t.name = t.origin = "emb";
+  t.layers.push_back({"emb", LayerShape::fc(1, 138000, 8), 2});
+  ArrayConfig big;
+  big.act_buffer_bytes = 1 << 20;
+  const auto mac8 = topology_segments_without_data(t, uniform(t));
+  try {
+    (void)analytic_run_graph(mac8[0].graph, big, table());
+    ADD_FAILURE() << "K overflow accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'emb'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("32-bit accumulator"), std::string::npos) << e.what();
+  }
+  LayerChoice bwn;
+  bwn.op = Op::BWN;
+  const auto ok = topology_segments_without_data(t, apply_assignment(t, {}, bwn));
+  EXPECT_EQ(analytic_run_graph(ok[0].graph, big, table()).stats.total.macs, int64_t{138000} * 8);
+}
