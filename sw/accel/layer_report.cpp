@@ -206,23 +206,32 @@ void plot_layer_energy(const std::string& png_path, const std::vector<LayerRepor
   d << "layer";
   for (const auto& c : comps) d << "\t" << c;
   d << "\n";
+  // The energy axis in the unit that keeps its numbers short (pJ, nJ or uJ by the tallest bar).
+  double tallest = 0;
+  for (const auto& r : rows) {
+    double t = 0;
+    for (const auto& c : comps) t += component(r, c);
+    tallest = std::max(tallest, t);
+  }
+  const double scale = tallest >= 1e6 ? 1e-6 : tallest >= 1e3 ? 1e-3 : 1.0;
+  const char* unit = tallest >= 1e6 ? "µJ" : tallest >= 1e3 ? "nJ" : "pJ";
   for (const auto& r : rows) {
     std::string label = r.name;
     for (char& ch : label)
       if (std::isspace(static_cast<unsigned char>(ch)) || ch == '"') ch = '_';
     d << '"' << label << '"';
-    for (const auto& c : comps) d << "\t" << num(component(r, c), "%.6f");
+    for (const auto& c : comps) d << "\t" << num(component(r, c) * scale, "%.9g");
     d << "\n";
   }
   atomic_write(data.string(), d.str());
 
   const size_t n = rows.size();
-  const int width = static_cast<int>(std::clamp<size_t>(200 + 28 * n, 800, 4000));
+  const int width = static_cast<int>(std::clamp<size_t>(200 + 28 * n, 900, 4000));
   std::ostringstream g;
-  g << "set terminal pngcairo size " << width << ",600 font 'sans,10'\n"
+  g << "set terminal pngcairo size " << width << ",640 font 'sans,10'\n"
     << "set output " << gp_quote(png.string()) << "\n"
     << "set title " << gp_dquote(title) << " noenhanced\n"
-    << "set ylabel 'Energy per inference (pJ)'\n"
+    << "set ylabel 'Energy per inference (" << unit << ")'\n"
     << "set xlabel 'Layer (execution order)'\n"
     << "set style data histograms\n"
     << "set style histogram rowstacked\n"

@@ -192,7 +192,8 @@ double rhat_basic(const Chains& c) {
   return std::sqrt(var_plus / w);
 }
 
-// In-place iterative radix-2 FFT (size a power of two), twiddles from a table computed once per call.
+// In-place iterative radix-2 FFT (size a power of two). The twiddles of a size are computed once per thread
+// and kept (cos/sin of every call showed up in profiles); each stage reads its twiddles contiguously.
 // inverse: conjugate twiddles, no 1/n scaling.
 void fft(std::vector<std::complex<double>>& a, bool inverse) {
   const size_t n = a.size();
@@ -202,30 +203,44 @@ void fft(std::vector<std::complex<double>>& a, bool inverse) {
     j ^= bit;
     if (i < j) std::swap(a[i], a[j]);
   }
-  std::vector<std::complex<double>> tw(n / 2);
-  for (size_t k = 0; k < n / 2; ++k) {
-    const double ang = 2 * 3.14159265358979323846 * static_cast<double>(k) / static_cast<double>(n);
-    tw[k] = std::complex<double>(std::cos(ang), inverse ? std::sin(ang) : -std::sin(ang));
+  thread_local std::vector<std::complex<double>> tw;  // exp(-2 pi i k / n), k < n/2, of the last size
+  thread_local size_t tw_n = 0;
+  if (tw_n != n) {
+    tw.resize(n / 2);
+    for (size_t k = 0; k < n / 2; ++k) {
+      const double ang = 2 * 3.14159265358979323846 * static_cast<double>(k) / static_cast<double>(n);
+      tw[k] = std::complex<double>(std::cos(ang), -std::sin(ang));
+    }
+    tw_n = n;
   }
+  std::vector<std::complex<double>> ws(n / 2);
   for (size_t len = 2; len <= n; len <<= 1) {
     const size_t half = len / 2, stride = n / len;
-    for (size_t i = 0; i < n; i += len)
+    for (size_t k = 0; k < half; ++k) ws[k] = inverse ? std::conj(tw[k * stride]) : tw[k * stride];
+    for (size_t i = 0; i < n; i += len) {
+      std::complex<double>* lo = a.data() + i;
+      std::complex<double>* hi = lo + half;
       for (size_t k = 0; k < half; ++k) {
-        const std::complex<double> u = a[i + k], v = a[i + k + half] * tw[k * stride];
-        a[i + k] = u + v;
-        a[i + k + half] = u - v;
+        const std::complex<double> u = lo[k];
+        const double vr = hi[k].real() * ws[k].real() - hi[k].imag() * ws[k].imag();
+        const double vi = hi[k].real() * ws[k].imag() + hi[k].imag() * ws[k].real();
+        lo[k] = std::complex<double>(u.real() + vr, u.imag() + vi);
+        hi[k] = std::complex<double>(u.real() - vr, u.imag() - vi);
       }
+    }
   }
 }
 
 // Biased autocovariances g(t) = (1/n) sum_{i} (x_i - m)(x_{i+t} - m), t = 0..n-1, of two series of equal
 // length n at once (one zero-padded complex FFT carries x in the real and y in the imaginary part: their
 // spectra are separated by conjugate symmetry, and the inverse of |X|^2 + i |Y|^2 returns both).
+// Only lags 0..max_lag are needed (and returned): zero padding to n + max_lag keeps them free of wrap-around.
 void autocovariance2(const std::vector<double>& x, const std::vector<double>* y, std::vector<double>& gx,
-                     std::vector<double>* gy) {
+                     std::vector<double>* gy, size_t max_lag = SIZE_MAX) {
   const size_t n = x.size();
+  const size_t lags = std::min(max_lag, n - 1) + 1;
   size_t sz = 1;
-  while (sz < 2 * n) sz <<= 1;
+  while (sz < n + lags) sz <<= 1;
   const double mx = mean_of(x), my = y ? mean_of(*y) : 0.0;
   std::vector<std::complex<double>> a(sz, 0.0);
   for (size_t i = 0; i < n; ++i) a[i] = std::complex<double>(x[i] - mx, y ? (*y)[i] - my : 0.0);
@@ -237,11 +252,11 @@ void autocovariance2(const std::vector<double>& x, const std::vector<double>* y,
     p[k] = std::complex<double>(std::norm(xk), std::norm(yk));
   }
   fft(p, true);
-  gx.resize(n);
-  for (size_t t = 0; t < n; ++t) gx[t] = p[t].real() / static_cast<double>(sz) / static_cast<double>(n);
+  gx.resize(lags);
+  for (size_t t = 0; t < lags; ++t) gx[t] = p[t].real() / static_cast<double>(sz) / static_cast<double>(n);
   if (gy) {
-    gy->resize(n);
-    for (size_t t = 0; t < n; ++t) (*gy)[t] = p[t].imag() / static_cast<double>(sz) / static_cast<double>(n);
+    gy->resize(lags);
+    for (size_t t = 0; t < lags; ++t) (*gy)[t] = p[t].imag() / static_cast<double>(sz) / static_cast<double>(n);
   }
 }
 
@@ -258,7 +273,7 @@ std::vector<double> autocovariance(const std::vector<double>& x) {
 // needs few lags (the common case: linear time), all lags by FFT (O(M N log N)) once more than kDirectLags are
 // needed. Both give the same biased estimator gamma(t) = (1/n) sum_i (x_i - m)(x_{i+t} - m).
 double ess_chains(const Chains& c) {
-  constexpr size_t kDirectLags = 256, kBlock = 16;
+  constexpr size_t kDirectLags = 64, kBlock = 16;  // beyond 64 lags one FFT is cheaper than direct blocks
   const size_t m = c.size();
   const size_t n = c[0].size();
   if (n < 4 || !all_finite(c) || is_constant(c)) return kNaN;
@@ -271,17 +286,22 @@ double ess_chains(const Chains& c) {
     centred.push_back(std::move(v));
   }
   std::vector<double> gsum;  // sum over chains of gamma_m(t), t = 0 .. gsum.size() - 1
-  bool full = false;
+  size_t fft_lags = 0;       // lags the last FFT covered (0: none yet)
+  // All lags up to `upto` by FFT (padding only to n + upto: half the transform while few lags are needed).
+  auto by_fft = [&](size_t upto) {
+    upto = std::min(upto, n - 1);
+    std::vector<double> all(upto + 1, 0.0), g1, g2;
+    for (size_t q = 0; q < m; q += 2) {
+      autocovariance2(c[q], q + 1 < m ? &c[q + 1] : nullptr, g1, q + 1 < m ? &g2 : nullptr, upto);
+      for (size_t i = 0; i <= upto; ++i) all[i] += g1[i] + (q + 1 < m ? g2[i] : 0.0);
+    }
+    gsum.swap(all);
+    fft_lags = upto + 1;
+  };
   auto ensure = [&](size_t t) {
     while (t >= gsum.size()) {
-      if (t >= kDirectLags && !full) {
-        std::vector<double> all(n, 0.0), g1, g2;
-        for (size_t q = 0; q < m; q += 2) {
-          autocovariance2(c[q], q + 1 < m ? &c[q + 1] : nullptr, g1, q + 1 < m ? &g2 : nullptr);
-          for (size_t i = 0; i < n; ++i) all[i] += g1[i] + (q + 1 < m ? g2[i] : 0.0);
-        }
-        gsum.swap(all);
-        full = true;
+      if (t >= kDirectLags || fft_lags > 0) {  // beyond the direct range: FFT, doubling the lags covered
+        by_fft(std::max<size_t>({4 * kDirectLags, 2 * fft_lags, 2 * t}));
         break;
       }
       // One pass per chain for a block of kBlock lags (independent accumulators: vectorizes).
@@ -302,6 +322,15 @@ double ess_chains(const Chains& c) {
         for (size_t j = 0; j < nl; ++j) g[j] += acc[j] / static_cast<double>(n);
       }
       for (size_t j = 0; j < nl; ++j) gsum.push_back(g[j]);
+      // After the first block: if the autocorrelation decays so slowly that Geyer's sequence will need more
+      // than kDirectLags lags (geometric decay to the noise level 1/sqrt(M N)), go to the FFT now instead of
+      // computing direct lags that the FFT would recompute.
+      if (l0 == 0 && nl == kBlock && gsum[0] > 0) {
+        const double r = gsum[kBlock - 1] / gsum[0];
+        const double noise = 1.0 / std::sqrt(static_cast<double>(m * n));
+        if (r >= 1.0 || (r > 0 && (kBlock - 1) * std::log(noise) / std::log(r) > static_cast<double>(kDirectLags)))
+          by_fft(4 * kDirectLags);
+      }
     }
   };
   ensure(0);
@@ -1044,7 +1073,7 @@ void plot_corner(const std::string& png_path, const Draws& d, const Gmm& gmm, co
       s << "set xlabel " << (i == n - 1 ? "'x" + std::to_string(j) + "'" : std::string("''")) << "\n";
       if (j > i) {  // upper triangle: empty (the chain legend sits in the top-right cell)
         if (i == 0 && j == n - 1) {
-          s << "unset border\nunset tics\nunset grid\nset key center center\nset yrange [0:1]\n"
+          s << "unset border\nunset tics\nunset grid\nset key center center\nset yrange [0:1]\nset ylabel ''\n"
             << "plot for [c=0:" << d.chains - 1 << "] 'pts.dat' index c using 1:(NaN) with points pt 7 ps 1.5 "
             << "title sprintf('chain %d', c), NaN with lines lw 2 lc rgb 'black' title 'exact marginal'\n"
             << "set border\nset tics\nset grid\n";

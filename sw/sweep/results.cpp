@@ -211,10 +211,11 @@ void draw_plot(const Spec& s, const std::vector<PointStatus>& st, const Plot& pl
      << " noenhanced\n"
      << "set xlabel " << gnuplot_quote(xl) << " noenhanced\nset ylabel " << gnuplot_quote(yl)
      << " noenhanced\nset grid ytics\n"
-     << "set key outside right top noenhanced\n";
+     << (groups.size() == 1 && pl.kind != "pareto" ? "unset key\n" : "set key below noenhanced\n");
   if (pl.logx) sc << "set logscale x\n";
   if (pl.logy) sc << "set logscale y\n";
   else if (nonneg) sc << "set yrange [0:*]\n";
+  if (!pl.logy) sc << "set format y '%.1s%c'\n";  // engineering ticks: 1.6M, 800.0k
   if (!numeric_x) {
     sc << "set xtics (";
     for (size_t i = 0; i < cats.size(); ++i) sc << (i ? ", " : "") << gnuplot_quote(cats[i]) << " " << i;

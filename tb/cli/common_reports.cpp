@@ -89,10 +89,29 @@ std::string run_plot_title(const std::string& workload, const std::vector<accel:
     if (it == ops.end()) ops.emplace_back(k, 1);
     else ++it->second;
   }
-  std::string t = "Energy per layer, steady state: " + workload + "\noperators:";
+  // File paths by their names only (a title is one line of a plot, not a log).
+  auto shorten = [](const std::string& text) {
+    std::string out, word;
+    auto flush = [&] {
+      const auto slash = word.rfind('/');
+      out += slash == std::string::npos ? word : word.substr(slash + 1);
+      word.clear();
+    };
+    for (char c : text) {
+      if (c == ' ' || c == '(' || c == ')') {
+        flush();
+        out += c;
+      } else {
+        word += c;
+      }
+    }
+    flush();
+    return out;
+  };
+  std::string t = "Energy per layer, steady state: " + shorten(workload) + "\noperators:";
   for (const auto& [k, n] : ops) t += " " + k + " x" + std::to_string(n);
   if (vector_ops) t += ", vector unit x" + std::to_string(vector_ops);
-  t += " | level " + level + " | arch " + arch;
+  t += "\nlevel " + level + " | architecture " + shorten(arch);
   return t;
 }
 
