@@ -10,16 +10,15 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 mkdir -p out
-export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 cimsim=build/tb/cimsim
 
 echo "== 1. accelerator testbench (cycle level) =="
-$cimsim run --level cycle --vcd --vcd-detail --report out/run-report.json
+$cimsim run --level cycle --vcd traces/accel --vcd-detail --out-dir out/run
 
 echo
 echo "== 1b. a SCALE-Sim topology on an architecture file: per-layer CSV and energy plot (LT) =="
 $cimsim run --arch data/arch/default.yaml --topology data/topologies/enos-squeezenet-32x32.csv --op xnor \
-  --mode cim --report out/topology-report.json --report-csv out/topology-layers.csv --plot out/topology-energy.png
+  --mode cim --out-dir out/topology
 
 echo
 echo "== 2. MC2RAM sampling (cycle level, paper's GMM) =="
@@ -31,9 +30,10 @@ if [[ -x "$cimsim" ]] && $cimsim search --help >/dev/null 2>&1; then
   $cimsim search --net shufflenet --mode sampling --candidates mac8,mac4,deepshift,bwn,mac4-cim,bwn-cim \
     --lambda 1 --train-subset 12000 --test-subset 2000 --epochs 2 --finetune-epochs 1 --seed 1 \
     --out-dir out/search
-  $cimsim infer --export out/search/network.enos.json --level lt --images 300 --report out/infer-report.json
+  $cimsim infer --export out/search/network.enos.json --level lt --images 300 --out-dir out/infer
 else
   echo "(ENOS search not built: libtorch missing; skipping step 3)"
 fi
 echo
-echo "Outputs: out/ (reports, draws, plots, ENOS export) and traces/ (accel.vcd, mc2ram.vcd)"
+echo "Outputs: out/{run,topology,sample,search,infer}/ (report.json, layers.csv, energy.png, draws, plots, ENOS export)"
+echo "and traces/ (accel.vcd, mc2ram.vcd, each with its GTKWave view: gtkwave traces/accel.vcd traces/accel.gtkw)"
