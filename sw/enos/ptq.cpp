@@ -45,10 +45,14 @@ void conv_forward(const ModelNode& n, const ModelTensor& it, const std::vector<f
           for (int kx = 0; kx < k; ++kx) {
             float* row = col.data() + ((ci * k + ky) * k + kx) * PB;
             const float* src = x.data() + static_cast<int64_t>(g * cpg + ci) * it.h * it.w;
+            int oy = static_cast<int>(p0 / ot.w), ox = static_cast<int>(p0 % ot.w);
             for (int64_t p = 0; p < pn; ++p) {
-              const int oy = static_cast<int>((p0 + p) / ot.w), ox = static_cast<int>((p0 + p) % ot.w);
               const int iy = oy * n.stride + ky - n.pad, ix = ox * n.stride + kx - n.pad;
               row[p] = (iy < 0 || iy >= it.h || ix < 0 || ix >= it.w) ? 0.0f : src[iy * it.w + ix];
+              if (++ox == ot.w) {
+                ox = 0;
+                ++oy;
+              }
             }
           }
       out.middleCols(p0, pn).noalias() = w * col.leftCols(pn);
