@@ -88,7 +88,7 @@ nlohmann::json SamplerHeadline::to_json() const {
 
 std::string eng(double v, const std::string& unit) {
   if (!std::isfinite(v)) return "n/a";
-  if (v == 0) return "0 " + unit;
+  if (v == 0) return unit.empty() ? "0" : "0 " + unit;
   static const char* const kPrefix[] = {"f", "p", "n", "u", "m", "", "k", "M", "G", "T"};
   int e3 = static_cast<int>(std::floor(std::log10(std::fabs(v)) / 3.0));
   e3 = std::max(-5, std::min(4, e3));
@@ -102,7 +102,9 @@ std::string eng(double v, const std::string& unit) {
     m = v / std::pow(10.0, 3 * e3);
     std::snprintf(b, sizeof b, "%.*f", digits(m), m);
   }
-  return std::string(b) + " " + kPrefix[e3 + 5] + unit;
+  std::string out = std::string(b) + " " + kPrefix[e3 + 5] + unit;
+  if (out.back() == ' ') out.pop_back();  // no prefix and no unit: "389.4", not "389.4 "
+  return out;
 }
 
 std::string pct(double fraction) {

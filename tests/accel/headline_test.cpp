@@ -51,6 +51,8 @@ TEST(Headline, EngineeringUnits) {
   EXPECT_EQ(eng(123456.0, "inf/s"), "123.5 kinf/s");
   EXPECT_EQ(eng(999.96, "J"), "1.000 kJ");  // rounding carries into the next prefix
   EXPECT_EQ(eng(0.0, "J"), "0 J");
+  EXPECT_EQ(eng(389.4, ""), "389.4");  // a bare number has no trailing space
+  EXPECT_EQ(eng(61690.0, ""), "61.69 k");
   EXPECT_EQ(eng(std::nan(""), "J"), "n/a");
   EXPECT_EQ(eng(-3.2e-3, "s"), "-3.200 ms");
   EXPECT_EQ(pct(0.3912), "39.12 %");
