@@ -93,13 +93,9 @@ EnergyTable EnergyTable::from_json(const Json& j, const std::string& origin) {
 }
 
 EnergyTable EnergyTable::load(const std::string& path) {
-  Json j;
-  try {
-    j = Json::parse(read_file(path));
-  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e999
-    throw ConfigError(path + ": malformed JSON: " + e.what());
-  }
-  return from_json(j, path);
+  // Bounded (a regular file of at most the configuration limit), depth-limited, duplicate keys and numbers
+  // beyond a double refused (parse_json).
+  return from_json(parse_json(read_file(path), path), path);
 }
 
 std::string EnergyTable::default_path() {

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include "cimsim/core/error.hpp"
 
@@ -125,114 +124,58 @@ void atomic_write(const std::string& path, const std::string& content) {
   w.commit();
 }
 
-void atomic_write_json(const std::string& path, const nlohmann::json& j) { atomic_write(path, j.dump(2) + "\n"); }
-
-std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw IoError("cannot read " + path + ": it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open " + path + ": " + std::strerror(errno));
-  std::ostringstream os;
-  os << in.rdbuf();
-  if (in.bad()) throw IoError("cannot read " + path);
-  return os.str();
-}
-
-namespace {
-std::string yaml_where(const std::string& path, const YAML::Node& n) {
-  const YAML::Mark m = n.Mark();
-  return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-}
-
-nlohmann::json yaml_to_json(const YAML::Node& n, const std::string& path) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar: {
-      const std::string s = n.Scalar();
-      if (n.Tag() == "!") return s;  // quoted
-      // Non-finite floats (YAML .nan/.inf, or NaN/Infinity spelled out) are refused: no input number may be one.
-      std::string low;
-      for (char ch : s) low += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (low == ".nan" || low == ".inf" || low == "+.inf" || low == "-.inf" || low == "nan" || low == "inf" ||
-          low == "-inf" || low == "+inf" || low == "infinity" || low == "-infinity")
-        throw ConfigError(yaml_where(path, n) + ": non-finite number '" + s + "' is not accepted");
-      try {
-        size_t pos = 0;
-        long long i = std::stoll(s, &pos);
-        if (pos == s.size()) return i;
-      } catch (...) {
-      }
-      {
-        errno = 0;
-        char* end = nullptr;
-        const double d = std::strtod(s.c_str(), &end);
-        if (!s.empty() && end == s.c_str() + s.size()) {
-          if (errno == ERANGE && std::abs(d) > 1.0)
-            throw ConfigError(yaml_where(path, n) + ": number " + s + " is out of the range of a double");
-          return d;
-        }
-      }
-      if (s == "true" || s == "True") return true;
-      if (s == "false" || s == "False") return false;
-      return s;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json a = nlohmann::json::array();
-      for (const auto& e : n) a.push_back(yaml_to_json(e, path));
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) {
-        const std::string key = kv.first.as<std::string>();
-        if (o.contains(key))
-          throw ConfigError(yaml_where(path, kv.first) + ": duplicate key \"" + key + "\" (keys must be unique)");
-        o[key] = yaml_to_json(kv.second, path);
-      }
-      return o;
-    }
-  }
-  return nullptr;
-}
-}  // namespace
-
-nlohmann::json load_json_or_yaml(const std::string& path) {
-  const std::string text = read_file(path);
-  const std::string ext = fs::path(path).extension().string();
-  if (ext == ".yaml" || ext == ".yml") {
-    try {
-      return yaml_to_json(YAML::Load(text), path);
-    } catch (const YAML::Exception& e) {
-      throw ConfigError(path + ": malformed YAML: " + e.what());
-    }
-  }
-  // Refuse duplicate keys (nlohmann keeps the last silently) and numbers beyond a double (1e400 -> inf).
-  std::vector<std::set<std::string>> keys;
-  std::string last_key;
-  const nlohmann::json::parser_callback_t cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
-    using E = nlohmann::json::parse_event_t;
-    if (ev == E::object_start) keys.emplace_back();
-    else if (ev == E::object_end && !keys.empty()) keys.pop_back();
-    else if (ev == E::key && !keys.empty()) {
-      last_key = v.get<std::string>();
-      if (!keys.back().insert(last_key).second)
-        throw ConfigError(path + ": duplicate key \"" + last_key + "\" (keys must be unique)");
-    } else if (ev == E::value && v.is_number_float() && !std::isfinite(v.get<double>())) {
-      throw ConfigError(path + ": a number under \"" + last_key + "\" is out of the range of a double");
-    }
-    return true;
-  };
+void check_output_path(const std::string& path, const std::string& what) {
+  const std::string named = what.empty() ? path : what + " " + path;
+  if (path.empty()) throw IoError((what.empty() ? std::string("output") : what) + ": empty path");
+  const fs::path target(path);
+  if (!target.has_filename() || target.filename() == "." || target.filename() == "..")
+    throw IoError("cannot write " + named + ": not a file name");
   try {
-    return nlohmann::json::parse(text, cb);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(path + ": malformed JSON: " + e.what());
-  } catch (const nlohmann::json::out_of_range& e) {
-    throw ConfigError(path + ": a number under \"" + last_key + "\" is out of the range of a double (" + e.what() +
-                      ")");
+    check_replaceable(path);
+  } catch (const IoError& e) {
+    throw IoError((what.empty() ? std::string() : what + ": ") + e.what());
+  }
+  // The nearest existing ancestor must be a directory we may write in (atomic_write creates the rest).
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  for (;;) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        throw IoError("cannot write " + named + ": " + dir.string() + " exists and is not a directory");
+      if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        throw IoError("cannot write " + named + ": directory " + dir.string() + " is not writable (" +
+                      std::strerror(errno) + ")");
+      return;
+    }
+    if (errno != ENOENT)
+      throw IoError("cannot write " + named + ": " + dir.string() + ": " + std::strerror(errno));
+    if (dir == ".") throw IoError("cannot write " + named + ": the current directory is gone");
+    if (!dir.has_parent_path() || dir.parent_path() == dir) {
+      dir = ".";
+      continue;
+    }
+    dir = dir.parent_path();
   }
 }
+
+void check_output_paths(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  for (const auto& [what, path] : outputs)
+    if (!path.empty()) check_output_path(path, what);
+}
+
+void OutputWriter::finish() const {
+  if (failed_.empty()) return;
+  std::string m = failed_.size() == 1 ? "an output could not be written: " : "outputs could not be written: ";
+  for (size_t i = 0; i < failed_.size(); ++i) m += (i ? "; " : "") + failed_[i];
+  if (!written_.empty()) {
+    m += " (written:";
+    for (const auto& w : written_) m += " " + w;
+    m += ")";
+  }
+  throw IoError(m);
+}
+
+void atomic_write_json(const std::string& path, const nlohmann::json& j) { atomic_write(path, j.dump(2) + "\n"); }
 
 namespace {
 // The prefix the running code was installed under: walk up from the directory of the shared library that

@@ -17,6 +17,7 @@
 
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
+#include "cimsim/core/yaml.hpp"
 
 namespace cimsim::accel {
 namespace fs = std::filesystem;
@@ -146,12 +147,7 @@ class ArchReader {
 
 Architecture parse_architecture(const std::string& text, const std::string& origin) {
   const ArchReader r(origin);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(origin + ": malformed YAML: " + e.what());
-  }
+  const YAML::Node root = load_yaml(text, origin);  // one document, alias expansion bounded
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(origin + ": empty architecture file");
 
   using L = ArchLimits;

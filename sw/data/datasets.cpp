@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "cimsim/core/error.hpp"
+#include "cimsim/core/io.hpp"
 #include "cimsim/core/rng.hpp"
 
 namespace cimsim::data {
@@ -33,10 +34,8 @@ std::string fashion_mnist_dir() {
 }
 
 std::vector<uint8_t> read_gz_file(const std::string& path) {
-  {
-    std::ifstream probe(path, std::ios::binary);
-    if (!probe) throw IoError("cannot open data file '" + path + "'");
-  }
+  check_input_file(path, InputKind::Dataset);  // a regular file of bounded size (never a FIFO or /dev/zero)
+  const uint64_t limit = input_limit(InputKind::Dataset);
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw IoError("cannot open data file '" + path + "'");
   std::vector<uint8_t> out;
@@ -51,6 +50,11 @@ std::vector<uint8_t> read_gz_file(const std::string& path) {
       throw IoError("corrupt gzip data in '" + path + "': " + m);
     }
     if (got == 0) break;
+    if (out.size() + static_cast<uint64_t>(got) > limit) {  // a decompression bomb
+      gzclose(f);
+      throw ConfigError("data file '" + path + "' decompresses to more than " + std::to_string(limit) +
+                        " bytes (set " + input_limit_env(InputKind::Dataset) + " to raise the limit)");
+    }
     out.insert(out.end(), buf.begin(), buf.begin() + got);
   }
   // gzread returns 0 at a premature end of a compressed stream too; zlib reports it via gzerror.
@@ -137,6 +141,7 @@ ImageSet load_fashion_mnist(const std::string& dir, bool train) {
 }
 
 ImageSet load_cifar(const std::string& path, bool cifar100) {
+  check_input_file(path, InputKind::Dataset);
   std::ifstream f(path, std::ios::binary);
   if (!f) throw IoError("cannot open CIFAR file '" + path + "'");
   std::vector<uint8_t> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -733,12 +733,14 @@ void save_export(const std::string& path, const NetworkExport& e) {
 }
 
 NetworkExport load_export(const std::string& path) {
-  const std::string text = read_file(path);
+  // A regular file within the export limit; JSON depth bounded (a 200,000-deep "meta" overflowed the stack in
+  // the copy below), duplicate keys and numbers beyond a double refused.
+  const std::string text = read_file(path, InputKind::Export);
   json j;
   try {
-    j = json::parse(text);
-  } catch (const json::exception& ex) {  // parse_error, or out_of_range for a number that overflows a double
-    throw ConfigError(path + ": not valid JSON (corrupt or truncated file): " + ex.what());
+    j = parse_json(text, path);
+  } catch (const ConfigError& ex) {
+    throw ConfigError(std::string(ex.what()) + " (corrupt or truncated export?)");
   }
   return export_from_json(j, path);
 }

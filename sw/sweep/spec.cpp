@@ -10,13 +10,18 @@
 
 #include <boost/uuid/detail/sha1.hpp>
 #include <nlohmann/json.hpp>
+#include <filesystem>
+
 #include <yaml-cpp/yaml.h>
 
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
+#include "cimsim/core/yaml.hpp"
 
 namespace cimsim::sweep {
 namespace {
+/// Points of one sweep, all blocks together (docs/sweeps.md); checked before a block is expanded.
+constexpr size_t kMaxSweepPoints = 100000;
 
 struct Ctx {
   std::string path;
@@ -154,12 +159,7 @@ Spec load_spec(const std::string& path) { return parse_spec(read_file(path), pat
 
 Spec parse_spec(const std::string& text, const std::string& path) {
   const Ctx c{path};
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg);
-  }
+  const YAML::Node root = load_yaml(text, path);  // one document, alias expansion bounded
   if (!root.IsMap()) throw ConfigError(path + ": a sweep spec must be a YAML mapping (name:, command:, points:, ...)");
   check_keys(c, root, "",
              {"name", "description", "command", "out", "options", "output", "points", "naming", "resources",
@@ -180,6 +180,8 @@ Spec parse_spec(const std::string& text, const std::string& path) {
   std::vector<std::string> out_args;
   if (s.command == "run" || s.command == "infer")
     out_args = {"--report", "{dir}/report.json"};
+  else if (s.command == "search")  // a point rerun after an interruption continues from its checkpoint
+    out_args = {"--out-dir", "{dir}", "--resume"};
   else
     out_args = {"--out-dir", "{dir}"};
   if (const YAML::Node o = root["output"]; o.IsDefined()) {
@@ -204,6 +206,16 @@ Spec parse_spec(const std::string& text, const std::string& path) {
     c.fail(root["output"], "output.report", "must be a relative path inside the point folder");
   for (const auto& d : s.drop)
     if (d == s.report) c.fail(root["output"], "output.drop", "would delete the report " + d);
+  // The sweep's own files in a point folder: a report of that name would be overwritten by the sweep (a report
+  // named point.json made every point rerun forever).
+  for (const char* own : {"point.json", "stdout.log", "stderr.log", ".lock"}) {
+    const std::string o = own;
+    if (std::filesystem::path(s.report).lexically_normal() == std::filesystem::path(o))
+      c.fail(root["output"], "output.report", "'" + s.report + "' is reserved: the sweep writes " + o +
+                                                  " into each point folder itself");
+    for (const auto& d : s.drop)
+      if (d == o) c.fail(root["output"], "output.drop", "'" + d + "' is the sweep's own file");
+  }
   std::set<std::string> reserved;
   for (const auto& a : out_args)
     if (a.rfind("--", 0) == 0) reserved.insert(a.substr(2));
@@ -219,6 +231,7 @@ Spec parse_spec(const std::string& text, const std::string& path) {
   if (!pts.IsDefined()) c.fail(root, "points", "missing (a list of blocks with grid: or list:)");
   if (!pts.IsSequence() || pts.size() == 0) c.fail(pts, "points", "must be a non-empty list of blocks");
   std::vector<Block> blocks;
+  size_t total_points = 0;  // over every block: checked before a block is expanded
   for (size_t b = 0; b < pts.size(); ++b) {
     const YAML::Node bn = pts[b];
     const std::string bkey = "points[" + std::to_string(b) + "]";
@@ -247,13 +260,21 @@ Spec parse_spec(const std::string& text, const std::string& path) {
           if (kk == k) c.fail(kv.first, key, "swept twice in one grid");
         axes.push_back({k, vals});
       }
+      size_t grid_points = 1;
+      for (const auto& [k, vals] : axes) {
+        if (vals.size() > kMaxSweepPoints / grid_points)
+          c.fail(g, bkey + ".grid", "expands to more than " + std::to_string(kMaxSweepPoints) + " points");
+        grid_points *= vals.size();
+      }
+      if (grid_points > kMaxSweepPoints - total_points)
+        c.fail(g, bkey + ".grid", "brings the sweep to more than " + std::to_string(kMaxSweepPoints) +
+                                      " points in total (" + std::to_string(total_points) + " before this block)");
       Options o(axes.size());
       for (size_t i = 0; i < axes.size(); ++i) o[i].first = axes[i].first;
       std::vector<size_t> idx(axes.size(), 0);  // odometer, last axis fastest
       while (true) {
         for (size_t i = 0; i < axes.size(); ++i) o[i].second = axes[i].second[idx[i]];
         blk.swept.push_back(o);
-        if (blk.swept.size() > 100000) c.fail(g, bkey + ".grid", "more than 100000 points");
         size_t i = axes.size();
         while (i > 0 && ++idx[i - 1] == axes[i - 1].second.size()) idx[--i] = 0;
         if (i == 0) break;
@@ -261,6 +282,9 @@ Spec parse_spec(const std::string& text, const std::string& path) {
     } else {
       const YAML::Node l = bn["list"];
       if (!l.IsSequence() || l.size() == 0) c.fail(l, bkey + ".list", "must be a non-empty list of option maps");
+      if (l.size() > kMaxSweepPoints - total_points)
+        c.fail(l, bkey + ".list", "brings the sweep to more than " + std::to_string(kMaxSweepPoints) +
+                                      " points in total (" + std::to_string(total_points) + " before this block)");
       for (size_t i = 0; i < l.size(); ++i) {
         const std::string key = bkey + ".list[" + std::to_string(i) + "]";
         if (!l[i].IsMap()) c.fail(l[i], key, "must be a mapping of option: value");
@@ -268,6 +292,7 @@ Spec parse_spec(const std::string& text, const std::string& path) {
       }
     }
     for (size_t i = 0; i < blk.swept.size(); ++i) check_reserved(blk.swept[i], bn, bkey);
+    total_points += blk.swept.size();
     blocks.push_back(std::move(blk));
   }
 

@@ -86,6 +86,7 @@ int do_infer(const Options& o) {
   else if (o.level == "cycle") level = Cycle;
   else throw ConfigError("infer: --level must be lt, cycle or host, got '" + o.level + "'");
   if (o.images < 1) throw ConfigError("infer: --images must be >= 1");
+  check_output_paths({{"--report", o.report}});  // before anything is loaded or simulated
   if (!o.export_path.empty() + (o.synthetic_seed >= 0) + !o.onnx.run.path.empty() != 1)
     throw ConfigError("infer: give exactly one of --export FILE, --synthetic SEED or --onnx FILE");
   const EnergyTable table = o.tech.empty() ? EnergyTable::load_default() : EnergyTable::load(o.tech);

@@ -74,6 +74,9 @@ std::string shape_str(const LayerShape& s) {
 using Segment = TopologySegment;
 
 int do_run(const Options& o) {
+  // Every output path is checked before anything is loaded or simulated (issue 24: a bad path used to fail
+  // after the whole simulation).
+  check_output_paths({{"--report", o.report}, {"--report-csv", o.report_csv}, {"--plot", o.plot}});
   SocConfig cfg;
   const bool analytic = o.level == "analytic";
   if (o.level == "lt" || analytic)
@@ -333,15 +336,17 @@ int do_run(const Options& o) {
   else
     std::printf("check against the datapath (run_layer chained): %s\n", pass ? "PASS" : "FAIL");
 
-  if (!o.report_csv.empty()) {
+  // Each output is written on its own: one that fails does not discard the others (exit 3 after all).
+  OutputWriter outputs;
+  if (!o.report_csv.empty()) outputs.attempt("--report-csv", [&] {
     write_layer_report_csv(o.report_csv, rows, clock_hz);
     std::printf("per-layer CSV: %s\n", o.report_csv.c_str());
-  }
-  if (!o.plot.empty()) {
+  });
+  if (!o.plot.empty()) outputs.attempt("--plot", [&] {
     plot_layer_energy(o.plot, rows, cli::run_plot_title(workload, rows, level_name(cfg.level), arch_name));
     std::printf("per-layer energy plot: %s\n", o.plot.c_str());
-  }
-  if (!o.report.empty()) {
+  });
+  if (!o.report.empty()) outputs.attempt("--report", [&] {
     nlohmann::json j;
     j["tool"] = "cimsim run";
     j["workload"] = workload;
@@ -380,7 +385,8 @@ int do_run(const Options& o) {
     if (!vcd_path.empty()) j["vcd"] = vcd_path;
     atomic_write_json(o.report, j);
     std::printf("report: %s\n", o.report.c_str());
-  }
+  });
+  outputs.finish();
   return pass ? 0 : 1;
 }
 

@@ -94,6 +94,10 @@ int do_sample(const Options& o) {
     std::error_code ec;
     std::filesystem::create_directories(o.out_dir, ec);
     if (ec) throw IoError("cannot create --out-dir " + o.out_dir + ": " + ec.message());
+    check_output_paths({{"--out-dir", o.out_dir + "/report.json"}});
+    if (!o.no_draws) check_output_paths({{"--out-dir", o.out_dir + "/draws.csv"}});
+    if (!o.no_plots)
+      check_output_paths({{"--out-dir", o.out_dir + "/samples.png"}, {"--out-dir", o.out_dir + "/trace_acf.png"}});
   }
   const Progress progress{static_cast<double>(job.chains) * job.samples >= 2e5};
   progress("simulating " + std::to_string(job.chains) + " x " + std::to_string(job.samples) + " draws (" + o.level +
@@ -208,16 +212,22 @@ int do_sample(const Options& o) {
     rep["wall_s"] = run.wall_s;
     rep["energy_table_fingerprint"] = EnergyTable::load_default().fingerprint();
     if (!run.vcd_file.empty()) rep["vcd"] = run.vcd_file;
-    atomic_write_json(o.out_dir + "/report.json", rep);
+    OutputWriter out;  // each file on its own: a failed plot does not discard the report
+    out.attempt("report.json", [&] { atomic_write_json(o.out_dir + "/report.json", rep); });
     if (!o.no_draws) {
       progress("writing draws.csv");
-      diag::write_draws_csv(o.out_dir + "/draws.csv", r.draws);
+      out.attempt("draws.csv", [&] { diag::write_draws_csv(o.out_dir + "/draws.csv", r.draws); });
       progress("draws.csv written");
     }
     if (!o.no_plots) {
-      diag::plot_samples(o.out_dir + "/samples.png", r.draws, job.gmm, "MC2RAM samples (" + o.level + ")");
-      diag::plot_trace_acf(o.out_dir + "/trace_acf.png", r.draws, "MC2RAM chains (" + o.level + ")");
+      out.attempt("samples.png", [&] {
+        diag::plot_samples(o.out_dir + "/samples.png", r.draws, job.gmm, "MC2RAM samples (" + o.level + ")");
+      });
+      out.attempt("trace_acf.png", [&] {
+        diag::plot_trace_acf(o.out_dir + "/trace_acf.png", r.draws, "MC2RAM chains (" + o.level + ")");
+      });
     }
+    out.finish();
     std::cout << "  wrote " << o.out_dir << "/{report.json" << (o.no_draws ? "" : ",draws.csv")
               << (o.no_plots ? "" : ",samples.png,trace_acf.png") << "}\n";
   }

@@ -6,6 +6,7 @@
 
 #include "cli/command_registry.hpp"
 #include "cimsim/core/error.hpp"
+#include "cimsim/enos/checkpoint_guard.hpp"
 #include "cimsim/enos/search/search.hpp"
 
 namespace {
@@ -100,10 +101,12 @@ cimsim::cli::Registrar reg_search("search", [](CLI::App& app) -> cimsim::cli::Ru
   sub->add_option("--budget-weight", o->cfg.lambda_budget, "mu of the budget form")->capture_default_str();
   sub->add_option("--out-dir", o->cfg.out_dir, "checkpoints, report.json, network.enos.json");
   sub->add_flag("--resume", o->cfg.resume, "continue from <out-dir>/checkpoint.pt");
+  auto force = std::make_shared<bool>(false);
+  sub->add_flag("--force", *force, "replace the run already in --out-dir (without it or --resume, such a folder is refused)");
   auto* asg = sub->add_option("--assignment", o->cfg.assignment_file,
                               "train this per-layer assignment (a search's report.json, or {\"layers\": [{\"name\", "
                               "\"candidate\"}]}) with the fixed-mode schedule (implies --mode fixed)");
-  return [sub, o, asg]() -> int {
+  return [sub, o, asg, force]() -> int {
     if (!sub->parsed()) return -1;
     finish_common(*o);
     if (asg->count() > 0) {
@@ -114,6 +117,8 @@ cimsim::cli::Registrar reg_search("search", [](CLI::App& app) -> cimsim::cli::Ru
       o->cfg.assignment = cimsim::enos::search::load_assignment(o->cfg.assignment_file);
     }
     if (o->cfg.resume && o->cfg.out_dir.empty()) throw cimsim::ConfigError("--resume needs --out-dir");
+    if (*force && o->cfg.out_dir.empty()) throw cimsim::ConfigError("--force needs --out-dir");
+    cimsim::enos::check_search_out_dir(o->cfg.out_dir, o->cfg.resume, *force);
     auto pf = o->cfg.progress ? cimsim::enos::search::make_progress_printer() : cimsim::enos::search::ProgressFn{};
     const auto r = cimsim::enos::search::run_search(o->cfg, pf);
     std::cout << "network " << (o->cfg.onnx_path.empty() ? o->cfg.net : o->cfg.onnx_path) << ", mode " << o->cfg.mode

@@ -14,6 +14,7 @@
 
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
+#include "cimsim/core/yaml.hpp"
 
 namespace fs = std::filesystem;
 
@@ -164,4 +165,135 @@ TEST(Io, JsonNumberOverflowIsAConfigErrorNamingTheFile) {
   }
   EXPECT_THROW(cimsim::read_file(dir.string()), cimsim::IoError);  // a directory is not a readable file
   fs::remove_all(dir);
+}
+
+// ---- issue 24: inputs bounded before they are read ----
+namespace {
+fs::path scratch(const std::string& tag) {
+  const fs::path d = fs::temp_directory_path() / ("cimsim_bounded_" + tag + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+template <class E, class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no exception of the expected type";
+  return "";
+}
+}  // namespace
+
+// /dev/zero was read until memory ran out; a FIFO without a writer blocked forever (the test would time out).
+TEST(BoundedInput, NonRegularFilesAreRefusedWithoutReading) {
+  const fs::path d = scratch("nonreg");
+  const std::string fifo = (d / "in.yaml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string m = error_of<cimsim::IoError>([&] { cimsim::load_json_or_yaml(fifo); });
+  EXPECT_NE(m.find(fifo), std::string::npos) << m;
+  EXPECT_NE(m.find("a FIFO, not a regular file"), std::string::npos) << m;
+  m = error_of<cimsim::IoError>([] { cimsim::read_file("/dev/zero"); });
+  EXPECT_NE(m.find("/dev/zero: it is a character device"), std::string::npos) << m;
+  m = error_of<cimsim::IoError>([&] { cimsim::read_file(d.string()); });
+  EXPECT_NE(m.find("a directory"), std::string::npos) << m;
+  EXPECT_THROW(cimsim::check_input_file(fifo, cimsim::InputKind::Checkpoint), cimsim::IoError);
+  fs::remove_all(d);
+}
+
+TEST(BoundedInput, SizeLimitPerKindIsOverridable) {
+  const fs::path d = scratch("size");
+  const std::string f = (d / "t.json").string();
+  std::ofstream(f) << "{\"a\": \"" << std::string(2000, 'x') << "\"}";
+  EXPECT_EQ(cimsim::input_limit(cimsim::InputKind::Config), uint64_t{64} << 20);
+  EXPECT_EQ(cimsim::input_limit(cimsim::InputKind::Export), uint64_t{4} << 30);
+  ::setenv("CIMSIM_MAX_CONFIG_BYTES", "1000", 1);
+  const std::string m = error_of<cimsim::ConfigError>([&] { cimsim::load_json_or_yaml(f); });
+  EXPECT_NE(m.find(f), std::string::npos) << m;
+  EXPECT_NE(m.find("CIMSIM_MAX_CONFIG_BYTES"), std::string::npos) << m;
+  EXPECT_NO_THROW(cimsim::read_file(f, cimsim::InputKind::Export));  // another kind, another limit
+  ::setenv("CIMSIM_MAX_CONFIG_BYTES", "-5", 1);
+  EXPECT_THROW(cimsim::input_limit(cimsim::InputKind::Config), cimsim::ConfigError);
+  ::unsetenv("CIMSIM_MAX_CONFIG_BYTES");
+  EXPECT_EQ(cimsim::load_json_or_yaml(f)["a"].get<std::string>().size(), 2000u);
+  fs::remove_all(d);
+}
+
+// A 200,000-deep "meta" (400 KB) overflowed the stack in a recursive JSON copy.
+TEST(BoundedInput, JsonNestingIsBounded) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  std::string m = error_of<cimsim::ConfigError>([&] { cimsim::parse_json(deep, "deep.json"); });
+  EXPECT_NE(m.find("deep.json: JSON nested deeper than 256 levels"), std::string::npos) << m;
+  const std::string meta = "{\"meta\": " + std::string(300, '[') + std::string(300, ']') + "}";
+  m = error_of<cimsim::ConfigError>([&] { cimsim::parse_json(meta, "m.json"); });
+  EXPECT_NE(m.find("under \"meta\""), std::string::npos) << m;
+  const std::string ok = std::string(200, '[') + std::string(200, ']');
+  EXPECT_NO_THROW(cimsim::parse_json(ok, "ok.json"));
+}
+
+// The "billion laughs": a 1.7 KB GMM file reached 3.4 GB and aborted (std::bad_alloc through a noexcept frame).
+TEST(BoundedInput, YamlAliasExpansionIsBoundedBeforeConversion) {
+  std::string y = "a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
+  for (int i = 1; i < 12; ++i) {
+    y += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) y += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
+    y += "]\n";
+  }
+  EXPECT_LT(y.size(), 2000u);
+  const fs::path d = scratch("laughs");
+  std::ofstream(d / "bomb.yaml") << y;
+  const std::string m = error_of<cimsim::ConfigError>([&] { cimsim::load_json_or_yaml((d / "bomb.yaml").string()); });
+  EXPECT_NE(m.find("more than 1000000 nodes"), std::string::npos) << m;
+  EXPECT_NE(m.find("bomb.yaml"), std::string::npos) << m;
+  // Aliases within the bound still work.
+  std::ofstream(d / "small.yaml") << "base: &b {x: 1}\nuse: *b\n";
+  EXPECT_EQ(cimsim::load_json_or_yaml((d / "small.yaml").string())["use"]["x"], 1);
+  // Depth through aliases.
+  std::string deep;
+  for (int i = 0; i < 300; ++i) deep += "[";
+  for (int i = 0; i < 300; ++i) deep += "]";
+  EXPECT_THROW(cimsim::load_yaml(deep, "deep.yaml"), cimsim::ConfigError);
+  fs::remove_all(d);
+}
+
+// A second document was ignored silently.
+TEST(BoundedInput, SecondYamlDocumentIsRefused) {
+  const std::string m =
+      error_of<cimsim::ConfigError>([] { cimsim::load_yaml("k: 1\n---\nk: 2\n", "two.yaml"); });
+  EXPECT_NE(m.find("two.yaml:"), std::string::npos) << m;
+  EXPECT_NE(m.find("second YAML document"), std::string::npos) << m;
+  EXPECT_TRUE(cimsim::load_yaml("", "empty.yaml").IsNull());
+  EXPECT_EQ(cimsim::load_yaml("---\nk: 1\n", "one.yaml")["k"].as<int>(), 1);
+}
+
+// Output paths are checked before any work starts, without creating anything.
+TEST(OutputPaths, CheckedBeforeTheWorkWithoutSideEffects) {
+  const fs::path d = scratch("outpaths");
+  std::ofstream(d / "file") << "x";
+  std::string m = error_of<cimsim::IoError>([&] { cimsim::check_output_path((d / "file" / "r.json").string(), "--report"); });
+  EXPECT_NE(m.find("--report"), std::string::npos) << m;
+  EXPECT_NE(m.find("is not a directory"), std::string::npos) << m;
+  m = error_of<cimsim::IoError>([&] { cimsim::check_output_path(d.string(), "--report-csv"); });
+  EXPECT_NE(m.find("--report-csv"), std::string::npos) << m;
+  EXPECT_NO_THROW(cimsim::check_output_path((d / "new" / "deeper" / "r.json").string(), "--report"));
+  EXPECT_FALSE(fs::exists(d / "new"));
+  EXPECT_NO_THROW(cimsim::check_output_path((d / "file").string(), "--report"));  // a regular file is replaced
+  EXPECT_THROW(cimsim::check_output_path("", "--plot"), cimsim::IoError);
+  fs::remove_all(d);
+}
+
+TEST(OutputPaths, OutputWriterWritesTheOthersAndReportsEveryFailure) {
+  const fs::path d = scratch("writer");
+  std::ofstream(d / "file") << "x";
+  cimsim::OutputWriter w;
+  w.attempt("--report-csv", [&] { cimsim::atomic_write((d / "file" / "c.csv").string(), "x"); });
+  w.attempt("--report", [&] { cimsim::atomic_write((d / "r.json").string(), "{}\n"); });
+  w.attempt("--plot", [&] { cimsim::atomic_write((d / "file" / "p.png").string(), "x"); });
+  const std::string m = error_of<cimsim::IoError>([&] { w.finish(); });
+  EXPECT_TRUE(fs::is_regular_file(d / "r.json"));
+  EXPECT_NE(m.find("--plot"), std::string::npos) << m;
+  EXPECT_NE(m.find("(written: --report"), std::string::npos) << m;
+  fs::remove_all(d);
 }

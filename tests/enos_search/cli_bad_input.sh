@@ -7,7 +7,6 @@ set -u
 cimsim=$1
 dir=$2
 rm -rf "$dir" && mkdir -p "$dir/out" || exit 1
-echo "keep me" > "$dir/out/report.json"
 fail=0
 expect2() { expectrc 2 "$@"; }
 expectrc() {  # <exit code> <needle> <args...>
@@ -32,6 +31,7 @@ expectrc 3 "cannot open $dir/nosuch.yaml" --arch "$dir/nosuch.yaml"  # I/O error
 printf 'name: x\narray: {rows: 0, cols: 8}\n' > "$dir/bad-arch.yaml"
 expect2 "bad-arch.yaml" --arch "$dir/bad-arch.yaml"
 expectrc 3 "cannot open $dir/nosuch.json" --tech "$dir/nosuch.json"
+echo "keep me" > "$dir/out/report.json"
 echo "not a checkpoint" > "$dir/out/checkpoint.pt"
 expect2 "checkpoint.pt' is corrupt" --mode fixed --candidates mac8 --resume
 [ "$(cat "$dir/out/report.json")" = "keep me" ] || { echo "FAIL: report.json was overwritten"; fail=1; }

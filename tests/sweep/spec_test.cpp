@@ -132,6 +132,20 @@ TEST(SweepSpec, ErrorsNameFileLineAndKey) {
        "s.yaml:5: output.drop: must be a plain file name"},
       {"name: a\ncommand: sample\npoints:\n - grid: {seed: [1]}\noutput: {drop: [report.json]}\n",
        "output.drop: would delete the report"},
+      // Issue 24: a report named like the sweep's own files made every point rerun forever.
+      {"name: a\ncommand: run\npoints:\n - grid: {seed: [1]}\noutput: {report: point.json}\n",
+       "s.yaml:5: output.report: 'point.json' is reserved"},
+      {"name: a\ncommand: run\npoints:\n - grid: {seed: [1]}\noutput: {report: ./stderr.log}\n",
+       "output.report: './stderr.log' is reserved"},
+      // A second document was ignored.
+      {"name: a\ncommand: run\npoints:\n - grid: {seed: [1]}\n---\nname: b\n",
+       "second YAML document"},
+      // The 100,000-point limit was per block: 400 blocks of 75,000 points were 30 M points.
+      {"name: a\ncommand: run\npoints:\n - grid: {seed: [1, 2]}\n - grid: {a: &v [0,1,2,3,4,5,6,7,8,9], b: *v, "
+       "c: *v, d: *v, e: *v}\n",
+       "s.yaml:5: points[1].grid: brings the sweep to more than 100000 points in total (2 before this block)"},
+      {"name: a\ncommand: run\npoints:\n - grid: {a: &v [0,1,2,3,4,5,6,7,8,9], b: *v, c: *v, d: *v, e: *v, f: *v}\n",
+       "points[0].grid: expands to more than 100000 points"},
   };
   for (const auto& [text, want] : cases) EXPECT_NE(error_of(text).find(want), std::string::npos) << text;
   EXPECT_THROW(load_spec("/nonexistent/spec.yaml"), IoError);

@@ -53,7 +53,7 @@ Candidate parse_candidate(const std::string& text) {
 std::vector<LayerAssignment> load_assignment(const std::string& path) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(path));
+    j = parse_json(read_file(path), path);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(path + ": not valid JSON: " + e.what());
   }

@@ -22,6 +22,7 @@
 #include "cimsim/core/io.hpp"
 #include "cimsim/data/datasets.hpp"
 #include "cimsim/enos/search/builtin_nets.hpp"
+#include "cimsim/enos/checkpoint_guard.hpp"
 #include "cimsim/enos/search/torch_impl.hpp"
 #include "cimsim/enos/graph.hpp"
 
@@ -570,8 +571,10 @@ void SearchRun::resume() {
   if (!(write && cfg.resume && fs::exists(ckpt))) return;
   try {
     torch::serialize::InputArchive ar;
+    // A regular file within the checkpoint limit whose zip records match their CRC-32 (checkpoint_guard.cpp).
+    std::istringstream ckpt_bytes(read_checkpoint(ckpt));
     try {
-      ar.load_from(ckpt);
+      ar.load_from(ckpt_bytes);
     } catch (const std::exception& e) {  // corrupt input: exit 2, nothing written (first line: no torch backtrace)
       const std::string what = e.what();
       throw ConfigError("checkpoint '" + ckpt + "' is corrupt or not a checkpoint (" + what.substr(0, what.find('\n')) +
@@ -600,16 +603,9 @@ void SearchRun::resume() {
                         "), this run uses " + now_hw["tech"].dump() + " (fingerprint " +
                         now_hw["tech_fingerprint"].dump() + "); use the same --tech or another --out-dir");
     old.erase("hardware");
-    const nlohmann::json want = resume_key(cfg);
-    if (old != want) {
-      std::string diff;
-      for (const auto& [k, v] : want.items())
-        if (!old.contains(k) || old[k] != v) diff += (diff.empty() ? "" : ", ") + k;
-      for (const auto& [k, v] : old.items())
-        if (!want.contains(k)) diff += (diff.empty() ? "" : ", ") + k;
-      throw ConfigError("checkpoint '" + ckpt + "' was written by a different configuration (differs in: " + diff +
-                        "); use another --out-dir");
-    }
+    if (const std::string d = config_difference(old, resume_key(cfg)); !d.empty())
+      throw ConfigError("checkpoint '" + ckpt + "' was written by a different configuration: " + d +
+                        "; resume with the checkpoint's settings, or use --force or another --out-dir");
     net->load(ar);
     torch::serialize::InputArchive aw, aa, ad;
     ar.read("opt_w", aw);
