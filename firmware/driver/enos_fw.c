@@ -73,6 +73,22 @@ void enos_encode_descriptor(const enos_layer_t *l, uint8_t *rec) {
   PUT(OUT_CTOTAL, l->out_ctotal);
 }
 
+/* The element types this driver passes must be the ones the generated header (i.e. the model) declares: a
+ * header from a model with other types does not compile with this driver. */
+typedef char enos_mult_bytes_match[(ENOS_MULT_BYTES == sizeof(int32_t)) ? 1 : -1];
+typedef char enos_shift_bytes_match[(ENOS_SHIFT_BYTES == sizeof(int32_t)) ? 1 : -1];
+typedef char enos_bias_bytes_match[(ENOS_BIAS_BYTES == sizeof(int64_t)) ? 1 : -1];
+
+void enos_write_requant(const int32_t *mult, const int32_t *shift, const int64_t *bias, uint32_t cout,
+                        uint8_t *mult_dst, uint8_t *shift_dst, uint8_t *bias_dst) {
+  uint32_t i;
+  for (i = 0; i < cout; ++i) {
+    if (mult_dst) put(mult_dst, i * ENOS_MULT_BYTES, ENOS_MULT_BYTES, (uint64_t)(uint32_t)mult[i]);
+    if (shift_dst) put(shift_dst, i * ENOS_SHIFT_BYTES, ENOS_SHIFT_BYTES, (uint64_t)(uint32_t)shift[i]);
+    if (bias_dst) put(bias_dst, i * ENOS_BIAS_BYTES, ENOS_BIAS_BYTES, (uint64_t)bias[i]);
+  }
+}
+
 int enos_start(enos_dev_t *dev, uint64_t desc_addr, uint32_t count) {
   if (RD(ENOS_STATUS_OFFSET) & ENOS_STATUS_BUSY_MASK) return -1; /* START would be refused while busy */
   if ((desc_addr & 7u) != 0 || count < 1u || count > ENOS_MAX_LAYERS) return -1; /* the registers refuse these */

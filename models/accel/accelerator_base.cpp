@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 #include "cimsim/accel/datapath.hpp"
 #include "cimsim/core/error.hpp"
@@ -194,6 +195,19 @@ bool AcceleratorBase::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* d
   return true;
 }
 
+bool AcceleratorBase::dma_probe(uint64_t addr) {
+  uint8_t byte = 0;
+  tlm::tlm_generic_payload gp;
+  gp.set_command(tlm::TLM_READ_COMMAND);
+  gp.set_address(addr);
+  gp.set_data_ptr(&byte);
+  gp.set_data_length(1);
+  gp.set_streaming_width(1);
+  gp.set_byte_enable_ptr(nullptr);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  return dma->transport_dbg(gp) == 1;
+}
+
 bool AcceleratorBase::dma_read(uint64_t addr, void* dst, uint64_t len, sc_core::sc_time& delay) {
   return dma_access(tlm::TLM_READ_COMMAND, addr, static_cast<uint8_t*>(dst), len, delay);
 }
@@ -236,7 +250,20 @@ bool AcceleratorBase::read_operand(bool on_chip, uint64_t addr, int ctotal, int 
   return true;
 }
 
+// No exception may leave a SystemC process (it would end the simulation): an allocation that fails, or any
+// other exception while a layer is loaded or computed, ends the run with an error code in STATUS instead.
 ErrorCode AcceleratorBase::load_layer(const Descriptor& d, LoadedLayer& L, sc_core::sc_time& delay) {
+  L.compute_error = ErrorCode::None;
+  try {
+    return load_layer_impl(d, L, delay);
+  } catch (const std::bad_alloc&) {
+    return ErrorCode::BufferOverflow;
+  } catch (const std::exception&) {
+    return ErrorCode::BadParams;
+  }
+}
+
+ErrorCode AcceleratorBase::load_layer_impl(const Descriptor& d, LoadedLayer& L, sc_core::sc_time& delay) {
   const LayerShape& s = d.shape;
   const bool vec = is_vector_kind(s.kind);
   L.desc = d;
@@ -291,6 +318,15 @@ ErrorCode AcceleratorBase::load_layer(const Descriptor& d, LoadedLayer& L, sc_co
     }
   }
   if (!L.params.check().empty()) return ErrorCode::BadParams;
+  // The output region must exist before anything is computed or allocated (issue 24: a descriptor with only
+  // pad raised computed hundreds of millions of outputs before its output write failed, and at pad 8000 the
+  // allocation threw out of the SC_THREAD). A debug read of its last byte: no bus timing, no side effect.
+  if (!d.out_act) {
+    const int out_ct = d.out_ctotal ? d.out_ctotal : s.cout;
+    const int64_t extent = slice_extent(s.n, out_ct, s.cout, static_cast<int64_t>(s.out_h()) * s.out_w());
+    const uint64_t last = d.output_addr + static_cast<uint64_t>(extent) - 1;
+    if (extent > 0 && (last < d.output_addr || !dma_probe(last))) return ErrorCode::DmaError;
+  }
   const int in_ct = d.in_ctotal ? d.in_ctotal : s.cin;
   if (!read_operand(d.in_act, d.input_addr, in_ct, s.cin, s, L.input, delay)) return ErrorCode::DmaError;
   if (s.kind == LayerKind::Add) {
@@ -303,13 +339,20 @@ ErrorCode AcceleratorBase::load_layer(const Descriptor& d, LoadedLayer& L, sc_co
 }
 
 void AcceleratorBase::compute_layer(LoadedLayer& L) {
-  if (is_vector_kind(L.params.shape.kind))
-    run_vector(L.params, L.input.data(), L.input2.empty() ? nullptr : L.input2.data(), L.output.data());
-  else
-    run_layer(L.params, L.input.data(), L.output.data());
+  try {
+    if (is_vector_kind(L.params.shape.kind))
+      run_vector(L.params, L.input.data(), L.input2.empty() ? nullptr : L.input2.data(), L.output.data());
+    else
+      run_layer(L.params, L.input.data(), L.output.data());
+  } catch (const std::bad_alloc&) {
+    L.compute_error = ErrorCode::BufferOverflow;
+  } catch (const std::exception&) {
+    L.compute_error = ErrorCode::BadParams;
+  }
 }
 
 ErrorCode AcceleratorBase::store_output(const LoadedLayer& L, sc_core::sc_time& delay) {
+  if (L.compute_error != ErrorCode::None) return L.compute_error;
   const LayerShape& s = L.params.shape;
   const Descriptor& d = L.desc;
   const int64_t hw = static_cast<int64_t>(s.out_h()) * s.out_w();

@@ -3,7 +3,9 @@
 
 #include <cstring>
 
+#include "cimsim/accel/cost_model.hpp"
 #include "cimsim/accel/descriptor.hpp"
+#include "cimsim/accel/layer.hpp"
 #include "cimsim/accel/descriptor_layout.hpp"
 #include "cimsim/accel/regmap.hpp"
 
@@ -67,7 +69,17 @@ DeviceDescription device_description() {
       {"PERF_WHOLE_RUN", kPerfWholeRun, "PERF_SEL value selecting the whole last run"},
       {"DESC_MAGIC", kDescriptorMagic, "descriptor magic word"},
       {"ENERGY_COMPONENTS", energy_register_groups().size(), "E_<component>_LO/HI register pairs"},
+      // Element sizes of the arrays a descriptor points at, taken from the model's own types (Requant): the
+      // header once said int32 biases while the model reads int64 (issue 24). Signed, little-endian.
+      {"MULT_BYTES", sizeof(decltype(Requant::mult)::value_type), "bytes of one requant multiplier at mult_addr (int32)"},
+      {"SHIFT_BYTES", sizeof(decltype(Requant::shift)::value_type), "bytes of one requant shift at shift_addr (int32)"},
+      {"BIAS_BYTES", sizeof(decltype(Requant::bias)::value_type), "bytes of one bias at bias_addr (int64)"},
+      {"REQUANT_BYTES_PER_CHANNEL", kRequantBytesPerChannel,
+       "pinned constants after the packed weights: mult, shift, bias per channel"},
   };
+  static_assert(sizeof(decltype(Requant::mult)::value_type) + sizeof(decltype(Requant::shift)::value_type) +
+                        sizeof(decltype(Requant::bias)::value_type) == kRequantBytesPerChannel,
+                "pinned requant layout");
   d.records.push_back(descriptor_record());
   return d;
 }

@@ -136,8 +136,10 @@ void Macro::build_registers() {
     } else if (n == "VDD_MV") {
       d.validate = idle([](uint32_t v) { return v >= 500 && v <= 1100; });
     } else if (n == "SEED_LO" || n == "SEED_HI" || n == "DAC_OFFSET" || n == "DAC_INL" || n == "ADC_OFFSET" ||
-               n == "RNG_PERIOD" || n == "DMA_ADDR_LO" || n == "DMA_ADDR_HI") {
+               n == "RNG_PERIOD" || n == "DMA_ADDR_HI") {
       d.validate = idle(any);
+    } else if (n == "DMA_ADDR_LO") {  // samples are 32-bit words: an unaligned base is refused, not rounded
+      d.validate = idle([](uint32_t v) { return (v & 3u) == 0; });
     } else if (n == "FIFO_DATA") {
       d.on_read = [this](uint32_t) { return fifo_head_ < fifo_.size() ? fifo_[fifo_head_] : 0u; };
     } else if (n == "FIFO_LEVEL") {
@@ -453,9 +455,10 @@ void Macro::lt_thread() {
     qk_.inc(period_ * static_cast<double>(init));
     // Lanes are independent sequencers; the LT model visits them round-robin, one iteration each, and
     // annotates the advance of the slowest lane (the macro's busy time).
-    for (step_ = 0; step_ < n_samples_ && !abort_; ++step_) {
+    // A DMA error ends the run at once (docs/integration.md): no further sample is computed or written.
+    for (step_ = 0; step_ < n_samples_ && !abort_ && !dma_error_; ++step_) {
       bool stalled = false;
-      for (int l = 0; l < lanes_ && !abort_; ++l) {
+      for (int l = 0; l < lanes_ && !abort_ && !dma_error_; ++l) {
         lane_cycles[l] += static_cast<uint64_t>(dp_.step_lane(l, it_[l]));
         // FIFO full: synchronize, then re-check before waiting (a pop may have happened during the sync).
         bool waited = false;
@@ -490,7 +493,7 @@ void Macro::lt_thread() {
       if (qk_.need_sync()) qk_.sync();
     }
     if (abort_) continue;
-    if (dma_en_) {
+    if (dma_en_ && !dma_error_) {
       sc_core::sc_time delay = qk_.get_local_time();
       for (int l = 0; l < lanes_; ++l) flush_lane(l, delay);
       qk_.set(delay);
@@ -609,6 +612,11 @@ void Macro::dma_thread() {
     for (int l = 0; l < lanes_; ++l)
       if (dma_final_ || dma_buf_[l].size() >= kDmaChunk * static_cast<size_t>(d_)) flush_lane(l, delay);
     sc_core::wait(delay);
+    if (dma_error_ && busy_ && !abort_) {  // the first DMA error ends the run: STATUS DONE + the error code
+      for (int l = 0; l < lanes_; ++l) dma_buf_[l].clear();
+      finish();
+      continue;
+    }
     if (dma_final_ && stage_ == ST_FLUSH) {
       bool empty = true;
       for (int l = 0; l < lanes_; ++l) empty = empty && dma_buf_[l].empty();

@@ -38,7 +38,8 @@ std::vector<RegisterDef> register_map() {
   add("FIFO_DATA", FIFO_DATA, Access::RO, 0, 0, "sample word (int32); a bus read pops");
   add("FIFO_LEVEL", FIFO_LEVEL, Access::RO, 0, 0, "words in the sample FIFO");
   add("FIFO_THRESH", FIFO_THRESH, Access::RW, 64, 0xFFFF, "FIFO IRQ threshold 1..256");
-  add("DMA_ADDR_LO", DMA_ADDR_LO, Access::RW, 0, 0xFFFFFFFC, "DMA base bits 31:0 (4-byte aligned)");
+  add("DMA_ADDR_LO", DMA_ADDR_LO, Access::RW, 0, 0xFFFFFFFF,
+      "DMA base bits 31:0 (4-byte aligned: a write with bit 1 or 0 set gets an error response)");
   add("DMA_ADDR_HI", DMA_ADDR_HI, Access::RW, 0, 0xFFFFFFFF, "DMA base bits 63:32");
   add("IRQ_ENABLE", IRQ_ENABLE, Access::RW, 0, 0x7, "bit0 DONE, bit1 ERROR, bit2 FIFO");
   add("IRQ_STATUS", IRQ_STATUS, Access::W1C, 0, 0x7, "pending interrupts, write 1 to clear");

@@ -48,6 +48,14 @@ class AccelErrors : public ::testing::TestWithParam<Level> {
 
 TEST_P(AccelErrors, ValidDescriptorRuns) { EXPECT_EQ(run_with([](Descriptor&) {}), ErrorCode::None); }
 
+// Issue 24: a descriptor with only pad raised computed hundreds of millions of outputs before failing, and at
+// pad 8000 an uncaught std::bad_alloc left the SC_THREAD and ended the simulation.
+// The output region is probed before anything is computed or allocated: pad 8000 makes a 16003 x 16003 output
+// far beyond the memory -> dma_error at once.
+TEST_P(AccelErrors, Pad8000IsADmaErrorBeforeComputingNotACrash) {
+  EXPECT_EQ(run_with([](Descriptor& d) { d.shape.pad = 8000; }), ErrorCode::DmaError);
+}
+
 TEST_P(AccelErrors, ZeroDimensionIsBadShape) {
   EXPECT_EQ(run_with([](Descriptor& d) { d.shape.cin = 0; }), ErrorCode::BadShape);
 }

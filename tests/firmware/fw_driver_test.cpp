@@ -77,7 +77,7 @@ struct Net {
   uint64_t desc_addr = kMem;
 };
 
-Net make_net(Soc& soc) {
+Net make_net(Soc& soc, bool fw_constants = false) {
   Net n;
   n.input = accel::random_tensor(1 * 8 * 8 * 8, 3);
   n.layers.push_back(accel::random_layer(accel::LayerShape::conv(1, 8, 8, 8, 16, 3, 1, 1), accel::Op::MAC8,
@@ -111,9 +111,20 @@ Net make_net(Soc& soc) {
     l.weight_bytes = static_cast<uint32_t>(packed.size());
     l.input_addr = in_addr;
     l.weight_addr = place(packed.data(), packed.size());
-    l.mult_addr = place(p.rq.mult.data(), p.rq.mult.size() * 4);
-    l.shift_addr = place(p.rq.shift.data(), p.rq.shift.size() * 4);
-    l.bias_addr = place(p.rq.bias.data(), p.rq.bias.size() * sizeof(p.rq.bias[0]));
+    if (fw_constants) {  // written by the firmware routine from the generated header's element sizes
+      l.mult_addr = place(nullptr, s.cout * ENOS_MULT_BYTES);
+      l.shift_addr = place(nullptr, s.cout * ENOS_SHIFT_BYTES);
+      l.bias_addr = place(nullptr, s.cout * ENOS_BIAS_BYTES);
+      enos_write_requant(p.rq.mult.data(), p.rq.shift.data(), p.rq.bias.data(), static_cast<uint32_t>(s.cout),
+                         soc.ram(l.mult_addr), soc.ram(l.shift_addr), soc.ram(l.bias_addr));
+      // ... and byte for byte what the model reads (its own int64 biases in memory).
+      EXPECT_EQ(std::memcmp(soc.ram(l.bias_addr), p.rq.bias.data(), p.rq.bias.size() * sizeof(p.rq.bias[0])), 0);
+      EXPECT_EQ(std::memcmp(soc.ram(l.mult_addr), p.rq.mult.data(), p.rq.mult.size() * sizeof(p.rq.mult[0])), 0);
+    } else {
+      l.mult_addr = place(p.rq.mult.data(), p.rq.mult.size() * 4);
+      l.shift_addr = place(p.rq.shift.data(), p.rq.shift.size() * 4);
+      l.bias_addr = place(p.rq.bias.data(), p.rq.bias.size() * sizeof(p.rq.bias[0]));
+    }
     l.output_addr = place(nullptr, static_cast<size_t>(s.outputs()));
     // all operands in system memory, staged through the whole activation buffer (docs/accelerator.md)
     l.stage_off = 0;
@@ -134,7 +145,7 @@ void expect_outputs(Soc& soc, const Net& n) {
   }
 }
 
-void run_enos(bool cycle, bool use_irq) {
+void run_enos(bool cycle, bool use_irq, bool fw_constants = false) {
   Soc* socp = nullptr;
   Net net;
   int init = -9, rc = -9;
@@ -151,7 +162,7 @@ void run_enos(bool cycle, bool use_irq) {
   };
   Soc soc(cycle, mc2ram::Level::LT, fw);
   socp = &soc;
-  net = make_net(soc);
+  net = make_net(soc, fw_constants);
   sc_core::sc_start();
   ASSERT_TRUE(soc.cpu.finished());
   EXPECT_EQ(init, 0);
@@ -174,6 +185,12 @@ void run_enos(bool cycle, bool use_irq) {
 }  // namespace
 
 TEST(FirmwareDriver, EnosLtLayerTableWithIrq) { run_enos(false, true); }
+// Issue 24: enos_regs.h declared int32 biases while the model reads int64; firmware written from the header
+// computed wrong results. The constants are now written by a firmware routine sized by the header.
+TEST(FirmwareDriver, RequantConstantsWrittenByTheFirmwareRoutineGiveTheReferenceResult) {
+  static_assert(ENOS_BIAS_BYTES == sizeof(int64_t) && ENOS_MULT_BYTES == 4 && ENOS_SHIFT_BYTES == 4, "header types");
+  run_enos(false, false, true);
+}
 TEST(FirmwareDriver, EnosCycleLevelLayerTablePolling) { run_enos(true, false); }
 
 TEST(FirmwareDriver, EnosBadDescriptorReportsCodeAndLayer) {

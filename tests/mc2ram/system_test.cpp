@@ -305,3 +305,54 @@ TEST(Mc2ramSystem, YScaleInt32MinIsRejected) {
   sc_core::sc_start();
   EXPECT_TRUE(ran);
 }
+
+// ---- issue 24: register contracts
+// A DMA error used to leave the macro sampling with STATUS BUSY and no error until the run ended (about 1.8 h
+// for 2^32 - 1 samples); docs/integration.md says the error ends the run.
+class Mc2ramDmaError : public ::testing::TestWithParam<Level> {};
+TEST_P(Mc2ramDmaError, TheFirstDmaErrorEndsTheRunWithTheErrorInStatus) {
+  uint32_t st = 0xFFFFFFFFu;
+  Bare sys(GetParam(), [&](HostInitiator& h) {
+    const uint64_t b = kMacroBase;
+    h.write32(b + reg::GMM_CFG, 2 | (2 << 8));
+    h.write32(b + reg::PROP_SCALE, 1000);
+    h.write32(b + reg::SAMPLES, 0xFFFFFFFFu);
+    h.write32(b + reg::CHAINS, 2);
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i < 2; ++i) h.write32(b + reg::GMM_WINDOW + c * reg::kCompStride + 4 * (i * 8 + i), 16);
+    h.write32(b + reg::DMA_ADDR_HI, 0xFFFFu);  // nothing is mapped there
+    h.write32(b + reg::DMA_ADDR_LO, 0);
+    h.write32(b + reg::CTRL, reg::CTRL_START | reg::CTRL_DMA_EN);
+    for (int t = 0; t < 200 && (h.read32(b + reg::STATUS) & reg::STATUS_BUSY); ++t) {
+      h.sync();
+      sc_core::wait(sc_core::sc_time(1, sc_core::SC_US));
+    }
+    st = h.read32(b + reg::STATUS);
+  });
+  sc_core::sc_start();
+  EXPECT_EQ(st & reg::STATUS_BUSY, 0u) << "still sampling 200 us after the DMA error";
+  EXPECT_EQ((st >> 8) & 0xFF, reg::ERR_DMA);
+  EXPECT_EQ(st & reg::STATUS_DONE, reg::STATUS_DONE);
+}
+INSTANTIATE_TEST_SUITE_P(Levels, Mc2ramDmaError, ::testing::Values(Level::LT, Level::Cycle),
+                         [](const auto& i) { return std::string(i.param == Level::LT ? "Lt" : "Cycle"); });
+
+// DMA_ADDR_LO dropped bits 1:0 and answered OK; docs/mc2ram.md documents an error response.
+TEST(Mc2ramSystem, UnalignedDmaAddressIsAnErrorNotRounded) {
+  bool ran = false;
+  Bare sys(Level::LT, [&](HostInitiator& h) {
+    uint32_t v = 0x1002;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, kMacroBase + reg::DMA_ADDR_LO, &v, 4),
+              tlm::TLM_GENERIC_ERROR_RESPONSE);
+    EXPECT_EQ(h.read32(kMacroBase + reg::DMA_ADDR_LO), 0u);  // unchanged
+    v = 0x1001;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, kMacroBase + reg::DMA_ADDR_LO, &v, 4),
+              tlm::TLM_GENERIC_ERROR_RESPONSE);
+    v = 0x1004;
+    EXPECT_EQ(h.transact(tlm::TLM_WRITE_COMMAND, kMacroBase + reg::DMA_ADDR_LO, &v, 4), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(h.read32(kMacroBase + reg::DMA_ADDR_LO), 0x1004u);
+    ran = true;
+  });
+  sc_core::sc_start();
+  EXPECT_TRUE(ran);
+}

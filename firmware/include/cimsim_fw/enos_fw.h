@@ -47,6 +47,11 @@ typedef struct {
 int enos_init(enos_dev_t *dev);
 /* Encodes a layer into a descriptor record of ENOS_DESC_BYTES bytes at `rec` (little-endian). */
 void enos_encode_descriptor(const enos_layer_t *layer, uint8_t *rec);
+/* Writes `cout` requantization constants where a descriptor's mult_addr / shift_addr / bias_addr point, as the
+ * accelerator reads them: little-endian, ENOS_MULT_BYTES / ENOS_SHIFT_BYTES / ENOS_BIAS_BYTES bytes each (the
+ * biases are 64-bit). A null destination skips that array. */
+void enos_write_requant(const int32_t *mult, const int32_t *shift, const int64_t *bias, uint32_t cout,
+                        uint8_t *mult_dst, uint8_t *shift_dst, uint8_t *bias_dst);
 /* Starts `count` descriptors at bus address `desc_addr`; returns 0, or -1 without starting if the device is
  * busy, the address is not 8-byte aligned or count is outside 1..ENOS_MAX_LAYERS. */
 int enos_start(enos_dev_t *dev, uint64_t desc_addr, uint32_t count);

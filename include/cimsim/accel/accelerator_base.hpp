@@ -39,6 +39,7 @@ struct LoadedLayer {
   std::vector<int8_t> input2;  ///< Add's second input
   std::vector<int8_t> output;
   LayerCost cost;
+  ErrorCode compute_error = ErrorCode::None;  ///< an exception in compute_layer, reported by store_output
 };
 
 class AcceleratorBase : public sc_core::sc_module {
@@ -77,7 +78,9 @@ class AcceleratorBase : public sc_core::sc_module {
   /// buffer when resident, else by DMA; pinned ones are kept in the weight buffer) and its inputs (from the
   /// activation buffer or by DMA) into `layer`. Functionally the operands move whole; the tile traffic and
   /// its cycles are those of `layer.cost` (docs/accelerator-numerics.md, "Tiling").
+  /// Never throws: a failed allocation ends in BufferOverflow, any other exception in BadParams.
   ErrorCode load_layer(const Descriptor& d, LoadedLayer& layer, sc_core::sc_time& delay);
+  ErrorCode load_layer_impl(const Descriptor& d, LoadedLayer& layer, sc_core::sc_time& delay);
   /// Computes the layer (datapath run_layer or run_vector) from the loaded operands.
   static void compute_layer(LoadedLayer& layer);
   /// Writes `layer.output` to the activation buffer or to system memory.
@@ -90,6 +93,8 @@ class AcceleratorBase : public sc_core::sc_module {
   std::vector<uint8_t>& weight_buffer() { return wbuf_; }
 
   bool dma_read(uint64_t addr, void* dst, uint64_t len, sc_core::sc_time& delay);
+  /// Whether one byte at `addr` is readable through the DMA socket (transport_dbg: no timing, no side effect).
+  bool dma_probe(uint64_t addr);
   bool dma_write(uint64_t addr, const void* src, uint64_t len, sc_core::sc_time& delay);
 
   /// Run bookkeeping. begin_run() clears the last-run records; layer_done() charges the ledger with the
