@@ -9,6 +9,10 @@
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (!cimsim::fuzz::seed_dir()) return 0;
   const cimsim::EnergyTable table = cimsim::EnergyTable::load_default();
+  // Issue-24 reproducer: "meta" nested deep overflowed the stack in a recursive JSON copy (the report had 200,000
+  // levels, 400 KB; 20,000 keep the corpus small; both are refused at 256 levels now).
+  cimsim::fuzz::write_seed("repro-deep-meta.json", "{\"format\": \"enos-export\", \"meta\": " +
+                                                       std::string(20000, '[') + std::string(20000, ']') + "}");
   for (uint64_t seed : {1, 2, 3})
     cimsim::fuzz::write_seed("synthetic-" + std::to_string(seed) + ".json",
                              cimsim::enos::export_to_json(cimsim::enos::make_synthetic_export(seed, table)).dump(1));

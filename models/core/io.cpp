@@ -201,10 +201,26 @@ std::string find_prefix() {
 }
 }  // namespace
 
+namespace {
+std::string& data_dir_hint() {
+  static std::string hint;
+  return hint;
+}
+}  // namespace
+
+bool register_data_dir_hint(const char* dir) {
+  if (dir && *dir) data_dir_hint() = dir;
+  return true;
+}
+
 std::string data_dir() {
   if (const char* env = std::getenv("CIMSIM_DATA"); env && *env) return env;
   static const std::string prefix = find_prefix();
   if (!prefix.empty()) return (fs::path(prefix) / CIMSIM_REL_DATA_DIR).string();
+  if (const std::string& h = data_dir_hint(); !h.empty()) {
+    std::error_code ec;
+    if (fs::is_regular_file(fs::path(h) / "tech" / "45nm.json", ec)) return h;
+  }
   throw IoError(
       "cannot find the cimsim data directory (" CIMSIM_REL_DATA_DIR " under the install prefix of this program "
       "or library); set CIMSIM_DATA to the folder holding tech/45nm.json");

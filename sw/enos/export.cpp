@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "cimsim/accel/arch.hpp"
 #include "cimsim/accel/datapath.hpp"
 #include "cimsim/core/error.hpp"
 #include "cimsim/core/io.hpp"
@@ -559,17 +560,21 @@ NetworkExport export_from_json_impl(const json& j, const std::string& origin) {
   if (r.has(j, "array")) {
     const json& a = j["array"];
     const std::string w = "array";
-    e.array.rows = static_cast<int>(r.integer_or(a, "rows", w, 1, 1 << 16, e.array.rows));
-    e.array.cols = static_cast<int>(r.integer_or(a, "cols", w, 1, 1 << 16, e.array.cols));
-    e.array.cim_rows = static_cast<int>(r.integer_or(a, "cim_rows", w, 1, 1 << 16, e.array.cim_rows));
-    e.array.cim_cols = static_cast<int>(r.integer_or(a, "cim_cols", w, 1, 1 << 16, e.array.cim_cols));
-    e.array.weight_buffer_bytes = r.integer_or(a, "weight_buffer_bytes", w, 1, int64_t{1} << 40, e.array.weight_buffer_bytes);
-    e.array.act_buffer_bytes = r.integer_or(a, "act_buffer_bytes", w, 1, int64_t{1} << 40, e.array.act_buffer_bytes);
-    e.array.dma_bytes_per_cycle =
-        static_cast<int>(r.integer_or(a, "dma_bytes_per_cycle", w, 1, 1 << 16, e.array.dma_bytes_per_cycle));
-    e.array.adc_cycles_per_bit =
-        static_cast<int>(r.integer_or(a, "adc_cycles_per_bit", w, 1, 64, e.array.adc_cycles_per_bit));
-    e.array.vector_lanes = static_cast<int>(r.integer_or(a, "vector_lanes", w, 1, 1 << 16, e.array.vector_lanes));
+    // The limits of an architecture file (accel::ArchLimits): what the simulator can build. A 1 TiB weight
+    // buffer used to be accepted here and fail allocating in the model (issue 24).
+    using L = accel::ArchLimits;
+    e.array.rows = static_cast<int>(r.integer_or(a, "rows", w, 1, L::kMaxArrayDim, e.array.rows));
+    e.array.cols = static_cast<int>(r.integer_or(a, "cols", w, 1, L::kMaxArrayDim, e.array.cols));
+    e.array.cim_rows = static_cast<int>(r.integer_or(a, "cim_rows", w, 1, L::kMaxCimDim, e.array.cim_rows));
+    e.array.cim_cols = static_cast<int>(r.integer_or(a, "cim_cols", w, 1, L::kMaxCimDim, e.array.cim_cols));
+    e.array.weight_buffer_bytes =
+        r.integer_or(a, "weight_buffer_bytes", w, 1, L::kMaxBufferBytes, e.array.weight_buffer_bytes);
+    e.array.act_buffer_bytes = r.integer_or(a, "act_buffer_bytes", w, 1, L::kMaxBufferBytes, e.array.act_buffer_bytes);
+    e.array.dma_bytes_per_cycle = static_cast<int>(
+        r.integer_or(a, "dma_bytes_per_cycle", w, 1, L::kMaxDmaBytesPerCycle, e.array.dma_bytes_per_cycle));
+    e.array.adc_cycles_per_bit = static_cast<int>(
+        r.integer_or(a, "adc_cycles_per_bit", w, 1, L::kMaxAdcCyclesPerBit, e.array.adc_cycles_per_bit));
+    e.array.vector_lanes = static_cast<int>(r.integer_or(a, "vector_lanes", w, 1, L::kMaxVectorLanes, e.array.vector_lanes));
     e.array.double_buffer = r.boolean_or(a, "double_buffer", w, e.array.double_buffer);
     if (r.has(a, "clock_hz")) {
       const double hz = r.number(a, "clock_hz", w);
@@ -740,7 +745,7 @@ NetworkExport load_export(const std::string& path) {
   try {
     j = parse_json(text, path);
   } catch (const ConfigError& ex) {
-    throw ConfigError(std::string(ex.what()) + " (corrupt or truncated export?)");
+    throw ConfigError("not valid JSON (corrupt or truncated file): " + std::string(ex.what()));
   }
   return export_from_json(j, path);
 }

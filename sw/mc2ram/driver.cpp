@@ -168,6 +168,11 @@ RealizedError realized_error(const diag::Gmm& gmm, const Compiled& c, const Knob
 
 }  // namespace
 
+namespace {
+/// |origin| <= lsb * 2^kMaxOriginLsbLog2: 52 mantissa bits leave >= 2^16 distinct values per LSB step.
+constexpr int kMaxOriginLsbLog2 = 36;
+}  // namespace
+
 Compiled compile_gmm(const diag::Gmm& gmm, const CompileOptions& opt, const Knobs& knobs) {
   gmm.validate(kMaxK, kMaxD);
   knobs.validate();
@@ -214,6 +219,18 @@ Compiled compile_gmm(const diag::Gmm& gmm, const CompileOptions& opt, const Knob
   c.prop_lsb = pl;
   c.lsb.resize(static_cast<size_t>(d));
   for (int j = 0; j < d; ++j) c.lsb[j] = c.steps[j] / pl;
+  // A draw is origin + lsb * s (s a 16-bit state) in double precision: an origin more than 2^36 LSBs from 0
+  // leaves fewer than 2^16 distinct doubles per LSB step and the draws collapse (a mean of 1e300 gave 8,000
+  // identical draws and TV nan, exit 0). Refused with the bound.
+  for (int j = 0; j < d; ++j) {
+    const double bound = std::ldexp(c.lsb[j], kMaxOriginLsbLog2);
+    if (!(std::abs(c.origin[j]) <= bound))
+      throw ConfigError("mc2ram: dimension " + std::to_string(j) + ": the mixture mean " + fmt_g(c.origin[j]) +
+                        " is more than 2^" + std::to_string(kMaxOriginLsbLog2) + " state LSBs (" + fmt_g(c.lsb[j]) +
+                        " each, bound " + fmt_g(bound) +
+                        ") from 0: the fixed-point state cannot represent draws there in double precision; shift the "
+                        "GMM's means towards 0 or give a larger --step");
+  }
   // Weights A = L^T diag(lsb), Lambda = L L^T (Cholesky of the precision); each component gets its own
   // power-of-two scale 2^e_k so its largest |A| uses the weight_bits cells (Y_SCALE = min e_k, y_shift = rest).
   std::vector<Eigen::MatrixXd> a(k);

@@ -20,6 +20,7 @@
 #include "cimsim/accel/arch.hpp"
 #include "cimsim/accel/layer_report.hpp"
 #include "cimsim/accel/random_network.hpp"
+#include "cimsim/accel/regmap.hpp"
 #include "cimsim/accel/soc.hpp"
 #include "cimsim/accel/topology.hpp"
 #include "cimsim/core/error.hpp"
@@ -119,8 +120,21 @@ int do_run(const Options& o) {
   ProgramOptions popt;
   popt.residency = !o.no_residency;
 
-  // ---- the workload ----
+  // Every segment's plan is validated before anything is simulated (errors name the layer), and for a topology
+  // on its shapes alone before any weight or reference output is computed (issue 24: 133 s and 1 GB used to
+  // precede a configuration error).
+  const ArrayConfig hw = ArrayConfig::with_table(cfg.array, table);
   std::string workload;
+  auto check_plans = [&](const std::vector<Segment>& ss) {
+    for (const Segment& s : ss) (void)plan_program(s.graph, hw, popt);
+    for (size_t i = 0; i < ss.size(); ++i)  // one START runs at most LAYER_COUNT <= kMaxLayers descriptors
+      if (ss[i].graph.nodes.size() > kMaxLayers)
+        throw ConfigError("run: " + workload + ": segment " + std::to_string(i) + " chains " +
+                          std::to_string(ss[i].graph.nodes.size()) + " layers; the accelerator runs at most " +
+                          std::to_string(kMaxLayers) + " descriptors per start (LAYER_COUNT, docs/accelerator.md)");
+  };
+
+  // ---- the workload ----
   std::vector<Segment> segs;
   if (!o.export_path.empty() || !o.onnx.run.path.empty()) {
     enos::NetworkExport e;
@@ -160,10 +174,12 @@ int do_run(const Options& o) {
     if (uni.mode == Mode::Cim && !cim_supported(uni.op))
       throw ConfigError(std::string("run: --op ") + o.op + " is not supported in CIM mode (mac4, bwn, xnor, mf)");
     const std::vector<LayerChoice> asg = o.assignment.empty() ? std::vector<LayerChoice>{} : load_assignment(o.assignment);
-    segs = analytic ? topology_segments_without_data(t, apply_assignment(t, asg, uni))
-                    : random_topology_segments(t, apply_assignment(t, asg, uni), o.seed);
+    const std::vector<LayerChoice> choice = apply_assignment(t, asg, uni);
+    segs = topology_segments_without_data(t, choice);
     workload = "topology " + o.topology + " (" + std::to_string(t.layers.size()) + " layers, " +
                std::to_string(segs.size()) + " chained segment(s))";
+    check_plans(segs);  // shapes only: before any weight is generated
+    if (!analytic) segs = random_topology_segments(t, choice, o.seed);
   } else {
     const std::vector<int8_t> input = builtin_input(o.seed);
     const std::vector<LayerParams> net = builtin_network(o.seed, input);
@@ -175,9 +191,7 @@ int do_run(const Options& o) {
     segs.push_back(std::move(s));
     workload = "built-in demo network";
   }
-  // Validate every segment's plan before simulating anything (errors name the layer).
-  const ArrayConfig hw = ArrayConfig::with_table(cfg.array, table);
-  for (const Segment& s : segs) (void)plan_program(s.graph, hw, popt);
+  if (o.topology.empty()) check_plans(segs);
   {  // system memory: sized from the workload unless --memory or the architecture fixes it
     std::vector<const Graph*> gs;
     for (const Segment& s : segs) gs.push_back(&s.graph);
@@ -437,6 +451,8 @@ cimsim::cli::Registrar reg("run", [](CLI::App& app) -> cimsim::cli::Runner {
     o->report_csv = cimsim::cli::output_path(o->report_csv, o->out_dir, "layers.csv");
     o->plot = cimsim::cli::output_path(o->plot, o->out_dir, "energy.png");
     if (o->vcd_on && o->vcd.empty()) o->vcd = cimsim::cli::default_trace_stem(o->out_dir, "accel");
+    if (o->topology.empty() && sub->count("--gemm") > 0)  // issue 24: an option without effect
+      throw cimsim::ConfigError("run: --gemm says how to read --topology; without --topology it has no effect");
     return do_run(*o);
   };
 });

@@ -102,5 +102,24 @@ case $case_name in
     expect 2 "configuration error" "points[10].grid: brings the sweep to more than 100000 points in total" -- \
       "$bin" sweep "$tmp/many.yaml" --dry-run
     grep -qF "$tmp/many.yaml" "$tmp/err" || fail "file not named" ;;
+  gmm_mean_1e300)  # 8,000 identical draws and "TV nan", exit 0
+    printf 'weights: [1.0]\nmeans: [[1.0e300]]\ncovariances: [[[1.0]]]\n' >"$tmp/far.yaml"
+    expect 2 "configuration error" "more than 2^36 state LSBs" -- \
+      "$bin" sample --gmm "$tmp/far.yaml" --samples 1000 --no-plots --out-dir "$tmp/out"
+    grep -qF "$tmp/far.yaml" "$tmp/err" || fail "file not named"
+    [[ ! -e "$tmp/out/report.json" ]] || fail "a report was written" ;;
+  options_without_effect)  # accepted silently
+    # (the rule for run's per-layer options lives in tb/cli/common.cpp, issue 23)
+    expect 2 "configuration error" "--assignment" -- "$bin" run --level lt --assignment "$tmp/regular"
+    expect 2 "configuration error" "--op" -- "$bin" run --level lt --op mac4
+    expect 2 "configuration error" "--vcd-detail" -- "$bin" run --level lt --vcd-detail
+    expect 2 "configuration error" "--gemm says how to read --topology" -- "$bin" run --level lt --gemm ;;
+  layers_beyond_1024)  # a raw bus-write error, exit 1
+    /usr/bin/python3 -c "
+import sys
+rows = ['Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,']
+rows += ['l%d, 4, 4, 1, 1, 2, 2, 1,' % i for i in range(1100)]
+open(sys.argv[1], 'w').write('\\n'.join(rows) + '\\n')" "$tmp/long.csv"
+    expect 2 "configuration error" "descriptors per start" -- "$bin" run --level lt --topology "$tmp/long.csv" ;;
   *) echo "unknown case $case_name"; exit 1 ;;
 esac

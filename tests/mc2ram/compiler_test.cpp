@@ -299,3 +299,21 @@ TEST(Mc2ramCompiler, AuditCase5ModesAtPlusMinus1e4) {
   const diag::Gmm g = gmm2({0.5, 0.5}, {v2(-1e4, 0), v2(1e4, 0)}, {diag2(1, 1), diag2(1, 1)});
   expect_sampled_or_refused(sample(g), "audit 5: modes at +-1e4, sd 1");
 }
+
+// Issue 24: a mean of 1e300 compiled, gave 8,000 identical draws and "TV nan" with exit 0. The fixed-point state
+// cannot represent draws there; the compiler refuses with the bound.
+TEST(Mc2ramCompiler, MeanBeyondTheStateResolutionIsRefusedWithTheBound) {
+  for (const double mean : {1e300, 1e12}) {
+    const diag::Gmm g = gmm2({1.0}, {v2(mean, 0)}, {diag2(1, 1)});
+    try {
+      (void)compile_gmm(g, {}, {});
+      ADD_FAILURE() << "mean " << mean << " compiled";
+    } catch (const ConfigError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("dimension 0: the mixture mean"), std::string::npos) << m;
+      EXPECT_NE(m.find("more than 2^36 state LSBs"), std::string::npos) << m;
+    }
+  }
+  // Within the bound (a mean of 1e4 with sd 1 is about 2^21 LSBs from 0): compiles.
+  EXPECT_NO_THROW((void)compile_gmm(gmm2({1.0}, {v2(1e4, 0)}, {diag2(1, 1)}), {}, {}));
+}

@@ -27,6 +27,14 @@ pc=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --variable=datadir cimsi
 cmake -S "$src/examples/plug-into-your-soc" -B "$tmp/consumer" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/configure.log" || { cat "$tmp/configure.log"; fail "configure"; }
 cmake --build "$tmp/consumer" -j2 >"$tmp/build.log" 2>&1 || { tail -50 "$tmp/build.log"; fail "build"; }
+# Issue 24: the consumer's own binary, outside the install prefix, finds the installed data without CIMSIM_DATA
+# (the static libraries used to look only next to the program: "cannot find the cimsim data directory").
+exe=$(find "$tmp/consumer" -maxdepth 2 -type f -name plug_into_your_soc | head -1)
+[[ -n "$exe" ]] || fail "the consumer binary is not in its build tree"
+(cd "$tmp" && env -u CIMSIM_DATA -u CIMSIM_TECH SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1 "$exe") >"$tmp/run-build.log" 2>&1 ||
+  { cat "$tmp/run-build.log"; fail "the consumer outside the prefix failed"; }
+grep -q "energy table (found by the library): $prefix/share/cimsim/tech/45nm.json" "$tmp/run-build.log" ||
+  { cat "$tmp/run-build.log"; fail "the consumer outside the prefix did not find the installed energy table"; }
 cmake --install "$tmp/consumer" --prefix "$prefix" >/dev/null
 # run the installed consumer from elsewhere, with no data override: the library finds <prefix>/share/cimsim
 cd "$tmp"

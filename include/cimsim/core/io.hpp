@@ -93,8 +93,14 @@ class OutputWriter {
  private:
   std::vector<std::string> written_, failed_;
 };
-/// Directory of the project's data files: $CIMSIM_DATA if set, else the source tree's data/.
+/// Directory of the project's data files: $CIMSIM_DATA if set; else <prefix>/share/cimsim found from the running
+/// program or library (an install prefix or the build tree); else the hint registered by an installed package's
+/// consumer (register_data_dir_hint); else an IoError saying to set CIMSIM_DATA.
 std::string data_dir();
+/// Registers where an installed cimsim package keeps its data. The CMake package (cimsimConfig.cmake) compiles
+/// a call into every program that links cimsim::core, so a program built against an installed cimsim finds the
+/// energy table and architectures wherever the program itself lives. Returns true (usable in a static init).
+bool register_data_dir_hint(const char* dir);
 /// Directory for VCD traces: $CIMSIM_TRACES if set, else the source tree's traces/.
 std::string traces_dir();
 
