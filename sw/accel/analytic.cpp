@@ -26,6 +26,8 @@ GraphResult analytic_run_graph(const Graph& g, const ArrayConfig& hw, const Ener
   // and descriptor validation: an int32 accumulator must hold K x the operator's largest term).
   for (const GraphNode& n : g.nodes) {
     const LayerParams& p = n.params;
+    if (const std::string why = AcceleratorDriver::descriptor_limits(p.shape); !why.empty())
+      throw ConfigError("node '" + n.name + "': " + why);
     if (is_vector_kind(p.shape.kind)) continue;
     if (p.shape.reduction() * max_abs_term(p.op) > INT32_MAX)
       throw ConfigError("node '" + n.name + "': reduction K = " + std::to_string(p.shape.reduction()) +

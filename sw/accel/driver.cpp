@@ -61,6 +61,17 @@ uint64_t AcceleratorDriver::constant_upload_bytes(const LayerParams& p) {
   return up64(packed_row_bytes(p.op, p.shape.reduction()) * co) + 2 * up64(co * 4) + up64(co * 8);
 }
 
+std::string AcceleratorDriver::descriptor_limits(const LayerShape& s) {
+  const std::pair<const char*, int> f[] = {{"n", s.n},         {"cin", s.cin},   {"h", s.h},   {"w", s.w},
+                                           {"cout", s.cout},   {"kh", s.kh},     {"kw", s.kw}, {"stride", s.stride},
+                                           {"pad", s.pad},     {"groups", s.groups}};
+  for (const auto& [name, v] : f)
+    if (v > 65535)
+      return std::string(name) + " = " + std::to_string(v) + " does not fit the descriptor's 16-bit field (at most " +
+             "65535): the accelerator cannot run this layer";
+  return {};
+}
+
 void AcceleratorDriver::prepare_constants(const std::vector<const LayerParams*>& layers,
                                           const std::vector<std::string>& names) {
   hash_hint_.clear();
@@ -68,6 +79,9 @@ void AcceleratorDriver::prepare_constants(const std::vector<const LayerParams*>&
   std::vector<uint64_t> hashes(layers.size(), 0);
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerParams& p = *layers[i];
+    if (const std::string why = descriptor_limits(p.shape); !why.empty())
+      throw ConfigError("accelerator driver: node '" + (i < names.size() ? names[i] : "layer " + std::to_string(i)) +
+                        "': " + why);
     if (is_vector_kind(p.shape.kind)) continue;
     if (const std::string why = p.check(); !why.empty())
       throw ConfigError("accelerator driver: node '" + (i < names.size() ? names[i] : "layer " + std::to_string(i)) +

@@ -208,7 +208,7 @@ TEST(Analytic, RefusesWhatTheHardwareRefusesNamingTheNode) {
   // does the analytic level; BWN's terms fit.
   Topology t;
   t.name = t.origin = "emb";
-  t.layers.push_back({"emb", LayerShape::fc(1, 138000, 8), 2});
+  t.layers.push_back({"emb", LayerShape::conv(1, 60000, 3, 3, 8, 3), 2});  // K = 540,000
   ArrayConfig big;
   big.act_buffer_bytes = 1 << 20;
   const auto mac8 = topology_segments_without_data(t, uniform(t));
@@ -222,5 +222,16 @@ TEST(Analytic, RefusesWhatTheHardwareRefusesNamingTheNode) {
   LayerChoice bwn;
   bwn.op = Op::BWN;
   const auto ok = topology_segments_without_data(t, apply_assignment(t, {}, bwn));
-  EXPECT_EQ(analytic_run_graph(ok[0].graph, big, table()).stats.total.macs, int64_t{138000} * 8);
+  EXPECT_EQ(analytic_run_graph(ok[0].graph, big, table()).stats.total.macs, int64_t{540000} * 8);
+  // A size beyond the descriptor's 16-bit fields: refused at every level, naming the node and the field.
+  Topology wide;
+  wide.name = wide.origin = "ncf";
+  wide.layers.push_back({"MF_Embedding_user", LayerShape::fc(1, 138000, 8), 2});
+  const auto w = topology_segments_without_data(wide, apply_assignment(wide, {}, bwn));
+  try {
+    (void)analytic_run_graph(w[0].graph, big, table());
+    ADD_FAILURE() << "cin 138000 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'MF_Embedding_user': cin = 138000"), std::string::npos) << e.what();
+  }
 }

@@ -104,6 +104,9 @@ class AcceleratorDriver {
   void prepare_constants(const std::vector<const LayerParams*>& layers, const std::vector<std::string>& names);
   /// System-memory bytes the driver uses for one layer's constants (packed weights + requant arrays, aligned).
   static uint64_t constant_upload_bytes(const LayerParams& p);
+  /// Empty if every size of `s` fits its 16-bit descriptor field (n, cin, h, w, cout, kh, kw, stride, pad,
+  /// groups <= 65535); else which one does not.
+  static std::string descriptor_limits(const LayerShape& s);
   /// A descriptor for `p` with its constants uploaded and the given activation addresses.
   Descriptor make_descriptor(const LayerParams& p, uint64_t input_addr, uint64_t output_addr);
   /// Writes descriptors back to back at a fresh scratch address; returns it.
