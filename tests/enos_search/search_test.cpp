@@ -25,6 +25,7 @@
 #include "cimsim/core/rng.hpp"
 #include "cimsim/data/datasets.hpp"
 #include "cimsim/enos/runtime.hpp"
+#include "cimsim/enos/search/bn_recal.hpp"
 #include "cimsim/enos/search/torch_impl.hpp"
 
 namespace fs = std::filesystem;
@@ -440,6 +441,48 @@ TEST(Export, UniOperatorIntegerAccuracyWithinOnePointOfFloat) {
       EXPECT_GT(r.test_acc_float, 0.12) << candidate_name(cand);
     }
     std::printf("  %-10s float %.4f int %.4f\n", candidate_name(cand).c_str(), r.test_acc_float, r.test_acc_int);
+  }
+}
+
+TEST(BnRecal, EachBatchNormHoldsItsInputsStatisticsWithEarlierLayersInInferenceMode) {
+  // The exported network runs every layer on running statistics; each BatchNorm's re-estimated statistics must
+  // therefore be those of the inputs it gets when every earlier layer is in inference mode. Checked by
+  // re-measuring each layer after the whole recalibration, with the network in eval mode and only that
+  // BatchNorm on batch statistics: the statistics must not move. (Measured all at once with every layer on
+  // batch statistics, the old recalibration, they move from the second layer on.)
+  torch::manual_seed(3);
+  for (const char* cand : {"adder", "mac8"}) {
+    SearchNet net(std::string("squeezenet"), 1, 28, 28, 10, std::vector<Candidate>{parse_candidate(cand)}, 5);
+    std::vector<torch::Tensor> batches;
+    for (int i = 0; i < 3; ++i) batches.push_back(torch::randint(0, 128, {16, 1, 28, 28}).to(torch::kFloat32));
+    {
+      torch::NoGradGuard ng;
+      net->train();  // observers initialised, running statistics an EMA of batch statistics (stale)
+      for (const auto& x : batches) net->forward(x, Combine::Fixed);
+    }
+    recalibrate_bn_in_inference_order(*net, batches);
+    EXPECT_FALSE(net->is_training());
+    torch::NoGradGuard ng;
+    double worst = 0;
+    for (size_t l = 0; l < net->layers.size(); ++l) {
+      auto& bn = net->layers[l]->bns[static_cast<size_t>(net->layers[l]->chosen)];
+      const torch::Tensor mean = bn->running_mean.clone(), var = bn->running_var.clone();
+      net->eval();
+      bn->reset_running_stats();
+      bn->options.momentum(c10::nullopt);
+      bn->train();
+      for (const auto& x : batches) net->forward(x, Combine::Fixed);
+      bn->eval();
+      bn->options.momentum(0.1);
+      const double dm = (bn->running_mean - mean).abs().max().item<double>();
+      const double dv = ((bn->running_var - var).abs() / var.abs().clamp_min(1e-6)).max().item<double>();
+      worst = std::max(worst, dm / (1.0 + mean.abs().max().item<double>()));
+      EXPECT_LE(dm, 1e-5 * (1.0 + mean.abs().max().item<double>())) << cand << " layer " << l;
+      EXPECT_LE(dv, 1e-5) << cand << " layer " << l;
+      bn->running_mean.copy_(mean);
+      bn->running_var.copy_(var);
+    }
+    std::printf("  %s: worst relative running-mean change on re-measurement %.3g\n", cand, worst);
   }
 }
 
