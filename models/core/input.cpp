@@ -248,18 +248,52 @@ nlohmann::json yaml_to_json(const YAML::Node& n, const std::string& path) {
 }
 }  // namespace
 
+namespace {
+/// 1-based line of a second YAML document in `text`, 0 if none. Lexical, on document markers at column 0 (YAML 1.2,
+/// 9.1): a '---' after content, or content after a '...'. YAML::LoadAll is not used to find it: on some malformed
+/// inputs (fuzz/repro/sweep-spec-loadall-hang.yaml, found by fuzz_sweep_spec) yaml-cpp 0.7's LoadAll and its
+/// parser's document loop never return, while YAML::Load of the first document does.
+size_t second_document_line(const std::string& text) {
+  bool content = false, ended = false;
+  size_t line = 0;
+  for (size_t pos = 0; pos <= text.size();) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    std::string l = text.substr(pos, eol - pos);
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    ++line;
+    pos = eol + 1;
+    auto marker = [&](const char* m) { return l.compare(0, 3, m) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\t'); };
+    const size_t first = l.find_first_not_of(" \t");
+    const bool blank = first == std::string::npos || l[first] == '#';
+    if (marker("---")) {
+      if (content || ended) return line;
+      content = l.find_first_not_of(" \t", 3) != std::string::npos && l[l.find_first_not_of(" \t", 3)] != '#';
+      continue;
+    }
+    if (marker("...")) {
+      ended = content || ended;
+      continue;
+    }
+    if (blank || (!content && !ended && l[0] == '%')) continue;  // comments, blank lines, directives
+    if (ended) return line;
+    content = true;
+  }
+  return 0;
+}
+}  // namespace
+
 YAML::Node load_yaml(const std::string& text, const std::string& path) {
-  std::vector<YAML::Node> docs;
+  if (const size_t line = second_document_line(text))
+    throw ConfigError(path + ":" + std::to_string(line) +
+                      ": a second YAML document ('---'): a file holds one document, the rest would be ignored");
+  YAML::Node root;
   try {
-    docs = YAML::LoadAll(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(path + (e.mark.is_null() ? std::string() : ":" + std::to_string(e.mark.line + 1)) +
                       ": malformed YAML: " + e.what());
   }
-  if (docs.size() > 1)
-    throw ConfigError(yaml_where(path, docs[1]) + ": a second YAML document ('---'): a file holds one document, the "
-                      "rest would be ignored");
-  YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
   check_yaml_bounds(root, path);
   return root;
 }

@@ -266,6 +266,24 @@ TEST(BoundedInput, SecondYamlDocumentIsRefused) {
   EXPECT_NE(m.find("second YAML document"), std::string::npos) << m;
   EXPECT_TRUE(cimsim::load_yaml("", "empty.yaml").IsNull());
   EXPECT_EQ(cimsim::load_yaml("---\nk: 1\n", "one.yaml")["k"].as<int>(), 1);
+  EXPECT_EQ(cimsim::load_yaml("%YAML 1.2\n---\nk: 1\n...\n# end\n", "one.yaml")["k"].as<int>(), 1);
+  EXPECT_EQ(cimsim::load_yaml("k: |\n  ---\n  text\n", "block.yaml")["k"].as<std::string>(), "---\ntext\n");
+  EXPECT_NE(error_of<cimsim::ConfigError>([] { cimsim::load_yaml("k: 1\n...\nk: 2\n", "e.yaml"); })
+                .find("e.yaml:3: a second YAML document"),
+            std::string::npos);
+}
+
+// fuzz_sweep_spec found a 216-byte input on which yaml-cpp 0.7's LoadAll never returns; load_yaml must answer
+// (an error or a document), as it does for every input. Kept in fuzz/repro/.
+TEST(BoundedInput, YamlLoadAllHangReproducerAnswers) {
+  std::ifstream f(std::string(CIMSIM_TEST_SOURCE_DIR) + "/fuzz/repro/sweep-spec-loadall-hang.yaml", std::ios::binary);
+  ASSERT_TRUE(f.good());
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(text.size(), 216u);
+  try {
+    cimsim::load_yaml(text, "repro.yaml");
+  } catch (const cimsim::ConfigError&) {
+  }
 }
 
 // Output paths are checked before any work starts, without creating anything.
