@@ -29,7 +29,7 @@ if [[ -x "$cimsim" ]] && $cimsim search --help >/dev/null 2>&1; then
   echo "== 3. ENOS search (short) and inference on the simulator =="
   $cimsim search --net shufflenet --mode sampling --candidates mac8,mac4,deepshift,bwn,mac4-cim,bwn-cim \
     --lambda 1 --train-subset 12000 --test-subset 2000 --epochs 2 --finetune-epochs 1 --seed 1 \
-    --out-dir out/search
+    --out-dir out/search --force  # --force: each run of this script replaces its own demo search
   $cimsim infer --export out/search/network.enos.json --level lt --images 300 --out-dir out/infer
 else
   echo "(ENOS search not built: libtorch missing; skipping step 3)"
